@@ -1,0 +1,181 @@
+"""The RADSeg encoder: chains the steps of ALGORITHM.md sections 2 to 6.
+
+Usable on its own::
+
+    enc = RADSegEncoder.from_pretrained("c-radio_v3-b", device="cuda")
+    enc.set_classes(["sky", "grass", "sheep"])
+    result = enc.predict(img)          # img: 1 x 3 x H x W, normalised (CLIP stats, 0..255 units)
+    result.probs   # K x H0 x W0 denoised probabilities
+    result.labels  # H0 x W0 int64 label map
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
+                           project_tokens, upsample)
+from .scga import scga
+from .scra import apply_scra, remove_scra
+from .sliding_windows import sliding_window_features
+from .text_embeddings import TextEmbedder, flatten_synonyms
+
+logger = logging.getLogger(__name__)
+
+#: CLIP statistics in 0..255 units, RGB order (mmseg's SegDataPreProcessor does this in eval).
+MEAN_RGB = (122.771, 116.746, 104.094)
+STD_RGB = (68.501, 66.632, 70.323)
+
+
+@dataclass
+class SegmentationResult:
+    """``probs``: ``K x H0 x W0`` float32 (after denoising / refinement); ``labels``: ``H0 x W0`` int64."""
+    probs: torch.Tensor
+    labels: torch.Tensor
+
+
+def normalize_image(img_rgb: torch.Tensor) -> torch.Tensor:
+    """``... x 3 x H x W`` RGB in 0..255 -> CLIP-normalised float32."""
+    mean = torch.tensor(MEAN_RGB, device=img_rgb.device).view(3, 1, 1)
+    std = torch.tensor(STD_RGB, device=img_rgb.device).view(3, 1, 1)
+    return (img_rgb.float() - mean) / std
+
+
+ClassList = Sequence[Union[str, Sequence[str]]]
+
+
+class RADSegEncoder(nn.Module):
+    """RADIO + SCRA + sliding windows + SCGA + text alignment (+ optional SAM refinement).
+
+    Args:
+        bundle: a :class:`radseg.models.RadioBundle`.
+        scra_scaling, scga_scaling: ``s_ra`` and ``s_ga``.
+        slide_crop, slide_stride: window size and step in pixels (``crop <= 0``: one pass).
+        prompt_denoising_thresh: classes whose max probability is below it are zeroed.
+        use_scra, use_scga: ablation switches (on in the reference).
+        amp: fp16 autocast for the backbone (CUDA only; off in the reference).
+        compile: ``torch.compile`` the backbone (off in the reference).
+        max_windows_per_batch: memory cap on windows per backbone call (``None``: all at once).
+        text_disk_cache: keep text embeddings on disk as well as in memory.
+        sam_refiner: callable ``(encoder, image, pred, probs) -> (pred, probs)`` (RADSeg+).
+    """
+
+    def __init__(self, bundle, *, scra_scaling: float = 10.0, scga_scaling: float = 10.0,
+                 slide_crop: int = 336, slide_stride: int = 224, prompt_denoising_thresh: float = 0.5,
+                 use_scra: bool = True, use_scga: bool = True, amp: bool = False, compile: bool = False,
+                 max_windows_per_batch: Optional[int] = None, text_disk_cache: bool = True,
+                 sam_refiner=None):
+        super().__init__()
+        self.bundle = bundle
+        self.model = bundle.model
+        self.lang_adaptor = bundle.lang_adaptor
+        self.sam_adaptor = bundle.sam_adaptor
+        self.patch_size = bundle.patch_size
+        self.scra_scaling, self.scga_scaling = float(scra_scaling), float(scga_scaling)
+        self.slide_crop, self.slide_stride = int(slide_crop), int(slide_stride)
+        self.prompt_denoising_thresh = float(prompt_denoising_thresh)
+        self.use_scga = use_scga
+        self.amp, self.compile = bool(amp), bool(compile)
+        self.max_windows_per_batch = max_windows_per_batch
+        self.sam_refiner = sam_refiner
+        if use_scra:
+            apply_scra(bundle.vit, scra_scaling)
+        else:
+            remove_scra(bundle.vit)
+        self.text_embedder = TextEmbedder(bundle.lang_adaptor, bundle.model_id(), disk_cache=text_disk_cache)
+        self._forward = torch.compile(self.model) if self.compile else self.model
+        self.classes = None
+        self._text = None
+        self._owner = None
+
+    @classmethod
+    def from_pretrained(cls, model_version: str = "c-radio_v3-b", lang_model: str = "siglip2", *,
+                        device="cpu", need_sam: bool = False, source=None, revision=None,
+                        repo_dir=None, **kwargs) -> "RADSegEncoder":
+        """Load the backbone (see :func:`radseg.models.build_radio`) and wrap it."""
+        from .models import build_radio
+        bundle = build_radio(model_version, lang_model, need_sam=need_sam, device=device,
+                             source=source, revision=revision, repo_dir=repo_dir)
+        return cls(bundle, **kwargs).to(device)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # -- text -------------------------------------------------------------------------
+    def set_classes(self, classes: ClassList) -> None:
+        """Set the class prompts: names, or lists of synonyms per class."""
+        classes = [[c] if isinstance(c, str) else list(c) for c in classes]
+        queries, owner = flatten_synonyms(classes)
+        self.classes = classes
+        self._owner = owner
+        self._text = self.text_embedder(queries, device=self.device)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    # -- image ------------------------------------------------------------------------
+    def backbone_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``n x 3 x s x s`` -> patch features ``n x C_v x s/p x s/p`` (float32)."""
+        p = self.patch_size
+        h, w = x.shape[-2:]
+        ctx = (torch.autocast("cuda", dtype=torch.float16) if self.amp and x.is_cuda
+               else contextlib.nullcontext())
+        with ctx:
+            out = self._forward(x)
+        feats = out.features if hasattr(out, "features") else out[1]
+        return feats.float().transpose(1, 2).reshape(x.shape[0], -1, h // p, w // p)
+
+    def feature_map(self, img: torch.Tensor) -> torch.Tensor:
+        """Stitched sliding-window map ``1 x C_v x h/p x w/p`` of one normalised image."""
+        if self.slide_crop <= 0:
+            h, w = img.shape[-2:]
+            if h % self.patch_size or w % self.patch_size:
+                nh, nw = self.model.get_nearest_supported_resolution(h, w)
+                img = F.interpolate(img, size=(nh, nw), mode="bilinear", align_corners=False)
+        return sliding_window_features(self.backbone_features, img, self.slide_crop, self.slide_stride,
+                                       self.patch_size, self.max_windows_per_batch)
+
+    def coarse_probabilities(self, img: torch.Tensor, ori_shape: Tuple[int, int]) -> torch.Tensor:
+        """Denoised class probabilities ``K x H0 x W0`` (sections 2-6, before argmax)."""
+        feats = self.feature_map(img)
+        if self.use_scga:
+            feats = scga(feats, self.scga_scaling)
+        proj = project_tokens(feats, self.lang_adaptor.head_mlp)
+        prob = cosine_probabilities(proj, self._text)
+        prob = upsample(prob, ori_shape)
+        prob = max_over_synonyms(prob, self._owner, self.num_classes)
+        return denoise_prompts(prob, self.prompt_denoising_thresh)[0]
+
+    @torch.no_grad()
+    def predict(self, img: torch.Tensor, ori_shape: Optional[Tuple[int, int]] = None,
+                classes: Optional[ClassList] = None) -> SegmentationResult:
+        """Segment one image.
+
+        Args:
+            img: ``1 x 3 x H x W`` (or ``3 x H x W``) normalised network input.
+            ori_shape: ``(H0, W0)`` the outputs are produced at (default: ``(H, W)``).
+            classes: optional new class prompts (else those of :meth:`set_classes`).
+        """
+        if classes is not None:
+            self.set_classes(classes)
+        if self._text is None:
+            raise ValueError("no classes set: call set_classes([...]) or pass classes=")
+        if img.dim() == 3:
+            img = img[None]
+        img = img.to(self.device, torch.float32)
+        ori_shape = tuple(int(s) for s in (ori_shape or img.shape[-2:]))
+        probs = self.coarse_probabilities(img, ori_shape)
+        labels = predict_labels(probs[None])[0]
+        if self.sam_refiner is not None:
+            labels, probs = self.sam_refiner(self, img, labels, probs)
+        return SegmentationResult(probs=probs, labels=labels)
+
+    forward = predict

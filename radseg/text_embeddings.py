@@ -1,0 +1,110 @@
+"""Class text embeddings (ALGORITHM.md section 5).
+
+Each synonym is embedded as the mean of its 80 L2-normalised prompt
+embeddings (OpenAI ImageNet templates, from open_clip); the mean is *not*
+re-normalised. Results are cached in memory and on disk, keyed by the text
+model's identity, the names and the templates.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def default_templates() -> List[Callable[[str], str]]:
+    """The 80 OpenAI ImageNet prompt templates as open_clip ships them."""
+    from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
+    return list(OPENAI_IMAGENET_TEMPLATES)
+
+
+def flatten_synonyms(classes: Sequence[Sequence[str]]) -> Tuple[List[str], List[int]]:
+    """``[["sky", "cloud"], ["dog"]]`` -> (``["sky", "cloud", "dog"]``, ``[0, 0, 1]``)."""
+    queries, owner = [], []
+    for idx, syns in enumerate(classes):
+        for s in syns:
+            queries.append(s)
+            owner.append(idx)
+    return queries, owner
+
+
+def cache_dir() -> Path:
+    """``$RADSEG_CACHE_DIR`` or ``~/.cache/radseg``."""
+    root = os.environ.get("RADSEG_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "radseg")
+    return Path(root)
+
+
+class TextEmbedder:
+    """Embeds class names with a language adaptor (``tokenizer`` + ``encode_text``).
+
+    Args:
+        adaptor: object with ``tokenizer(list[str]) -> BatchEncoding`` and
+            ``encode_text(tokens) -> n x C_t``.
+        model_id: identity of the text model for the cache key (version,
+            revision, adaptor name, or a stand-in's seed).
+        templates: prompt templates (callables ``name -> str``).
+        disk_cache: also keep embeddings under :func:`cache_dir`.
+        batch_size: prompts per ``encode_text`` call.
+    """
+
+    _memory: Dict[str, torch.Tensor] = {}
+
+    def __init__(self, adaptor, model_id: str, templates=None, disk_cache: bool = True,
+                 batch_size: int = 80):
+        self.adaptor = adaptor
+        self.model_id = model_id
+        self.templates = list(templates) if templates is not None else default_templates()
+        self.disk_cache = disk_cache
+        self.batch_size = batch_size
+
+    def _key(self, names: Sequence[str]) -> str:
+        payload = json.dumps({"model": self.model_id, "names": list(names),
+                              "templates": [t("{}") for t in self.templates]})
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @torch.no_grad()
+    def _embed_one(self, name: str, device: torch.device) -> torch.Tensor:
+        texts = [t(name) for t in self.templates]
+        chunks = []
+        for i in range(0, len(texts), self.batch_size):
+            tokens = self.adaptor.tokenizer(texts[i:i + self.batch_size]).to(device)
+            chunks.append(self.adaptor.encode_text(tokens).float())
+        emb = torch.cat(chunks, 0)
+        emb = emb / emb.norm(dim=-1, keepdim=True)
+        return emb.mean(dim=0)  # not re-normalised (reference)
+
+    @torch.no_grad()
+    def __call__(self, names: Sequence[str], device="cpu") -> torch.Tensor:
+        """``Q`` names -> ``Q x C_t`` float32 embeddings on ``device``."""
+        device = torch.device(device)
+        key = self._key(names)
+        if key in self._memory:
+            return self._memory[key].to(device)
+        path = cache_dir() / "text_embeddings" / f"{key}.pt"
+        if self.disk_cache and path.is_file():
+            try:
+                emb = torch.load(path, map_location="cpu", weights_only=True)
+                if emb.shape[0] == len(names):
+                    self._memory[key] = emb
+                    return emb.to(device)
+            except Exception:  # a corrupt cache file is recomputed
+                logger.warning("ignoring unreadable text-embedding cache %s", path)
+        emb = torch.stack([self._embed_one(n, device) for n in names]).cpu()
+        self._memory[key] = emb
+        if self.disk_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                torch.save(emb, tmp)
+                os.replace(tmp, path)
+            except OSError as e:  # read-only home etc.: the memory cache still works
+                logger.warning("could not write text-embedding cache %s: %s", path, e)
+        return emb.to(device)
