@@ -91,6 +91,7 @@ class RADSegEncoder(nn.Module):
         self.text_embedder = TextEmbedder(bundle.lang_adaptor, bundle.model_id(), disk_cache=text_disk_cache)
         self._forward = torch.compile(self.model) if self.compile else self.model
         self.classes = None
+        self._queries = None
         self._text = None
         self._owner = None
 
@@ -114,8 +115,17 @@ class RADSegEncoder(nn.Module):
         classes = [[c] if isinstance(c, str) else list(c) for c in classes]
         queries, owner = flatten_synonyms(classes)
         self.classes = classes
+        self._queries = queries
         self._owner = owner
-        self._text = self.text_embedder(queries, device=self.device)
+        self._text = None  # embedded lazily, on the device of the first image
+
+    def text_embeddings(self) -> torch.Tensor:
+        """``Q x C_t`` prompt embeddings for the current classes (cached)."""
+        if self.classes is None:
+            raise ValueError("no classes set: call set_classes([...]) or pass classes=")
+        if self._text is None or self._text.device != self.device:
+            self._text = self.text_embedder(self._queries, device=self.device)
+        return self._text
 
     @property
     def num_classes(self) -> int:
@@ -149,7 +159,7 @@ class RADSegEncoder(nn.Module):
         if self.use_scga:
             feats = scga(feats, self.scga_scaling)
         proj = project_tokens(feats, self.lang_adaptor.head_mlp)
-        prob = cosine_probabilities(proj, self._text)
+        prob = cosine_probabilities(proj, self.text_embeddings())
         prob = upsample(prob, ori_shape)
         prob = max_over_synonyms(prob, self._owner, self.num_classes)
         return denoise_prompts(prob, self.prompt_denoising_thresh)[0]
@@ -166,8 +176,6 @@ class RADSegEncoder(nn.Module):
         """
         if classes is not None:
             self.set_classes(classes)
-        if self._text is None:
-            raise ValueError("no classes set: call set_classes([...]) or pass classes=")
         if img.dim() == 3:
             img = img[None]
         img = img.to(self.device, torch.float32)

@@ -99,14 +99,20 @@ def _load_hub(version: str, adaptor_names, revision: str, repo_dir: Optional[str
                               progress=True, adaptor_names=adaptor_names), f"local:{repo_dir}"
     ref = f"{HUB_REPO}:{revision}" if revision else HUB_REPO
     return torch.hub.load(ref, "radio_model", version=version, progress=True,
-                          skip_validation=True, adaptor_names=adaptor_names), revision
+                          skip_validation=True, trust_repo=True, adaptor_names=adaptor_names), revision
 
 
 def _load_hf(version: str, adaptor_names, revision: str):
     from transformers import AutoModel
     repo = HF_REPOS.get(version, version)
-    m = AutoModel.from_pretrained(repo, trust_remote_code=True, revision=revision,
-                                  adaptor_names=adaptor_names)
+    hf_log = logging.getLogger("huggingface_hub")
+    level = hf_log.level
+    hf_log.setLevel(logging.ERROR)  # one clear error instead of a retry log per attempt
+    try:
+        m = AutoModel.from_pretrained(repo, trust_remote_code=True, revision=revision,
+                                      adaptor_names=adaptor_names)
+    finally:
+        hf_log.setLevel(level)
     resolved = getattr(getattr(m, "config", None), "_commit_hash", None) or revision
     return getattr(m, "radio_model", m), resolved
 
@@ -147,7 +153,7 @@ def load_radio_raw(version: str, adaptor_names, source: str = "hub", revision: O
         raise WeightsNotFoundError(f"could not load RADIO weights: tried {tried}: {e}. "
                                    + _weights_help(version)) from None
     except Exception as e:  # network errors, missing files, HTTP errors, unpickling errors
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = str(e).strip().splitlines()[0].rstrip(".") if str(e).strip() else type(e).__name__
         raise WeightsNotFoundError(f"could not load RADIO weights: tried {tried}: "
                                    f"{type(e).__name__}: {msg}. " + _weights_help(version)) from None
     return model, {"source": source, "revision": rev}

@@ -1,0 +1,12 @@
+# COCO-Stuff164k, 171 classes, 5000 val images, high res: scale (1334, 896), windows 336/224.
+_base_ = '../_base_/datasets/coco_stuff164k.py'
+
+img_scale = (1334, 896)
+test_pipeline = [
+    dict(type='RADSegLoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RADSegLoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+model = dict(slide_crop=336, slide_stride=224)

@@ -1,0 +1,12 @@
+# PASCAL Context with background (Context60), 5104 val images, high res: scale (2016, 672), windows 336/224.  (preset of context59)
+_base_ = '../_base_/datasets/context60.py'
+
+img_scale = (2016, 672)
+test_pipeline = [
+    dict(type='RADSegLoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RADSegLoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+model = dict(slide_crop=336, slide_stride=224)

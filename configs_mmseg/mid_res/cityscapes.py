@@ -1,0 +1,12 @@
+# Cityscapes, 19 classes, 500 val images, mid res: scale (2048, 688), windows 336/224.
+_base_ = '../_base_/datasets/cityscapes.py'
+
+img_scale = (2048, 688)
+test_pipeline = [
+    dict(type='RADSegLoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RADSegLoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+model = dict(slide_crop=336, slide_stride=224)

@@ -1,0 +1,12 @@
+# COCO-Object (background + 80 things), 5000 val images, mid res: scale (2048, 448), windows 336/224.  (preset of coco_stuff164k)
+_base_ = '../_base_/datasets/coco_object.py'
+
+img_scale = (2048, 448)
+test_pipeline = [
+    dict(type='RADSegLoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RADSegLoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+model = dict(slide_crop=336, slide_stride=224)

@@ -1,0 +1,332 @@
+"""Evaluate RADSeg on one benchmark config with mmengine's test loop.
+
+:func:`run_evaluation` is what ``eval.py`` calls: it applies the command-line
+settings to the config, checks the cheap things first (config, data folder,
+class-name file, model name) so mistakes fail in seconds, runs the runner's
+test loop with mmseg's IoU metric and writes the result record
+(:mod:`radseg.results.records`).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from .. import __version__
+from ..class_names import load_class_names
+from ..errors import ConfigError, DatasetError, UnknownModelError
+from ..models.registry import ALIASES, available_models, canonical_name, get_model_source
+from ..results.records import write_run_record
+
+logger = logging.getLogger(__name__)
+
+RESOLUTIONS = ("low_res", "mid_res", "high_res")
+
+
+def str2bool(v) -> bool:
+    """``True/False/yes/no/1/0/on/off`` -> bool (argparse type)."""
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("true", "t", "yes", "y", "1", "on"):
+        return True
+    if s in ("false", "f", "no", "n", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got '{v}'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
+    p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
+    p.add_argument("--model_version", default=None,
+                   help="RADIO version (default c-radio_v3-b), a .pth.tar path, or a registered name")
+    p.add_argument("--lang_model", default=None, help="language adaptor (default siglip2)")
+    p.add_argument("--scra_scaling", type=float, default=None, help="SCRA scaling s_ra (default 10)")
+    p.add_argument("--scga_scaling", type=float, default=None, help="SCGA scaling s_ga (default 10)")
+    p.add_argument("--sam_refine", type=str2bool, nargs="?", const=True, default=None,
+                   help="RADSeg+: SAM refinement (True/False, or a bare flag for True)")
+    p.add_argument("--sam_ckpt", default=None,
+                   help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
+    p.add_argument("--work-dir", "--work_dir", dest="work_dir", default=None,
+                   help="where logs and result records go (default work_logs/<config name>)")
+    p.add_argument("--data-root", "--data_root", dest="data_root", default=None,
+                   help="data folder holding the benchmark folders (default <repo>/data), "
+                        "or the benchmark folder itself")
+    p.add_argument("--radio_source", choices=("hub", "local", "hf"), default=None,
+                   help="where RADIO comes from (default hub, pinned revision)")
+    p.add_argument("--radio_revision", default=None, help="override the pinned RADIO revision")
+    p.add_argument("--radio_repo", default=None, help="local clone of NVlabs/RADIO (air-gapped use)")
+    p.add_argument("--amp", type=str2bool, nargs="?", const=True, default=None, help="fp16 autocast")
+    p.add_argument("--compile", type=str2bool, nargs="?", const=True, default=None,
+                   help="torch.compile the backbone")
+    p.add_argument("--num-workers", dest="num_workers", type=int, default=None,
+                   help="data loader workers (config default 4)")
+    p.add_argument("--plugin", action="append", default=[],
+                   help="import this module first (it may register model sources)")
+    p.add_argument("--cfg-options", nargs="+", default=None, metavar="KEY=VALUE",
+                   help="override config keys, mmengine style (e.g. model.slide_stride=112)")
+    p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    return p
+
+
+# -- config ---------------------------------------------------------------------------------
+
+def load_config(args):
+    from mmengine.config import Config, DictAction
+    path = Path(args.config)
+    if not path.is_file():
+        hint = ""
+        if path.suffix != ".py":
+            hint = " (configs are .py files)"
+        raise ConfigError(f"config '{args.config}' does not exist{hint}. Pick one of "
+                          f"configs_mmseg/{{low_res,mid_res,high_res}}/<dataset>.py.")
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as e:  # syntax errors, bad _base_ paths
+        raise ConfigError(f"cannot read config '{args.config}': {type(e).__name__}: {e}") from None
+    if args.cfg_options:
+        opts = {}
+        for kv in args.cfg_options:
+            if "=" not in kv:
+                raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
+        action = DictAction(option_strings=[], dest="x")
+        ns = argparse.Namespace()
+        action(None, ns, args.cfg_options)
+        opts = ns.x
+        cfg.merge_from_dict(opts)
+    return cfg
+
+
+def apply_cli(cfg, args) -> List[str]:
+    """Copy command-line settings into ``cfg.model``; returns notices to print."""
+    notes = []
+    m = cfg.model
+    if args.model_version is not None:
+        m.model_version = args.model_version
+    if m.get("model_version") in ALIASES:
+        notes.append(f"note: --model_version '{m.model_version}' is not a RADIO version name; "
+                     f"using '{ALIASES[m.model_version]}'.")
+        m.model_version = ALIASES[m.model_version]
+    for key in ("lang_model", "scra_scaling", "scga_scaling", "sam_refine", "sam_ckpt",
+                "radio_source", "radio_revision", "radio_repo", "amp", "compile"):
+        val = getattr(args, key)
+        if val is not None:
+            m[key] = val
+    for key in ("scra_scaling", "scga_scaling"):
+        if float(m.get(key, 10.0)) <= 0:
+            raise ConfigError(f"--{key} must be positive (got {m[key]}); the reference uses 10.")
+    if args.num_workers is not None:
+        if args.num_workers < 0:
+            raise ConfigError("--num-workers must be >= 0")
+        cfg.test_dataloader.num_workers = args.num_workers
+    if cfg.test_dataloader.get("num_workers", 0) == 0:
+        cfg.test_dataloader.persistent_workers = False
+    return notes
+
+
+def check_model_name(name: str) -> None:
+    """Fail fast on an unknown ``model_version`` (before any data loading)."""
+    if get_model_source(name) is not None:
+        return
+    path = os.path.expanduser(name)
+    if os.path.isfile(path):
+        return
+    if name.endswith((".pth", ".pth.tar", ".pt")):
+        from ..errors import WeightsNotFoundError
+        raise WeightsNotFoundError(f"RADIO checkpoint '{name}' does not exist. Check the path.")
+    raise UnknownModelError(
+        f"unknown --model_version '{name}'. Known: {', '.join(available_models())} "
+        f"(or a path to a RADIO .pth.tar checkpoint).")
+
+
+def repo_root_for(config_path: str) -> Path:
+    """The folder holding ``configs_mmseg`` (the repo), found upwards from the config."""
+    p = Path(config_path).resolve().parent
+    for cand in [p, *p.parents]:
+        if cand.name == "configs_mmseg":
+            return cand.parent
+    return Path.cwd()
+
+
+def resolve_data_root(cfg, args) -> str:
+    """Set ``test_dataloader.dataset.data_root`` (see ``--data-root``); returns it."""
+    ds = cfg.test_dataloader.dataset
+    dirnames = list(cfg.get("data_dirnames") or [])
+    current = ds.get("data_root", "")
+    img_prefix = (ds.get("data_prefix") or {}).get("img_path", "")
+
+    def looks_like_dataset(root: Path) -> bool:
+        return (root / img_prefix).is_dir() if img_prefix else root.is_dir()
+
+    if args.data_root:
+        base = Path(os.path.expanduser(args.data_root))
+        if not base.exists():
+            raise DatasetError(f"--data-root '{args.data_root}' does not exist. Give the folder that "
+                               f"holds the benchmark folders ({', '.join(dirnames) or 'see the config'}).")
+        tried = [base / d for d in dirnames]
+        for cand in tried:
+            if cand.is_dir():
+                ds.data_root = str(cand)
+                return ds.data_root
+        if looks_like_dataset(base):
+            ds.data_root = str(base)
+            return ds.data_root
+        raise DatasetError(
+            f"no {cfg.get('benchmark', 'dataset')} folder under --data-root '{args.data_root}': tried "
+            f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with "
+            f"`radseg data prepare {cfg.get('benchmark', 'DATASET')}` (see docs/DATA.md) or point "
+            f"--data-root at the folder that holds it.")
+    root = Path(current)
+    if root.is_absolute() or root.is_dir():
+        return str(root)
+    data_dir = Path(os.environ.get("RADSEG_DATA", repo_root_for(args.config) / "data"))
+    tried = [data_dir / d for d in dirnames] or [data_dir / root.name]
+    for cand in tried:
+        if cand.is_dir():
+            ds.data_root = str(cand)
+            return ds.data_root
+    raise DatasetError(
+        f"{cfg.get('benchmark', 'dataset')} data not found: tried {current} and "
+        f"{', '.join(str(t) for t in tried)}. Prepare it with `radseg data prepare "
+        f"{cfg.get('benchmark', 'DATASET')}` (docs/DATA.md), or pass --data-root DIR.")
+
+
+def check_dataset(cfg) -> int:
+    """Cheap checks before loading any model. Returns the number of classes of the dataset."""
+    from mmseg.registry import DATASETS
+    ds = cfg.test_dataloader.dataset
+    cls = DATASETS.get(ds.type)
+    if cls is None:
+        raise ConfigError(f"unknown dataset type '{ds.type}' in the config.")
+    classes = (ds.get("metainfo") or {}).get("classes") or cls.METAINFO["classes"]
+    bench = cfg.get("benchmark")
+    root = ds.data_root
+    try:
+        from ..data.verify import verify_dataset
+    except ImportError:  # pragma: no cover
+        verify_dataset = None
+    if bench and verify_dataset is not None:
+        try:
+            report = verify_dataset(bench, root, quick=True)
+        except KeyError:
+            report = None
+        if report is not None and not report.ok:
+            raise DatasetError(f"{bench} at '{root}' is not usable: " + "; ".join(report.errors[:5])
+                               + f". Check the folder or run `radseg data verify {bench} {root}`.")
+    else:
+        img_dir = Path(root) / (ds.get("data_prefix") or {}).get("img_path", "")
+        if not img_dir.is_dir() or not any(img_dir.iterdir()):
+            raise DatasetError(f"image folder '{img_dir}' is missing or empty. Check --data-root.")
+    return len(classes)
+
+
+# -- provenance ---------------------------------------------------------------------------------
+
+def git_revision(path: Path) -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        rev = out.stdout.strip() if out.returncode == 0 else None
+        if rev:
+            dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def versions() -> Dict[str, str]:
+    import mmcv
+    import mmengine
+    import mmseg
+    v = {"radseg": __version__, "torch": torch.__version__, "mmseg": mmseg.__version__,
+         "mmengine": mmengine.__version__, "mmcv": mmcv.__version__,
+         "python": platform.python_version()}
+    from .compat import using_shim
+    v["mmcv_ops"] = "radseg shim (mmcv-lite)" if using_shim() else "compiled"
+    return v
+
+
+def resolution_of(config: str) -> Optional[str]:
+    for part in Path(config).parts:
+        if part in RESOLUTIONS:
+            return part
+    return None
+
+
+# -- run --------------------------------------------------------------------------------------------
+
+def run_evaluation(args) -> Dict[str, Any]:
+    """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
+    from ..models.registry import load_plugins
+    load_plugins(args.plugin)
+    cfg = load_config(args)  # imports radseg.mmseg through custom_imports
+    for note in apply_cli(cfg, args):
+        print(note, file=sys.stderr)
+    check_model_name(cfg.model.model_version)
+    resolve_data_root(cfg, args)
+    num_classes = check_dataset(cfg)
+    load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
+    cfg.model.num_classes = num_classes
+
+    name = Path(args.config).stem
+    res = resolution_of(args.config)
+    cfg.work_dir = args.work_dir or str(Path("work_logs") / (f"{res}_{name}" if res else name))
+    Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+    cfg.launcher = args.launcher
+    if args.launcher != "none":
+        cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "nccl" if torch.cuda.is_available() else "gloo"
+
+    from mmengine.runner import Runner
+    t0 = time.time()
+    runner = Runner.from_cfg(cfg)
+    t_built = time.time()
+    metrics = runner.test()
+    t_done = time.time()
+
+    from mmengine.dist import get_rank
+    n_images = len(runner.test_dataloader.dataset)
+    model = runner.model.module if hasattr(runner.model, "module") else runner.model
+    info = model.model_info if hasattr(model, "model_info") else {}
+    summary = {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc") if k in metrics}
+    classes = runner.test_dataloader.dataset.metainfo["classes"]
+    def _r(v):
+        return None if v is None else round(float(v), 2)
+    per_class = {c: {"IoU": _r(metrics.get(f"IoU.{c}")), "Acc": _r(metrics.get(f"Acc.{c}"))}
+                 for c in classes}
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
+    record = {
+        "benchmark": cfg.get("benchmark", name), "config": args.config, "resolution": res,
+        "model_version": info.get("model_version", cfg.model.model_version),
+        "lang_model": cfg.model.lang_model, "model_source": info.get("source"),
+        "model_revision": info.get("revision"), "sam_refine": bool(cfg.model.get("sam_refine")),
+        "scra_scaling": cfg.model.scra_scaling, "scga_scaling": cfg.model.scga_scaling,
+        "metrics": summary, "per_class": per_class, "num_images": n_images,
+        "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
+        "images_per_s": round(n_images / max(t_done - t_built, 1e-9), 4),
+        "peak_gpu_mem_mb": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                            if torch.cuda.is_available() else None),
+        "device": device, "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+        "hostname": socket.gethostname(), "versions": versions(),
+        "git_revision": git_revision(repo_root_for(args.config)),
+        "command": sys.argv, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": cfg.to_dict(),
+    }
+    if get_rank() == 0:
+        stamp = time.strftime("%Y%m%d_%H%M%S")
+        kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
+        print(f"mIoU {summary.get('mIoU')}  aAcc {summary.get('aAcc')}  mAcc {summary.get('mAcc')}"
+              f"  -> {kept}")
+    return record
