@@ -19,7 +19,7 @@ def project_tokens(feats: torch.Tensor, head_mlp) -> torch.Tensor:
     ``head_mlp`` runs on a contiguous ``B x (h w) x C_v`` token tensor.
     """
     B, C, h, w = feats.shape
-    tokens = feats.permute(0, 2, 3, 1).reshape(B, h * w, C)
+    tokens = feats.permute(0, 2, 3, 1).reshape(B, h * w, C).contiguous()
     proj = head_mlp(tokens)
     return proj.reshape(B, h, w, -1).permute(0, 3, 1, 2)
 

@@ -266,6 +266,55 @@ def resolution_of(config: str) -> Optional[str]:
     return None
 
 
+# -- distributed (--launcher pytorch|slurm|mpi) -------------------------------------------------
+
+def _register_inference_wrapper() -> str:
+    """Register (once) a model wrapper for distributed *inference*; returns its registry name.
+
+    mmengine wraps the model in ``MMDistributedDataParallel`` when launched distributed.
+    A test loop needs no gradient synchronisation, and DDP refuses a CPU module given
+    ``device_ids`` (mmengine always passes them) and a model without trainable parameters.
+    This wrapper only holds the module (``.module``) and forwards the loop's calls; each
+    process still gets its shard of the images from mmengine's ``DefaultSampler`` and the
+    metric gathers the per-image results (truncated to the dataset size) once.
+    """
+    from mmengine.registry import MODEL_WRAPPERS
+    name = "RADSegInferenceWrapper"
+    if name not in MODEL_WRAPPERS.module_dict:
+        class RADSegInferenceWrapper(torch.nn.Module):
+            def __init__(self, module):
+                super().__init__()
+                self.module = module
+
+            def test_step(self, data):
+                return self.module.test_step(data)
+
+            def val_step(self, data):
+                return self.module.val_step(data)
+
+            def forward(self, *args, **kwargs):
+                return self.module(*args, **kwargs)
+
+        MODEL_WRAPPERS.register_module(name=name, module=RADSegInferenceWrapper)
+    return name
+
+
+def _init_dist_without_gpu(launcher: str, dist_cfg) -> None:
+    """Initialise the (Gloo) process group on a machine without CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device(local_rank)`` unconditionally for
+    the pytorch, slurm and mpi launchers, which raises "Found no NVIDIA driver" without a GPU.
+    Here it runs with ``set_device`` a no-op; the Runner then finds the group initialised.
+    """
+    from unittest import mock
+
+    from mmengine.dist import init_dist, is_distributed
+    if torch.cuda.is_available() or is_distributed():
+        return
+    with mock.patch.object(torch.cuda, "set_device", lambda *a, **k: None):
+        init_dist(launcher, **dict(dist_cfg))
+
+
 # -- run --------------------------------------------------------------------------------------------
 
 def run_evaluation(args) -> Dict[str, Any]:
@@ -288,6 +337,9 @@ def run_evaluation(args) -> Dict[str, Any]:
     cfg.launcher = args.launcher
     if args.launcher != "none":
         cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "nccl" if torch.cuda.is_available() else "gloo"
+        if cfg.get("model_wrapper_cfg") is None:
+            cfg.model_wrapper_cfg = dict(type=_register_inference_wrapper())
+        _init_dist_without_gpu(args.launcher, cfg.env_cfg.dist_cfg)
 
     from mmengine.runner import Runner
     t0 = time.time()

@@ -219,7 +219,13 @@ def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2"
         model, extra = factory(adaptor_names, source=source or os.environ.get("RADSEG_RADIO_SOURCE", "hub"),
                                revision=revision, repo_dir=repo_dir)
     else:
-        out = factory(adaptor_names)
+        try:
+            out = factory(adaptor_names)
+        except ValueError as e:
+            if "adaptor" not in str(e).lower():
+                raise
+            raise UnknownModelError(f"'{name}' has no adaptor among {adaptor_names}: {e}. "
+                                    f"Pick --lang_model from the adaptors it lists.") from None
         model, extra = out if isinstance(out, tuple) else (out, {"source": "registry", "revision": None})
     bundle = prepare_radio(model, lang_model, need_sam)
     bundle.info = {**info, **extra}

@@ -1,0 +1,144 @@
+"""eval.py as a user runs it: a subprocess, tiny datasets in the real layouts, seeded stand-ins."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from datagen import make_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "eval.py"
+
+PAPER = {  # benchmark -> (config, number of metric classes, a class name of the metric)
+    "voc20": ("low_res/voc20.py", 20, "diningtable"),
+    "context59": ("low_res/context59.py", 59, "tvmonitor"),
+    "coco_stuff164k": ("low_res/coco_stuff164k.py", 171, "traffic light"),
+    "cityscapes": ("low_res/cityscapes.py", 19, "traffic sign"),
+    "ade20k": ("low_res/ade20k.py", 150, "wall"),
+}
+
+
+def run_eval(*args, env=None, cwd=None):
+    e = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    return subprocess.run([sys.executable, str(EVAL), *map(str, args)], capture_output=True, text=True,
+                          env=e, cwd=cwd or ROOT, timeout=600)
+
+
+def tiny_args(config, data, work, *extra):
+    return ["--config", ROOT / "configs_mmseg" / config, "--model_version", "tiny-random",
+            "--data-root", data, "--work-dir", work, "--num-workers", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    for key in PAPER:
+        make_dataset(key, d, n=3)
+    return d
+
+
+@pytest.mark.parametrize("bench", sorted(PAPER))
+def test_eval_writes_metrics_for_each_benchmark(bench, data_dir, tmp_path):
+    config, n_cls, a_class = PAPER[bench]
+    out = run_eval(*tiny_args(config, data_dir, tmp_path / "w"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    rec = json.loads((tmp_path / "w" / "result.json").read_text())
+    assert rec["status"] == "complete" and rec["benchmark"] == bench and rec["resolution"] == "low_res"
+    assert 0.0 <= rec["metrics"]["mIoU"] <= 100.0 and 0.0 <= rec["metrics"]["aAcc"] <= 100.0
+    assert len(rec["per_class"]) == n_cls and a_class in rec["per_class"]
+    assert rec["num_images"] == 3 and rec["model_version"] == "tiny-random"
+    assert rec["versions"]["mmseg"] == "1.2.2" and rec["settings"]["model"]["slide_crop"] == 224
+    assert rec["model_revision"] == "seed0" and rec["sam_refine"] is False
+    kept = list((tmp_path / "w" / "results").glob("*.txt"))
+    assert kept and "mIoU" in kept[0].read_text()
+
+
+def test_two_runs_identical_and_earlier_results_kept(data_dir, tmp_path):
+    w = tmp_path / "w"
+    a = run_eval(*tiny_args("mid_res/voc20.py", data_dir, w))
+    assert a.returncode == 0, a.stderr[-3000:]
+    first = json.loads((w / "result.json").read_text())
+    import time
+    time.sleep(1.1)  # distinct record stamp
+    b = run_eval(*tiny_args("mid_res/voc20.py", data_dir, w))
+    assert b.returncode == 0, b.stderr[-3000:]
+    second = json.loads((w / "result.json").read_text())
+    assert first["metrics"] == second["metrics"] and first["per_class"] == second["per_class"]
+    assert len(list((w / "results").glob("*.json"))) == 2
+    assert len((w / "results.jsonl").read_text().splitlines()) == 2
+
+
+def test_missing_config(tmp_path):
+    out = run_eval("--config", "configs_mmseg/mid_res/nope.py")
+    assert out.returncode == 2 and "config 'configs_mmseg/mid_res/nope.py' does not exist" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_empty_data_root(tmp_path):
+    out = run_eval(*tiny_args("low_res/voc20.py", tmp_path, tmp_path / "w"))
+    assert out.returncode == 2 and "no voc20 folder under --data-root" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_wrong_layout(tmp_path):
+    root = tmp_path / "VOC2012"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.jpg").write_bytes(b"x")
+    out = run_eval(*tiny_args("low_res/voc20.py", tmp_path, tmp_path / "w"))
+    assert out.returncode == 2 and "error:" in out.stderr and "Traceback" not in out.stderr
+    assert "JPEGImages" in out.stderr or "val.txt" in out.stderr
+
+
+def test_class_file_with_wrong_count(data_dir, tmp_path):
+    bad = tmp_path / "classes.txt"
+    bad.write_text("cat\ndog\n")
+    out = run_eval(*tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--cfg-options",
+                              f"model.class_names={bad}"))
+    assert out.returncode == 2 and "has 2 classes but the dataset voc20 has 20" in out.stderr
+
+
+def test_unknown_model_version(data_dir, tmp_path):
+    args = tiny_args("low_res/voc20.py", data_dir, tmp_path / "w")
+    args[args.index("tiny-random")] = "radio_v9-x"
+    out = run_eval(*args)
+    assert out.returncode == 2 and "unknown --model_version 'radio_v9-x'" in out.stderr
+
+
+def test_weights_unreachable_offline(data_dir, tmp_path):
+    args = tiny_args("low_res/voc20.py", data_dir, tmp_path / "w")
+    args[args.index("tiny-random")] = "c-radio_v3-b"
+    # a proxy on a closed loopback port: the hub download fails at once, network or not
+    env = {"TORCH_HOME": str(tmp_path / "th"), "https_proxy": "http://127.0.0.1:9",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
+           "RADSEG_RADIO_REPO": ""}
+    out = run_eval(*args, env=env)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "could not load RADIO weights: tried torch.hub 'NVlabs/RADIO:" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_alias_notice_and_sam_refine_flag_forms():
+    from radseg.mmseg.evaluate import build_parser
+    p = build_parser()
+    assert p.parse_args(["--config", "x", "--sam_refine"]).sam_refine is True
+    assert p.parse_args(["--config", "x", "--sam_refine", "True"]).sam_refine is True
+    assert p.parse_args(["--config", "x", "--sam_refine", "False"]).sam_refine is False
+    assert p.parse_args(["--config", "x"]).sam_refine is None
+
+
+def test_corrupt_image_is_named_and_earlier_results_survive(tmp_path):
+    data = tmp_path / "data"
+    root = make_dataset("ade20k", data, n=3)
+    w = tmp_path / "w"
+    ok = run_eval(*tiny_args("low_res/ade20k.py", data, w))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    before = (w / "result.json").read_text()
+    bad = sorted((root / "images" / "validation").glob("*.jpg"))[1]
+    bad.write_bytes(b"not a jpeg at all")
+    out = run_eval(*tiny_args("low_res/ade20k.py", data, w))
+    assert out.returncode == 2 and f"cannot read image '{bad}'" in out.stderr
+    assert (w / "result.json").read_text() == before
+    assert len(list((w / "results").glob("*.json"))) == 1
