@@ -101,7 +101,8 @@ def _run_segment(args) -> int:
     result = segment_image(encoder, image, classes, scale=args.scale)
     names = [c[0] for c in classes]
     from pathlib import Path
-    prefix = args.out or Path(source).stem.replace("skimage.data.", "")
+    default_name = source.split(".")[-1] if source.startswith("skimage.data.") else Path(source).stem
+    prefix = args.out or default_name
     ov, lm = save_outputs(image, result, names, prefix)
     print(f"wrote {ov} and {lm}")
     return 0
