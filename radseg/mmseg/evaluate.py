@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", "--work_dir", dest="work_dir", default=None,
                    help="where logs and result records go (default work_logs/<config name>)")
     p.add_argument("--data-root", "--data_root", dest="data_root", default=None,
-                   help="data folder holding the benchmark folders (default <repo>/data), "
+                   help="data folder holding the benchmark folders (default $RADSEG_DATA_DIR, then <repo>/data), "
                         "or the benchmark folder itself")
     p.add_argument("--radio_source", choices=("hub", "local", "hf"), default=None,
                    help="where RADIO comes from (default hub, pinned revision)")
@@ -190,8 +190,9 @@ def resolve_data_root(cfg, args) -> str:
     root = Path(current)
     if root.is_absolute() or root.is_dir():
         return str(root)
-    data_dir = Path(os.environ.get("RADSEG_DATA", repo_root_for(args.config) / "data"))
-    tried = [data_dir / d for d in dirnames] or [data_dir / root.name]
+    data_dirs = [Path(os.environ["RADSEG_DATA_DIR"])] if os.environ.get("RADSEG_DATA_DIR") else []
+    data_dirs.append(repo_root_for(args.config) / "data")
+    tried = [d / name for d in data_dirs for name in (dirnames or [root.name])]
     for cand in tried:
         if cand.is_dir():
             ds.data_root = str(cand)
@@ -211,21 +212,12 @@ def check_dataset(cfg) -> int:
         raise ConfigError(f"unknown dataset type '{ds.type}' in the config.")
     classes = (ds.get("metainfo") or {}).get("classes") or cls.METAINFO["classes"]
     bench = cfg.get("benchmark")
-    root = ds.data_root
-    try:
-        from ..data.verify import verify_dataset
-    except ImportError:  # pragma: no cover
-        verify_dataset = None
-    if bench and verify_dataset is not None:
-        try:
-            report = verify_dataset(bench, root, quick=True)
-        except KeyError:
-            report = None
-        if report is not None and not report.ok:
-            raise DatasetError(f"{bench} at '{root}' is not usable: " + "; ".join(report.errors[:5])
-                               + f". Check the folder or run `radseg data verify {bench} {root}`.")
-    else:
-        img_dir = Path(root) / (ds.get("data_prefix") or {}).get("img_path", "")
+    from ..data.benchmarks import BENCHMARKS
+    if bench in BENCHMARKS:
+        from ..data.verify import check_dataset as verify_quick
+        verify_quick(bench, ds.data_root, quick=True)  # same one-line message as `radseg data verify`
+    else:  # a user's own dataset config: only the image folder is checked here
+        img_dir = Path(ds.data_root) / (ds.get("data_prefix") or {}).get("img_path", "")
         if not img_dir.is_dir() or not any(img_dir.iterdir()):
             raise DatasetError(f"image folder '{img_dir}' is missing or empty. Check --data-root.")
     return len(classes)

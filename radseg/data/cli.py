@@ -1,0 +1,124 @@
+"""``radseg data prepare|verify`` (also ``python -m radseg.data.cli prepare|verify``).
+
+    radseg data prepare DATASET [--raw PATH] [--out DATA_DIR] [--train] [--workers N]
+    radseg data verify DATASET [ROOT] [--data-dir DATA_DIR] [--quick] [--strict] [--workers N]
+
+Exit codes: 0 usable (warnings allowed), 1 verification found problems,
+2 a user mistake (missing download, wrong path: one line saying what to fix).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from ..errors import RADSegError
+from .benchmarks import BENCHMARK_KEYS, DEFAULT_ROOTS, default_data_dir
+
+_EPILOG = "datasets and their default folders under DATA_DIR: " + ", ".join(
+    f"{k} -> {r}" for k, r in DEFAULT_ROOTS.items()) + ". See docs/DATA.md."
+
+
+def _add_subcommands(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify}")
+    sub.required = True
+
+    pp = sub.add_parser(
+        "prepare", help="convert/link an extracted official download into the mmseg layout",
+        description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes) or check and link "
+                    "(VOC, ADE20K) an extracted official download into DATA_DIR/<folder>. "
+                    "Idempotent: existing valid labels are kept.", epilog=_EPILOG)
+    pp.add_argument("dataset", choices=BENCHMARK_KEYS, metavar="DATASET",
+                    help=f"one of: {', '.join(BENCHMARK_KEYS)}")
+    pp.add_argument("--raw", metavar="PATH",
+                    help="folder where the download was extracted (default: the dataset's folder "
+                         "in DATA_DIR, i.e. convert in place; for coco_object the coco_stuff164k "
+                         "folder)")
+    pp.add_argument("--out", "--data-dir", dest="data_dir", metavar="DATA_DIR", default=None,
+                    help="data folder to fill (default: $RADSEG_DATA_DIR or ./data)")
+    pp.add_argument("--train", action="store_true",
+                    help="also convert the train split (evaluation needs only val)")
+    pp.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="conversion processes (default: min(4, CPUs))")
+    pp.add_argument("--json", dest="json_path", metavar="PATH",
+                    help="context59/60: trainval_merged.json if not in the VOC2010 folder")
+    pp.add_argument("--cityscapes-method", choices=("auto", "scripts", "labelids"), default="auto",
+                    help="cityscapes: cityscapesscripts json2labelImg (scripts), remap of "
+                         "_gtFine_labelIds.png (labelids), or scripts when installed (auto)")
+
+    pv = sub.add_parser(
+        "verify", help="check a prepared dataset (pairs, sizes, channels, values, counts)",
+        description="Check a prepared val split: every image has its label, same H x W, "
+                    "single-channel 8-bit labels with values in range, clean split file, "
+                    "expected count (a warning unless --strict).", epilog=_EPILOG)
+    pv.add_argument("dataset", choices=BENCHMARK_KEYS, metavar="DATASET",
+                    help=f"one of: {', '.join(BENCHMARK_KEYS)}")
+    pv.add_argument("root", nargs="?", metavar="ROOT",
+                    help="dataset folder (default: DATA_DIR/<default folder>, or an accepted "
+                         "alternative name that exists)")
+    pv.add_argument("--data-dir", dest="data_dir", metavar="DATA_DIR", default=None,
+                    help="data folder (default: $RADSEG_DATA_DIR or ./data)")
+    pv.add_argument("--quick", action="store_true",
+                    help="only folders, split file and label files by name (no decoding)")
+    pv.add_argument("--strict", action="store_true",
+                    help="a val count different from the official one is an error")
+    pv.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="threads reading labels (default: min(8, CPUs))")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``data`` sub-command (with ``prepare`` / ``verify``) to a top-level CLI."""
+    p = subparsers.add_parser("data", help="prepare or verify benchmark datasets",
+                              description="Prepare or verify benchmark datasets.", epilog=_EPILOG)
+    _add_subcommands(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _prepare(args) -> int:
+    from .prepare import prepare_dataset
+    from .verify import verify_dataset
+
+    res = prepare_dataset(args.dataset, raw=args.raw, data_dir=args.data_dir, train=args.train,
+                          workers=args.workers, json_path=args.json_path,
+                          cityscapes_method=args.cityscapes_method)
+    print(res.message())
+    rep = verify_dataset(args.dataset, res.root, quick=True)
+    print(rep.summary())
+    if rep.ok:
+        print(f"next: radseg data verify {args.dataset} {res.root}   (full check of every label)")
+    return 0 if rep.ok else 1
+
+
+def _verify(args) -> int:
+    from .benchmarks import resolve_root
+    from .verify import verify_dataset
+
+    root = args.root or resolve_root(args.dataset, args.data_dir or default_data_dir())
+    rep = verify_dataset(args.dataset, root, quick=args.quick, strict=args.strict,
+                         workers=args.workers, progress=True)
+    print(rep.summary())
+    return 0 if rep.ok else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed ``data prepare|verify`` command; returns the exit code."""
+    try:
+        if args.data_command == "prepare":
+            return _prepare(args)
+        return _verify(args)
+    except RADSegError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m radseg.data.cli",
+                                     description="Prepare or verify benchmark datasets.",
+                                     epilog=_EPILOG)
+    _add_subcommands(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

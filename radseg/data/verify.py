@@ -1,0 +1,325 @@
+"""Check a prepared benchmark folder before evaluating on it (DATASETS.md section 8).
+
+:func:`verify_dataset` returns a :class:`VerifyReport`. ``quick=True`` is the
+cheap part (folders exist, split file readable and clean, at least one image,
+every image has a label file by name; nothing is decoded) for ``eval.py`` to
+run before loading models. The full check also reads each image header (size
+only, no decoding) and decodes each label with PIL + ``np.array`` (palette
+indices, never ``.convert``): single-channel 8-bit, same H x W as the image,
+values in the benchmark's range.
+
+A wrong image count is a warning (subsets are legitimate), an error with
+``strict=True``. Everything else listed is an error: mmseg would crash mid-run
+or score garbage.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import DatasetError
+from .benchmarks import Benchmark, PathLike, get_benchmark
+
+#: At most this many names are listed per problem; the rest are counted.
+MAX_NAMES = 10
+
+LABEL_MODES = ("L", "P")
+
+
+def format_names(names: Sequence[str], cap: int = MAX_NAMES) -> str:
+    """``"a, b, c"`` or ``"a, b, ... (+N more)"``."""
+    names = list(names)
+    shown = ", ".join(names[:cap])
+    if len(names) > cap:
+        shown += f", ... (+{len(names) - cap} more)"
+    return shown
+
+
+def _plural(n: int, word: str, plural: Optional[str] = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify_dataset` found. ``ok`` is True when there is no error."""
+
+    key: str
+    root: Path
+    quick: bool = False
+    strict: bool = False
+    n_images: int = 0
+    n_labels_checked: int = 0
+    errors: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        """A short multi-line report: one status line, then one line per problem."""
+        if self.quick:
+            what = "quick check: folders, split, label files by name"
+        elif self.n_labels_checked:
+            what = f"full check: {self.n_labels_checked} labels decoded"
+        else:
+            what = "full check"
+        if self.ok:
+            head = (f"{self.key}: OK, {_plural(self.n_images, 'val image')} at {self.root} "
+                    f"({what})")
+            if self.warnings:
+                head += f", {_plural(len(self.warnings), 'warning')}"
+        else:
+            head = (f"{self.key}: NOT USABLE, {_plural(len(self.errors), 'problem')} at {self.root} "
+                    f"({what})")
+        lines = [head]
+        lines += [f"  error: {e}" for e in self.errors]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`DatasetError` with the first error (one line) unless ``ok``."""
+        if self.ok:
+            return
+        more = ""
+        if len(self.errors) > 1:
+            more = f" (+{len(self.errors) - 1} more problems)"
+        raise DatasetError(
+            f"{self.key} dataset at {self.root} is not usable: {self.errors[0]}{more}. "
+            f"Full report: radseg data verify {self.key} {self.root}")
+
+
+def _walk_files(top: Path, suffix: str) -> List[str]:
+    """Relative paths (POSIX) of files under ``top`` ending in ``suffix``, sorted."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, top)
+        for f in filenames:
+            if f.endswith(suffix) and not f.startswith("."):
+                rel = f if rel_dir == "." else os.path.join(rel_dir, f)
+                out.append(rel.replace(os.sep, "/"))
+    return sorted(out)
+
+
+def read_split_file(path: Path) -> Tuple[List[str], List[str]]:
+    """Names listed in an mmseg ``ann_file`` and the problems found in it.
+
+    Reads like ``mmengine.list_from_file`` (one item per line, a final newline
+    does not make an empty item). Blank lines, names with surrounding spaces and
+    duplicates are problems (mmseg would look for ``JPEGImages/.jpg`` or score an
+    image twice). Returned names skip blank lines and keep first occurrences.
+    """
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"split file {path} cannot be read ({e}); re-create it with "
+                           f"`radseg data prepare`.") from None
+    lines = text.splitlines()
+    problems = []
+    blank = [i + 1 for i, line in enumerate(lines) if not line.strip()]
+    if blank:
+        problems.append(f"split file {path} has {_plural(len(blank), 'blank line')} "
+                        f"(line {format_names([str(i) for i in blank])}): delete them")
+    spaced = [line for line in lines if line.strip() and line != line.strip()]
+    if spaced:
+        problems.append(f"split file {path} has {_plural(len(spaced), 'name')} with leading/"
+                        f"trailing spaces: {format_names([repr(s) for s in spaced])}; strip them")
+    seen, names, dups = set(), [], []
+    for line in lines:
+        if not line.strip():
+            continue
+        if line in seen:
+            dups.append(line)
+            continue
+        seen.add(line)
+        names.append(line)
+    if dups:
+        problems.append(f"split file {path} lists {_plural(len(dups), 'name')} twice: "
+                        f"{format_names(dups)}; keep one line per image")
+    if not names and not problems:
+        problems.append(f"split file {path} is empty")
+    return names, problems
+
+
+def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
+    """(name, image path, label path) for every image that has both files.
+
+    Appends structural errors (missing folders, split problems, missing files) to ``rep``.
+    """
+    prep = f"`radseg data prepare {b.key} --raw <download folder> --out <data dir>`"
+    if not root.is_dir():
+        rep.errors.append(
+            f"dataset root {root} not found: prepare it with {prep}, or pass the folder that "
+            f"holds {b.img_dir}/ and {b.label_dir}/")
+        return []
+    img_dir, lbl_dir = root / b.img_dir, root / b.label_dir
+    if not img_dir.is_dir():
+        rep.errors.append(f"image folder {img_dir} not found: is {root} the {b.key} root? It must "
+                          f"hold {b.img_dir}/ and {b.label_dir}/")
+    if not lbl_dir.is_dir():
+        rep.errors.append(f"label folder {lbl_dir} not found: create it with {prep}")
+    if rep.errors:
+        return []
+
+    missing_img: List[str] = []
+    if b.split_file is not None:
+        split = root / b.split_file
+        if not split.is_file():
+            rep.errors.append(f"split file {split} not found: create it with {prep}")
+            return []
+        try:
+            names, problems = read_split_file(split)
+        except DatasetError as e:
+            rep.errors.append(str(e))
+            return []
+        rep.errors.extend(problems)
+        where = f"listed in {b.split_file}"
+        present = []
+        for n in names:
+            (present if (img_dir / (n + b.img_suffix)).is_file() else missing_img).append(n)
+        rep.n_images = len(names)
+        if missing_img:
+            rep.errors.append(
+                f"{_plural(len(missing_img), 'image')} {where} missing from {img_dir} "
+                f"(expected <name>{b.img_suffix}): {format_names(missing_img)}")
+        label_files = None
+    else:
+        where = f"found under {b.img_dir}"
+        present = [r[: -len(b.img_suffix)] for r in _walk_files(img_dir, b.img_suffix)]
+        rep.n_images = len(present)
+        if not present:
+            rep.errors.append(f"no *{b.img_suffix} images under {img_dir}: is {root} the "
+                              f"{b.key} root, and are the images extracted?")
+            return []
+        label_files = set(_walk_files(lbl_dir, b.label_suffix))
+
+    missing_lbl, pairs = [], []
+    for n in present:
+        lbl_rel = n + b.label_suffix
+        has = (lbl_rel in label_files) if label_files is not None else (lbl_dir / lbl_rel).is_file()
+        if has:
+            pairs.append((n, img_dir / (n + b.img_suffix), lbl_dir / lbl_rel))
+        else:
+            missing_lbl.append(n)
+    if missing_lbl:
+        rep.errors.append(
+            f"{_plural(len(missing_lbl), 'label file')} missing for images {where} (expected "
+            f"{b.label_dir}/<name>{b.label_suffix}; run {prep}): {format_names(missing_lbl)}")
+
+    if rep.n_images and rep.n_images != b.val_count:
+        msg = (f"{_plural(rep.n_images, 'val image')} {where}, the full {b.key} val split has "
+               f"{b.val_count}")
+        if rep.strict:
+            rep.errors.append(msg + " (--strict)")
+        else:
+            rep.warnings.append(msg + " (fine for a subset; scores are not comparable with the "
+                                      "paper's)")
+    return pairs
+
+
+def _check_pair(args) -> List[Tuple[str, str, str]]:
+    """Problems of one (name, image, label, allowed) as (kind, name, detail) tuples."""
+    name, img_path, lbl_path, allowed = args
+    from PIL import Image
+
+    out = []
+    try:
+        with Image.open(img_path) as im:  # header only: no decoding
+            img_size = im.size
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a finding
+        return [("bad_image", name, f"{type(e).__name__}")]
+    try:
+        with Image.open(lbl_path) as lb:
+            mode, lbl_size = lb.mode, lb.size
+            if mode not in LABEL_MODES:
+                return [("mode", name, mode)]
+            arr = np.array(lb)
+    except Exception as e:  # noqa: BLE001
+        return [("bad_label", name, f"{type(e).__name__}")]
+    if arr.dtype != np.uint8 or arr.ndim != 2:
+        return [("mode", name, f"{mode} {arr.dtype} {arr.shape}")]
+    if lbl_size != img_size:
+        out.append(("size", name, f"label {lbl_size[0]}x{lbl_size[1]}, image "
+                                  f"{img_size[0]}x{img_size[1]}"))
+    counts = np.bincount(arr.ravel(), minlength=256)
+    bad = np.flatnonzero((counts > 0) & ~allowed)
+    if bad.size:
+        vals = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
+        out.append(("values", name, vals))
+    return out
+
+
+_KIND_TEXT = {  # kind -> (singular, plural)
+    "bad_image": ("unreadable image", "unreadable images"),
+    "bad_label": ("unreadable label PNG", "unreadable label PNGs"),
+    "mode": ("label not single-channel 8-bit", "labels not single-channel 8-bit"),
+    "size": ("label whose size (width x height) differs from its image",
+             "labels whose size (width x height) differs from their image"),
+    "values": ("label with values outside {}", "labels with values outside {}"),
+}
+_KIND_HINT = {
+    "mode": " (labels must be mode 'L' or 'P'; colour PNGs are the wrong files: re-run "
+            "`radseg data prepare`)",
+}
+
+
+def _describe(kind: str, items: List[Tuple[str, str]], b: Benchmark) -> str:
+    one, many = (t.format(b.values_text) for t in _KIND_TEXT[kind])
+    shown = format_names([f"{n} ({d})" for n, d in items])
+    return f"{len(items)} {one if len(items) == 1 else many}{_KIND_HINT.get(kind, '')}: {shown}"
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def verify_dataset(key: str, root: PathLike, quick: bool = False, strict: bool = False,
+                   workers: Optional[int] = None, progress: bool = False) -> VerifyReport:
+    """Check the prepared val split of benchmark ``key`` in folder ``root``.
+
+    ``quick`` skips all decoding (seconds on any set); ``strict`` makes a wrong
+    image count an error; ``workers`` threads read labels (default: up to 8).
+    Unknown ``key`` raises :class:`DatasetError`; dataset problems are reported.
+    """
+    b = get_benchmark(key)
+    root = Path(os.path.expanduser(str(root)))
+    rep = VerifyReport(key=key, root=root, quick=quick, strict=strict)
+    pairs = _list_pairs(b, root, rep)
+    if quick or not pairs:
+        return rep
+
+    allowed = b.allowed_values()
+    tasks = [(n, i, l, allowed) for n, i, l in pairs]
+    workers = workers or default_workers()
+    found: Dict[str, List[Tuple[str, str]]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        results = ex.map(_check_pair, tasks)
+        if progress:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(tasks), desc=f"verify {key}", unit="img",
+                           disable=None)
+        for probs in results:
+            for kind, name, detail in probs:
+                found.setdefault(kind, []).append((name, detail))
+    rep.n_labels_checked = len(tasks)
+    for kind in ("bad_image", "bad_label", "mode", "size", "values"):
+        if kind in found:
+            rep.errors.append(_describe(kind, found[kind], b))
+    return rep
+
+
+def check_dataset(key: str, root: PathLike, quick: bool = True, strict: bool = False) -> VerifyReport:
+    """:func:`verify_dataset` that raises :class:`DatasetError` (one line) when not usable.
+
+    Meant for evaluation entry points: call it before loading models.
+    """
+    rep = verify_dataset(key, root, quick=quick, strict=strict)
+    rep.raise_for_errors()
+    return rep
