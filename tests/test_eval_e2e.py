@@ -142,3 +142,29 @@ def test_corrupt_image_is_named_and_earlier_results_survive(tmp_path):
     assert out.returncode == 2 and f"cannot read image '{bad}'" in out.stderr
     assert (w / "result.json").read_text() == before
     assert len(list((w / "results").glob("*.json"))) == 1
+
+
+def test_sam_refine_end_to_end_is_deterministic_and_recorded(tmp_path):
+    data = tmp_path / "data"
+    make_dataset("voc20", data, n=2, size=(96, 128))
+    # keep every SAM mask and every region so the merge path runs with the random tiny SAM
+    extra = ["--sam_refine", "True", "--sam_ckpt", "tiny-random-sam", "--cfg-options",
+             "model.sam_iou_thresh=-1.0", "model.minimal_area=4", "model.coarse_thresh=0.0"]
+    recs = []
+    for i in range(2):
+        out = run_eval(*tiny_args("low_res/voc20.py", data, tmp_path / f"w{i}", *extra))
+        assert out.returncode == 0, out.stderr[-3000:]
+        recs.append(json.loads((tmp_path / f"w{i}" / "result.json").read_text()))
+    assert recs[0]["sam_refine"] is True and recs[0]["settings"]["model"]["sam_ckpt"] == "tiny-random-sam"
+    assert recs[0]["metrics"] == recs[1]["metrics"] and recs[0]["per_class"] == recs[1]["per_class"]
+    plain = run_eval(*tiny_args("low_res/voc20.py", data, tmp_path / "plain"))
+    assert plain.returncode == 0
+    base = json.loads((tmp_path / "plain" / "result.json").read_text())
+    assert base["sam_refine"] is False and base["per_class"] != recs[0]["per_class"]
+
+
+def test_missing_sam_checkpoint_fails_before_loading_models(data_dir, tmp_path):
+    out = run_eval(*tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--sam_refine"),
+                   env={"RADSEG_SAM_CKPT": "", "TORCH_HOME": str(tmp_path / "th")}, cwd=tmp_path)
+    assert out.returncode == 2 and "SAM checkpoint 'sam_vit_h_4b8939.pth' not found" in out.stderr
+    assert "dl.fbaipublicfiles.com" in out.stderr and "Traceback" not in out.stderr

@@ -321,6 +321,12 @@ def run_evaluation(args) -> Dict[str, Any]:
     num_classes = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
+    if cfg.model.get("sam_refine"):  # a missing SAM checkpoint fails before RADIO is loaded
+        from ..models.registry import get_sam_source
+        from ..models.sam import find_checkpoint
+        ckpt = cfg.model.get("sam_ckpt")
+        if not (ckpt and get_sam_source(str(ckpt))):
+            cfg.model.sam_ckpt = str(find_checkpoint(ckpt))
 
     name = Path(args.config).stem
     res = resolution_of(args.config)
