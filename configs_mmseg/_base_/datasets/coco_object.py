@@ -1,6 +1,6 @@
 # COCO-Object (background + 80 things), 5000 val images.
 # Not in the RADSeg paper; coarse_thresh and presets follow coco_stuff164k.
-_base_ = ['../default_runtime.py', '../radseg_model.py']
+_base_ = ['../default_runtime.py', '../radseg_model.py', '../test_loader.py']
 
 benchmark = 'coco_object'
 dataset_type = 'COCOObjectDataset'
@@ -8,23 +8,10 @@ dataset_type = 'COCOObjectDataset'
 # uses DIR/<the first of data_dirnames that exists>.
 data_root = 'data/coco_object'
 data_dirnames = ['coco_object', 'COCOObject']
-img_scale = (2048, 448)
-
-test_pipeline = [
-    dict(type='RADSegLoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RADSegLoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img_path='images/val2017', seg_map_path='annotations/val2017'),
-        pipeline=test_pipeline))
+        data_prefix=dict(img_path='images/val2017', seg_map_path='annotations/val2017')))
 
 model = dict(class_names='coco_object', num_classes=81, coarse_thresh=0.05)

@@ -1,6 +1,6 @@
 # PASCAL Context with background (Context60), 5104 val images.
 # Not in the RADSeg paper; coarse_thresh and presets follow context59.
-_base_ = ['../default_runtime.py', '../radseg_model.py']
+_base_ = ['../default_runtime.py', '../radseg_model.py', '../test_loader.py']
 
 benchmark = 'context60'
 dataset_type = 'PascalContextDataset'
@@ -8,24 +8,11 @@ dataset_type = 'PascalContextDataset'
 # uses DIR/<the first of data_dirnames that exists>.
 data_root = 'data/VOCdevkit/VOC2010'
 data_dirnames = ['VOCdevkit/VOC2010', 'VOC2010']
-img_scale = (4096, 576)
-
-test_pipeline = [
-    dict(type='RADSegLoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RADSegLoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassContext'),
-        ann_file='ImageSets/SegmentationContext/val.txt',
-        pipeline=test_pipeline))
+        ann_file='ImageSets/SegmentationContext/val.txt'))
 
 model = dict(class_names='context60', num_classes=60, coarse_thresh=0.15)

@@ -1,6 +1,6 @@
 # PASCAL VOC 2012 with background (VOC21), 1449 val images.
 # Not in the RADSeg paper; coarse_thresh and presets follow voc20.
-_base_ = ['../default_runtime.py', '../radseg_model.py']
+_base_ = ['../default_runtime.py', '../radseg_model.py', '../test_loader.py']
 
 benchmark = 'voc21'
 dataset_type = 'PascalVOCDataset'
@@ -8,24 +8,11 @@ dataset_type = 'PascalVOCDataset'
 # uses DIR/<the first of data_dirnames that exists>.
 data_root = 'data/VOC2012'
 data_dirnames = ['VOC2012', 'VOCdevkit/VOC2012']
-img_scale = (2048, 336)
-
-test_pipeline = [
-    dict(type='RADSegLoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RADSegLoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-        ann_file='ImageSets/Segmentation/val.txt',
-        pipeline=test_pipeline))
+        ann_file='ImageSets/Segmentation/val.txt'))
 
 model = dict(class_names='voc21', num_classes=21, coarse_thresh=0.2)

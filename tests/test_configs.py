@@ -1,0 +1,58 @@
+"""The configs hold exactly the presets of ALGORITHM.md section 9."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+CFG = Path(__file__).resolve().parents[1] / "configs_mmseg"
+
+TABLE = {  # dataset: {preset: (scale, crop, stride)}, coarse_thresh
+    "voc20": ({"low_res": ((2048, 336), 224, 112), "mid_res": ((2048, 336), 336, 112),
+               "high_res": ((2016, 672), 336, 224)}, 0.2),
+    "context59": ({"low_res": ((2048, 336), 224, 112), "mid_res": ((4096, 576), 336, 224),
+                   "high_res": ((2016, 672), 336, 224)}, 0.15),
+    "coco_stuff164k": ({"low_res": ((2048, 336), 224, 112), "mid_res": ((2048, 448), 336, 224),
+                        "high_res": ((1334, 896), 336, 224)}, 0.05),
+    "cityscapes": ({"low_res": ((2048, 560), 224, 112), "mid_res": ((2048, 688), 336, 224),
+                    "high_res": ((2688, 1344), 336, 224)}, 0.10),
+    "ade20k": ({"low_res": ((2048, 336), 224, 112), "mid_res": ((2048, 576), 336, 224),
+                "high_res": ((2016, 672), 336, 224)}, 0.05),
+}
+TYPES = {"voc20": ("PascalVOC20Dataset", "VOC2012"), "context59": ("PascalContext59Dataset", "VOCdevkit/VOC2010"),
+         "coco_stuff164k": ("COCOStuffDataset", "coco_stuff164k"), "cityscapes": ("CityscapesDataset", "cityscapes"),
+         "ade20k": ("ADE20KDataset", "ADEChallengeData2016")}
+CASES = [(d, p) for d in TABLE for p in ("low_res", "mid_res", "high_res")]
+
+
+@pytest.mark.parametrize("dataset,preset", CASES)
+def test_preset_values(dataset, preset):
+    cfg = Config.fromfile(str(CFG / preset / f"{dataset}.py"))
+    (scale, crop, stride), coarse = TABLE[dataset][0][preset], TABLE[dataset][1]
+    pipe = cfg.test_dataloader.dataset.pipeline
+    assert [t["type"] for t in pipe] == ["RADSegLoadImageFromFile", "Resize", "RADSegLoadAnnotations",
+                                         "PackSegInputs"]
+    assert tuple(pipe[1]["scale"]) == scale and pipe[1]["keep_ratio"] is True
+    assert (cfg.model.slide_crop, cfg.model.slide_stride) == (crop, stride)
+    assert cfg.model.coarse_thresh == coarse and cfg.benchmark == dataset
+    assert cfg.test_dataloader.batch_size == 1
+    assert (cfg.test_dataloader.dataset.type, cfg.data_root) == (TYPES[dataset][0], "data/" + TYPES[dataset][1])
+
+
+@pytest.mark.parametrize("preset", ["low_res", "mid_res", "high_res"])
+def test_reference_model_defaults_and_no_padding(preset):
+    cfg = Config.fromfile(str(CFG / preset / "voc20.py"))
+    m = cfg.model
+    assert (m.model_version, m.lang_model, m.scra_scaling, m.scga_scaling) == ("c-radio_v3-b", "siglip2", 10.0, 10.0)
+    assert (m.prompt_denoising_thresh, m.minimal_area, m.sam_mask_coff, m.sam_iou_thresh) == (0.5, 225, 0.005, 0.9)
+    assert m.sam_refine is False and m.amp is False and m.compile is False
+    dp = m.data_preprocessor
+    assert dp.mean == [122.771, 116.746, 104.094] and dp.std == [68.501, 66.632, 70.323] and dp.bgr_to_rgb
+    assert not any(k in dp for k in ("size", "size_divisor", "test_cfg", "pad_val"))
+    assert cfg.test_evaluator.iou_metrics == ["mIoU"]
+
+
+def test_every_preset_of_every_dataset_exists():
+    for preset in ("low_res", "mid_res", "high_res"):
+        names = sorted(p.stem for p in (CFG / preset).glob("*.py"))
+        assert names == sorted(["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
+                                "voc21", "context60", "coco_object"])
