@@ -43,7 +43,10 @@ class RADSegSegmentation(BaseSegmentor):
                  minimal_area: int = 225, sam_mask_coff: float = 0.005, sam_iou_thresh: float = 0.9,
                  batched_mask_prompt: bool = False, text_disk_cache: bool = True,
                  data_preprocessor=None, init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor or dict(DATA_PREPROCESSOR), init_cfg=init_cfg)
+        if data_preprocessor is None or isinstance(data_preprocessor, dict):
+            # built from mmseg's registry so the segmentor also works outside the runner's scope
+            data_preprocessor = MODELS.build(dict(data_preprocessor or DATA_PREPROCESSOR))
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.class_names = load_class_names(class_names, num_classes)
         self.sam_refine = bool(sam_refine)
         self.encoder = RADSegEncoder.from_pretrained(
