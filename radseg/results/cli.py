@@ -1,0 +1,141 @@
+"""``radseg results``: the paper-style table of the result records under a folder.
+
+    radseg results work_logs/sweep                          # Markdown, mIoU
+    radseg results work_logs/sweep --format latex --out table.tex
+    radseg results work_logs/sweep --reference docs/reference_results_example.yaml
+    radseg results work_logs/sweep/c-radio_v3-b/norefine/low_res/voc20 --per-class
+    radseg results work_logs/sweep --per-class voc20 --resolution low_res
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError, RADSegError
+from .records import atomic_write_text, is_complete_record
+from .reference import load_reference
+from .table import (FORMATS, METRICS, build_per_class, build_table, filter_entries, find_records,
+                    render, render_per_class)
+
+
+class ResultsError(RADSegError):
+    """No records, or a bad ``radseg results`` argument."""
+
+
+def _refine(v: str) -> bool:
+    s = v.strip().lower()
+    if s in ("on", "true", "yes", "1"):
+        return True
+    if s in ("off", "false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, got '{v}'")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "results", help="table of the result records under a folder (Markdown, CSV, LaTeX)",
+        description="Render the complete result records (result.json) found under WORK_DIR as the "
+                    "paper's table: rows = model x SAM refinement, columns = datasets per "
+                    "resolution with a per-resolution average. The newest record per cell wins.")
+    p.add_argument("work_dir", nargs="?", default="work_logs", metavar="WORK_DIR",
+                   help="folder searched recursively for result.json (default work_logs), or one "
+                        "run folder / result.json")
+    p.add_argument("--format", choices=FORMATS, default="md", help="md (default), csv or latex")
+    p.add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--metric", choices=METRICS, default="mIoU", help="cell value (default mIoU)")
+    p.add_argument("--decimals", type=int, default=None,
+                   help="digits after the point (default 1 for md/latex; csv keeps the record's)")
+    p.add_argument("--reference", default=None, metavar="FILE",
+                   help="reported numbers (YAML or CSV, see docs/reference_results_example.yaml): "
+                        "each cell gets the difference, e.g. 47.3 (+0.2)")
+    p.add_argument("--per-class", nargs="?", const=True, default=None, metavar="DATASET",
+                   help="per-class IoU of one dataset and resolution instead (a run folder, or "
+                        "narrow with DATASET, --resolution, --model, --refine)")
+    p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=None,
+                   help="only these datasets")
+    p.add_argument("--resolution", "--resolutions", dest="resolutions", nargs="+", default=None,
+                   help="only these presets (low_res, mid_res, high_res)")
+    p.add_argument("--model", "--models", dest="models", nargs="+", default=None,
+                   help="only these model versions")
+    p.add_argument("--refine", type=_refine, default=None, metavar="on|off",
+                   help="only runs with SAM refinement on / off")
+    p.set_defaults(func=run)
+    return p
+
+
+def _failed_runs(root: Path):
+    if not root.is_dir():
+        return []
+    return sorted(Path(d) for d, _, files in os.walk(root) if "failed.json" in files)
+
+
+def run(args) -> int:
+    root = Path(args.work_dir)
+    if not root.exists():
+        raise ResultsError(f"'{root}' does not exist. Give the sweep's --work-dir (default "
+                           f"work_logs/sweep) or an eval.py --work-dir.")
+    if root.is_file() and root.suffix != ".json":
+        raise ResultsError(f"'{root}' is a file; give a folder with result.json files (or one "
+                           f"result.json).")
+    if args.decimals is not None and not 0 <= args.decimals <= 6:
+        raise ConfigError("--decimals must be between 0 and 6.")
+    entries, bad = find_records(root)
+    if not entries:
+        extra = f" ({len(bad)} incomplete/unreadable: {bad[0]} ...)" if bad else ""
+        raise ResultsError(f"no complete result records (result.json) under '{root}'{extra}. Run "
+                           f"eval.py or eval_all_multi_res.py first.")
+    datasets = list(args.datasets or [])
+    per_class = args.per_class
+    if isinstance(per_class, str):
+        datasets = [per_class]
+    res = [r if r.endswith("_res") or r not in ("low", "mid", "high") else r + "_res"
+           for r in (args.resolutions or [])]
+    chosen = filter_entries(entries, datasets or None, res or None, args.models, args.refine)
+    if not chosen:
+        have = sorted({f"{e.row} {e.resolution}/{e.dataset}" for e in entries})
+        raise ResultsError(f"no record under '{root}' matches the filters. Records: "
+                           + "; ".join(have[:12]) + (" ..." if len(have) > 12 else ""))
+    for p in bad:
+        print(f"note: skipped incomplete record {p}", file=sys.stderr)
+    if per_class is not None:
+        try:
+            pc = build_per_class(chosen)
+        except ValueError as e:
+            raise ResultsError(f"--per-class needs one dataset at one resolution; found {e}. "
+                               f"Narrow with --per-class DATASET and --resolution R (or give a "
+                               f"run folder).") from None
+        text = render_per_class(pc, args.format, args.decimals)
+    else:
+        reference = None
+        if args.reference:
+            reference, ref_metric = load_reference(args.reference)
+            if ref_metric and ref_metric != args.metric:
+                raise ResultsError(f"reference file '{args.reference}' holds {ref_metric}, the table "
+                                   f"shows {args.metric}: pass --metric {ref_metric}.")
+        table = build_table(chosen, args.metric, reference)
+        if reference:
+            unused = table.unused_reference()
+            if unused:
+                shown = ", ".join(f"'{r}' {res}/{d}" for r, res, d in unused[:6])
+                print(f"note: {len(unused)} reference value(s) match no cell: {shown}"
+                      f"{' ...' if len(unused) > 6 else ''}. Row labels here: "
+                      + ", ".join(f"'{r}'" for r in table.rows), file=sys.stderr)
+        text = render(table, args.format, args.decimals)
+    failed = _failed_runs(root)
+    if failed:
+        print(f"note: {len(failed)} run(s) under '{root}' failed (see failed.json there): "
+              + ", ".join(str(f) for f in failed[:5]) + (" ..." if len(failed) > 5 else ""),
+              file=sys.stderr)
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise ResultsError(f"--out '{out}' is a folder; give a file name.")
+        if out.name == "result.json" or (out.suffix == ".json" and is_complete_record(out)):
+            raise ResultsError(f"--out '{out}' is a result record; refusing to overwrite it.")
+        atomic_write_text(out, text)
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
