@@ -39,7 +39,15 @@ fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export PYTHONPATH="${here}${PYTHONPATH:+:${PYTHONPATH}}"
-python="${PYTHON:-python}"
+# The interpreter: $PYTHON, else the repo's .venv (the README's install), else python3.
+if [ -n "${PYTHON:-}" ]; then python="$PYTHON"
+elif [ -x "$here/.venv/bin/python" ]; then python="$here/.venv/bin/python"
+else python="$(command -v python3 || command -v python || echo python3)"; fi
+if ! "$python" -c 'import numpy, PIL, radseg.data' >/dev/null 2>&1; then
+    echo "error: '$python' cannot import radseg's data tools; install the project first" \
+         "(python3 -m venv .venv && .venv/bin/pip install -e .) or set PYTHON=/path/to/python" >&2
+    exit 2
+fi
 out="${DATA_DIR:-${RADSEG_DATA_DIR:-data}}"
 common=()
 datasets=()
@@ -83,8 +91,8 @@ for item in "${datasets[@]}"; do
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "failed: ${failed[*]} (raw folders are given as DATASET=RAW_PATH or *_RAW variables;" \
-         "see process_dataset.sh --help)" >&2
+    echo "failed: ${failed[*]} (see the error lines above; process_dataset.sh --help shows how raw" \
+         "folders are given)" >&2
     exit 1
 fi
 echo "done; check each dataset with: $python -m radseg.data.cli verify DATASET --data-dir $out"

@@ -35,7 +35,13 @@ def resolve_class_file(name_or_path: str) -> Path:
 
 
 def parse_class_line(line: str) -> List[str]:
-    """``"sky; wall"`` or ``"sky, wall"`` -> ``["sky", "wall"]`` (synonyms of one class)."""
+    """``"sky; wall"`` or ``"sky, wall"`` -> ``["sky", "wall"]`` (synonyms of one class).
+
+    A line mixing both separators is ambiguous and rejected.
+    """
+    if ";" in line and "," in line:
+        raise ClassNamesError(f"'{line}' mixes ',' and ';': separate the synonyms of one class with "
+                              f"one of them.")
     sep = ";" if ";" in line else ","
     return [s.strip() for s in line.split(sep)]
 
@@ -49,7 +55,10 @@ def parse_class_names(lines: Sequence[str], source: str = "<list>") -> List[List
             raise ClassNamesError(
                 f"{source}: line {i} is empty. Each line must name one class "
                 f"(synonyms separated by ', ' or '; '); remove blank lines.")
-        syns = parse_class_line(line)
+        try:
+            syns = parse_class_line(line)
+        except ClassNamesError as e:
+            raise ClassNamesError(f"{source}: line {i}: {e}") from None
         if any(not s for s in syns):
             raise ClassNamesError(f"{source}: line {i} ('{line}') has an empty synonym.")
         classes.append(syns)
@@ -72,7 +81,7 @@ def load_class_names(name_or_path: str, num_classes: Optional[int] = None,
     path = resolve_class_file(name_or_path)
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
-    if lines and lines[-1] == "":  # one trailing newline is fine
+    while lines and not lines[-1].strip():  # trailing newlines / blank lines at the end are fine
         lines = lines[:-1]
     classes = parse_class_names(lines, source=str(path))
     if num_classes is not None and len(classes) != num_classes:

@@ -1,4 +1,4 @@
-"""The ``radseg`` command: ``segment``, ``eval``, ``data``, ``results``, ``models``.
+"""The radseg command: segment, eval, data, results, models.
 
 Every user mistake (:class:`radseg.errors.RADSegError`) is printed as one
 ``error: ...`` line and gives exit status 2; no traceback.
@@ -21,23 +21,30 @@ def user_message(err: BaseException) -> str:
     return _REGISTRY_PREFIX.sub("", str(err).strip())
 
 
+def _worker_message(text: str) -> str:
+    """The original message of an error re-raised from a DataLoader worker (else ``text``)."""
+    if "Original Traceback" not in text:
+        return text
+    m = re.search(r"radseg\.errors\.\w+: (.+?)\s*$", text, re.S)
+    return m.group(1).strip() if m else text.strip().splitlines()[-1]
+
+
 def guarded(fn: Callable[[], int]) -> int:
     """Run ``fn``; turn a :class:`RADSegError` into one line on stderr and exit status 2."""
     try:
         return fn() or 0
     except RADSegError as e:
-        print(f"error: {user_message(e)}", file=sys.stderr)
+        # DataLoader workers re-raise our errors (same class) with the worker traceback
+        # in the message: show the original message only.
+        print(f"error: {_worker_message(user_message(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:
-        # DataLoader workers re-raise our errors wrapped with the worker traceback:
-        # show the original message only.
         text = str(e)
-        m = re.search(r"radseg\.errors\.\w+: (.+?)\s*$", text, re.S)
-        if m:
-            print(f"error: {m.group(1).strip()}", file=sys.stderr)
+        if "Original Traceback" in text and "radseg.errors." in text:
+            print(f"error: {_worker_message(text)}", file=sys.stderr)
             return 2
         raise
 
@@ -60,16 +67,19 @@ def _add_segment(sub):
     p.add_argument("--labels", default=None,
                    help='comma-separated class names, e.g. "sky, grass, sheep" (synonyms joined by |); '
                         'default for the example photo: "cat, wall, floor, blanket"')
-    p.add_argument("--out", default=None, help="output prefix (default: <image name> in the current folder)")
+    p.add_argument("--out", default=None,
+                   help="output prefix or existing folder (default: <image name> in the current folder)")
     p.add_argument("--model_version", "--model-version", default="c-radio_v3-b")
     p.add_argument("--lang_model", "--lang-model", default="siglip2")
     p.add_argument("--scale", type=int, nargs=2, default=[2048, 448], metavar=("LONG", "SHORT"),
                    help="resize like mmseg's Resize(scale, keep_ratio=True) first (default 2048 448)")
-    p.add_argument("--slide-crop", type=int, default=336)
-    p.add_argument("--slide-stride", type=int, default=224)
-    p.add_argument("--sam-refine", action="store_true", help="RADSeg+: refine with SAM")
-    p.add_argument("--sam-ckpt", default=None, help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
-    p.add_argument("--coarse-thresh", type=float, default=0.10)
+    p.add_argument("--slide-crop", "--slide_crop", dest="slide_crop", type=int, default=336)
+    p.add_argument("--slide-stride", "--slide_stride", dest="slide_stride", type=int, default=224)
+    p.add_argument("--sam-refine", "--sam_refine", dest="sam_refine", action="store_true",
+                   help="RADSeg+: refine with SAM")
+    p.add_argument("--sam-ckpt", "--sam_ckpt", dest="sam_ckpt", default=None,
+                   help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
+    p.add_argument("--coarse-thresh", "--coarse_thresh", dest="coarse_thresh", type=float, default=0.10)
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--radio_source", "--radio-source", choices=("hub", "local", "hf"), default=None)
     p.add_argument("--radio_repo", "--radio-repo", default=None)
@@ -77,8 +87,20 @@ def _add_segment(sub):
     p.set_defaults(func=_run_segment)
 
 
-def _run_segment(args) -> int:
+def _check_device(name: Optional[str]) -> str:
     import torch
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise RADSegError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RADSegError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+    return name
+
+
+def _run_segment(args) -> int:
     from .class_names import split_labels
     from .encoder import RADSegEncoder
     from .models.registry import load_plugins
@@ -86,9 +108,11 @@ def _run_segment(args) -> int:
     load_plugins(args.plugin)
     if args.labels is None and args.image is not None:
         raise RADSegError('--labels is required for your own image, e.g. --labels "sky, grass, sheep"')
-    classes = split_labels(args.labels or "cat, wall, floor, blanket")
+    classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
+    if min(args.scale) <= 0:
+        raise RADSegError(f"--scale {args.scale[0]} {args.scale[1]}: both sides must be positive.")
+    device = _check_device(args.device)
     image, source = load_image(args.image)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     encoder = RADSegEncoder.from_pretrained(
         args.model_version, args.lang_model, device=device, need_sam=args.sam_refine,
         source=args.radio_source, repo_dir=args.radio_repo, slide_crop=args.slide_crop,
@@ -103,6 +127,8 @@ def _run_segment(args) -> int:
     from pathlib import Path
     default_name = source.split(".")[-1] if source.startswith("skimage.data.") else Path(source).stem
     prefix = args.out or default_name
+    if args.out and Path(args.out).is_dir():
+        prefix = str(Path(args.out) / default_name)
     ov, lm = save_outputs(image, result, names, prefix)
     print(f"wrote {ov} and {lm}")
     return 0

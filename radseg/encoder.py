@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .errors import ConfigError
 from .dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
                            project_tokens, upsample)
 from .scga import scga
@@ -72,6 +73,13 @@ class RADSegEncoder(nn.Module):
                  max_windows_per_batch: Optional[int] = None, text_disk_cache: bool = True,
                  sam_refiner=None):
         super().__init__()
+        p = bundle.patch_size
+        if int(slide_crop) > 0 and (int(slide_stride) <= 0 or int(slide_crop) % p or int(slide_stride) % p
+                                    or int(slide_stride) > int(slide_crop)):
+            raise ConfigError(
+                f"slide_crop={slide_crop}, slide_stride={slide_stride}: both must be positive multiples "
+                f"of the patch size ({p}) with stride <= crop (reference: 336/224, 224/112; "
+                f"slide_crop <= 0 runs the whole image in one pass).")
         self.bundle = bundle
         self.model = bundle.model
         self.lang_adaptor = bundle.lang_adaptor

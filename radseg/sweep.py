@@ -788,4 +788,9 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``eval_all_multi_res.py``: usage errors print one ``error: ...`` line, exit 2."""
     from .cli import guarded
-    return guarded(lambda: run_sweep(argv))
+    try:
+        return guarded(lambda: run_sweep(argv))
+    except BrokenPipeError:  # e.g. `--dry-run | head`: the reader left, nothing is wrong
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

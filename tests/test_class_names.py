@@ -56,3 +56,12 @@ def test_split_labels():
     assert split_labels("sky, grass|lawn, sheep") == [["sky"], ["grass", "lawn"], ["sheep"]]
     with pytest.raises(ClassNamesError):
         split_labels("sky,,sheep")
+
+
+def test_trailing_blank_lines_are_fine_but_mixed_separators_are_not(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("cat\ndog\n\n\n")
+    assert load_class_names(str(f), 2) == [["cat"], ["dog"]]
+    f.write_text("sheep, lamb; ewe\ndog\n")
+    with pytest.raises(ClassNamesError, match="line 1.*mixes"):
+        load_class_names(str(f))

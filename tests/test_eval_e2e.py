@@ -168,3 +168,46 @@ def test_missing_sam_checkpoint_fails_before_loading_models(data_dir, tmp_path):
                    env={"RADSEG_SAM_CKPT": "", "TORCH_HOME": str(tmp_path / "th")}, cwd=tmp_path)
     assert out.returncode == 2 and "SAM checkpoint 'sam_vit_h_4b8939.pth' not found" in out.stderr
     assert "dl.fbaipublicfiles.com" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_user_mistakes_before_any_model_is_loaded(data_dir, tmp_path):
+    wfile = tmp_path / "afile"
+    wfile.write_text("x")
+    cases = [
+        (tiny_args("low_res/voc20.py", data_dir, wfile), "is a file"),
+        (tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--launcher", "pytorch"),
+         "--launcher pytorch needs the variables"),
+        (tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--cfg-options", "model.slide_strid=112"),
+         "unknown model setting(s) slide_strid"),
+        (tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--cfg-options", "model.slide_stride=0"),
+         "slide_crop=224, slide_stride=0"),
+        (tiny_args("low_res/voc20.py", data_dir, tmp_path / "w", "--radio_source", "local",
+                   "--model-version", "c-radio_v3-b"), "--radio_source local needs a clone"),
+        (["--config", "configs_mmseg/low_res"], "is a folder"),
+    ]
+    for args, msg in cases:
+        out = run_eval(*args, env={"RADSEG_RADIO_REPO": ""})
+        assert out.returncode == 2 and msg in out.stderr, (args, out.stderr[-1500:])
+        assert "Traceback" not in out.stderr
+
+
+def test_run_from_another_folder_and_plugin_from_cwd(data_dir, tmp_path):
+    (tmp_path / "my_models.py").write_text(
+        "from radseg.models import register_model_source\n"
+        "from radseg.models.standins import build_tiny_radio\n"
+        "register_model_source('my-radio', lambda names: build_tiny_radio(names, seed=3), overwrite=True)\n")
+    out = run_eval("--config", "configs_mmseg/low_res/voc20.py", "--model_version", "my-radio", "--plugin",
+                   "my_models", "--data-root", data_dir, "--work-dir", tmp_path / "w", "--num-workers", "0",
+                   cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((tmp_path / "w" / "result.json").read_text())["model_version"] == "my-radio"
+
+
+def test_corrupt_image_with_loader_workers_is_one_line(tmp_path):
+    data = tmp_path / "data"
+    root = make_dataset("ade20k", data, n=3)
+    bad = sorted((root / "images" / "validation").glob("*.jpg"))[0]
+    bad.write_bytes(b"\xff\xd8 truncated")
+    out = run_eval(*tiny_args("low_res/ade20k.py", data, tmp_path / "w")[:-2], "--num-workers", "2")
+    assert out.returncode == 2 and f"cannot read image '{bad}'" in out.stderr
+    assert "Traceback" not in out.stderr and "Original" not in out.stderr

@@ -41,3 +41,24 @@ def test_missing_image_and_offline_weights(tmp_path):
     out = radseg("segment", cwd=tmp_path, env=env)
     assert out.returncode == 2 and "could not load RADIO weights" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_segment_mistakes_and_out_folder(tmp_path):
+    img = tmp_path / "x.png"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(img)
+    cases = [(("--labels", ""), "--labels"), (("--labels", "a, b", "--slide-stride", "0"), "slide_stride=0"),
+             (("--labels", "a, b", "--scale", "0", "0"), "--scale 0 0"),
+             (("--labels", "a, b", "--device", "cuda:0"), "no CUDA GPU")]
+    for extra, msg in cases:
+        if "cuda" in extra[-1]:
+            import torch
+            if torch.cuda.is_available():
+                continue
+        out = radseg("segment", img, "--model_version", "tiny-random", *extra, cwd=tmp_path)
+        assert out.returncode == 2 and msg in out.stderr, (extra, out.stderr)
+        assert "Traceback" not in out.stderr
+    (tmp_path / "outdir").mkdir()
+    ok = radseg("segment", img, "--labels", "a, b", "--model_version", "tiny-random", "--out", "outdir",
+                "--sam_refine", "--sam_ckpt", "tiny-random-sam", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "outdir" / "x_overlay.png").is_file()

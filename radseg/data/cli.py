@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from ..errors import RADSegError
@@ -95,6 +96,11 @@ def _verify(args) -> int:
     from .verify import verify_dataset
 
     root = args.root or resolve_root(args.dataset, args.data_dir or default_data_dir())
+    if args.root:  # the data folder given instead of the dataset folder (as eval.py --data-root allows)
+        inner = Path(resolve_root(args.dataset, args.root))
+        if inner != Path(args.root) and inner.is_dir():
+            print(f"note: {args.root} holds the data folders; checking {inner}", file=sys.stderr)
+            root = inner
     rep = verify_dataset(args.dataset, root, quick=args.quick, strict=args.strict,
                          workers=args.workers, progress=True)
     print(rep.summary())

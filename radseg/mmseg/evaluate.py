@@ -48,32 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
     p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
-    p.add_argument("--model_version", default=None,
+    p.add_argument("--model_version", "--model-version", dest="model_version", default=None,
                    help="RADIO version (default c-radio_v3-b), a .pth.tar path, or a registered name")
-    p.add_argument("--lang_model", default=None, help="language adaptor (default siglip2)")
-    p.add_argument("--scra_scaling", type=float, default=None, help="SCRA scaling s_ra (default 10)")
-    p.add_argument("--scga_scaling", type=float, default=None, help="SCGA scaling s_ga (default 10)")
-    p.add_argument("--sam_refine", type=str2bool, nargs="?", const=True, default=None,
+    p.add_argument("--lang_model", "--lang-model", dest="lang_model", default=None,
+                   help="language adaptor (default siglip2)")
+    p.add_argument("--scra_scaling", "--scra-scaling", dest="scra_scaling", type=float, default=None, help="SCRA scaling s_ra (default 10)")
+    p.add_argument("--scga_scaling", "--scga-scaling", dest="scga_scaling", type=float, default=None, help="SCGA scaling s_ga (default 10)")
+    p.add_argument("--sam_refine", "--sam-refine", dest="sam_refine", type=str2bool, nargs="?", const=True, default=None,
                    help="RADSeg+: SAM refinement (True/False, or a bare flag for True)")
-    p.add_argument("--sam_ckpt", default=None,
+    p.add_argument("--sam_ckpt", "--sam-ckpt", dest="sam_ckpt", default=None,
                    help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
     p.add_argument("--work-dir", "--work_dir", dest="work_dir", default=None,
-                   help="where logs and result records go (default work_logs/<config name>)")
+                   help="where logs and result records go (default work_logs/<preset>_<dataset>)")
     p.add_argument("--data-root", "--data_root", dest="data_root", default=None,
                    help="data folder holding the benchmark folders (default $RADSEG_DATA_DIR, then <repo>/data), "
                         "or the benchmark folder itself")
-    p.add_argument("--radio_source", choices=("hub", "local", "hf"), default=None,
+    p.add_argument("--radio_source", "--radio-source", dest="radio_source", choices=("hub", "local", "hf"),
+                   default=None,
                    help="where RADIO comes from (default hub, pinned revision)")
-    p.add_argument("--radio_revision", default=None, help="override the pinned RADIO revision")
-    p.add_argument("--radio_repo", default=None, help="local clone of NVlabs/RADIO (air-gapped use)")
+    p.add_argument("--radio_revision", "--radio-revision", dest="radio_revision", default=None, help="override the pinned RADIO revision")
+    p.add_argument("--radio_repo", "--radio-repo", dest="radio_repo", default=None, help="local clone of NVlabs/RADIO (air-gapped use)")
     p.add_argument("--amp", type=str2bool, nargs="?", const=True, default=None, help="fp16 autocast")
     p.add_argument("--compile", type=str2bool, nargs="?", const=True, default=None,
                    help="torch.compile the backbone")
-    p.add_argument("--num-workers", dest="num_workers", type=int, default=None,
-                   help="data loader workers (config default 4)")
+    p.add_argument("--num-workers", "--num_workers", dest="num_workers", type=int, default=None,
+                   help="data loader workers (config default 4, at most the number of CPU cores)")
     p.add_argument("--plugin", action="append", default=[],
                    help="import this module first (it may register model sources)")
-    p.add_argument("--cfg-options", nargs="+", default=None, metavar="KEY=VALUE",
+    p.add_argument("--cfg-options", "--cfg_options", dest="cfg_options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="override config keys, mmengine style (e.g. model.slide_stride=112)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -85,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 def load_config(args):
     from mmengine.config import Config, DictAction
     path = Path(args.config)
+    if not path.is_file() and not path.is_absolute():
+        # eval.py run from another folder: configs are also found relative to the repo
+        in_repo = Path(__file__).resolve().parents[2] / path
+        if in_repo.is_file():
+            path = in_repo
+            args.config = str(path)
+    if path.is_dir():
+        raise ConfigError(f"--config '{args.config}' is a folder; give one file, e.g. "
+                          f"configs_mmseg/mid_res/voc20.py.")
     if not path.is_file():
         hint = ""
         if path.suffix != ".py":
@@ -130,9 +141,23 @@ def apply_cli(cfg, args) -> List[str]:
         if args.num_workers < 0:
             raise ConfigError("--num-workers must be >= 0")
         cfg.test_dataloader.num_workers = args.num_workers
+    else:  # the config's 4, but not more than this machine's cores
+        cfg.test_dataloader.num_workers = min(cfg.test_dataloader.get("num_workers", 0), os.cpu_count() or 1)
     if cfg.test_dataloader.get("num_workers", 0) == 0:
         cfg.test_dataloader.persistent_workers = False
     return notes
+
+
+def check_model_keys(cfg) -> None:
+    """Unknown ``model.*`` keys (typos in configs or --cfg-options) fail with the known ones."""
+    import inspect
+    from .segmentor import RADSegSegmentation
+    if cfg.model.get("type") != "RADSegSegmentation":
+        return
+    known = set(inspect.signature(RADSegSegmentation.__init__).parameters) - {"self"}
+    unknown = sorted(set(cfg.model) - known - {"type"})
+    if unknown:
+        raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
 
 
 def check_model_name(name: str) -> None:
@@ -260,6 +285,22 @@ def resolution_of(config: str) -> Optional[str]:
 
 # -- distributed (--launcher pytorch|slurm|mpi) -------------------------------------------------
 
+LAUNCHER_ENV = {"pytorch": ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"),
+                "slurm": ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_NODELIST"),
+                "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK")}
+LAUNCHER_HINT = {"pytorch": "torchrun --nproc_per_node N eval.py ... --launcher pytorch",
+                 "slurm": "srun --ntasks N python eval.py ... --launcher slurm",
+                 "mpi": "mpirun -np N python eval.py ... --launcher mpi"}
+
+
+def check_launcher(launcher: str) -> None:
+    """``--launcher X`` needs the environment its launcher sets; say how to start it."""
+    missing = [k for k in LAUNCHER_ENV.get(launcher, ()) if k not in os.environ]
+    if missing:
+        raise ConfigError(f"--launcher {launcher} needs the variables its launcher sets ({', '.join(missing)} "
+                          f"missing). Start it as `{LAUNCHER_HINT[launcher]}`, or drop --launcher.")
+
+
 def _register_inference_wrapper() -> str:
     """Register (once) a model wrapper for distributed *inference*; returns its registry name.
 
@@ -316,6 +357,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     cfg = load_config(args)  # imports radseg.mmseg through custom_imports
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
+    check_model_keys(cfg)
     check_model_name(cfg.model.model_version)
     resolve_data_root(cfg, args)
     num_classes = check_dataset(cfg)
@@ -331,7 +373,13 @@ def run_evaluation(args) -> Dict[str, Any]:
     name = Path(args.config).stem
     res = resolution_of(args.config)
     cfg.work_dir = args.work_dir or str(Path("work_logs") / (f"{res}_{name}" if res else name))
-    Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"--work-dir '{cfg.work_dir}' is a file (or lies under one); give a folder.") from None
+    except OSError as e:
+        raise ConfigError(f"cannot create --work-dir '{cfg.work_dir}': {e.strerror}.") from None
+    check_launcher(args.launcher)
     cfg.launcher = args.launcher
     if args.launcher != "none":
         cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "nccl" if torch.cuda.is_available() else "gloo"
@@ -339,8 +387,15 @@ def run_evaluation(args) -> Dict[str, Any]:
             cfg.model_wrapper_cfg = dict(type=_register_inference_wrapper())
         _init_dist_without_gpu(args.launcher, cfg.env_cfg.dist_cfg)
 
-    from mmengine.runner import Runner
+    # Load the weights before the runner: an unreachable checkpoint fails here with one
+    # line, not after mmengine's environment dump; the segmentor then takes this bundle.
+    from ..models.radio import preload_radio
     t0 = time.time()
+    m = cfg.model
+    preload_radio(m.model_version, m.get("lang_model", "siglip2"), need_sam=bool(m.get("sam_refine")),
+                  source=m.get("radio_source"), revision=m.get("radio_revision"), repo_dir=m.get("radio_repo"))
+
+    from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     t_built = time.time()
     metrics = runner.test()
@@ -377,6 +432,6 @@ def run_evaluation(args) -> Dict[str, Any]:
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
-        print(f"mIoU {summary.get('mIoU')}  aAcc {summary.get('aAcc')}  mAcc {summary.get('mAcc')}"
+        print(f"mIoU {summary.get('mIoU')}%  aAcc {summary.get('aAcc')}%  mAcc {summary.get('mAcc')}%"
               f"  -> {kept}")
     return record

@@ -129,6 +129,9 @@ def load_radio_raw(version: str, adaptor_names, source: str = "hub", revision: O
         source = "local"
     if source not in SOURCES:
         raise UnknownModelError(f"unknown RADIO source '{source}'; use one of {', '.join(SOURCES)}.")
+    if source == "local" and not repo_dir:
+        raise WeightsNotFoundError("--radio_source local needs a clone of https://github.com/NVlabs/RADIO: "
+                                   "pass --radio_repo PATH (or set $RADSEG_RADIO_REPO).")
     if source == "hf":
         revision = revision or DEFAULT_HF_REVISION
         tried = f"Hugging Face '{HF_REPOS.get(version, version)}' at revision {revision}"
@@ -190,6 +193,25 @@ def prepare_radio(model: nn.Module, lang_model: str, need_sam: bool) -> RadioBun
     return RadioBundle(model=model, lang_adaptor=lang, sam_adaptor=sam)
 
 
+_PRELOADED: Dict[tuple, RadioBundle] = {}
+
+
+def _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir) -> tuple:
+    return (canonical_name(model_version), lang_model, bool(need_sam), source, revision, repo_dir)
+
+
+def preload_radio(model_version: str, lang_model: str = "siglip2", *, need_sam: bool = False,
+                  source: Optional[str] = None, revision: Optional[str] = None,
+                  repo_dir: Optional[str] = None) -> RadioBundle:
+    """Build a bundle now (on the CPU) and hand it to the next :func:`build_radio` with the same
+    arguments (used by ``eval.py`` to fail on missing weights before the runner starts)."""
+    key = _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir)
+    if key not in _PRELOADED:
+        _PRELOADED[key] = build_radio(model_version, lang_model, need_sam=need_sam, source=source,
+                                      revision=revision, repo_dir=repo_dir)
+    return _PRELOADED[key]
+
+
 def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2", *,
                 need_sam: bool = False, device="cpu", source: Optional[str] = None,
                 revision: Optional[str] = None, repo_dir: Optional[str] = None) -> RadioBundle:
@@ -198,6 +220,11 @@ def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2"
     ``model_version`` is a registered name (RADIO versions, stand-ins, plugins),
     an alias (``radio_v3-b``), or a path to a local ``.pth.tar`` checkpoint.
     """
+    key = _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir)
+    if key in _PRELOADED:  # handed over once, never shared between two encoders
+        bundle = _PRELOADED.pop(key)
+        bundle.model.to(device)
+        return bundle
     name = canonical_name(model_version)
     factory = get_model_source(name)
     adaptor_names = [lang_model] + (["sam"] if need_sam else [])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Callable, Dict, List, Optional
 
 from ..errors import ConfigError
@@ -60,6 +61,8 @@ def load_plugins(modules: Optional[List[str]] = None) -> None:
     """Import plugin modules (and those in ``$RADSEG_PLUGINS``) that register sources."""
     names = list(modules or [])
     names += [m.strip() for m in os.environ.get("RADSEG_PLUGINS", "").split(",") if m.strip()]
+    if names and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `--plugin my_models` finds ./my_models.py, as python -m does
     for mod in names:
         if mod in _PLUGINS_LOADED:
             continue
