@@ -51,10 +51,10 @@ def guarded(fn: Callable[[], int]) -> int:
 
 # -- eval -------------------------------------------------------------------------------------------
 
-def run_eval_main(argv: Optional[List[str]] = None) -> int:
+def run_eval_main(argv: Optional[List[str]] = None, prog: Optional[str] = None) -> int:
     """``eval.py`` / ``radseg eval``."""
     from .mmseg.evaluate import build_parser, run_evaluation
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     return guarded(lambda: (run_evaluation(args), 0)[1])
 
 
@@ -175,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "eval":
-        return run_eval_main(argv[1:])
+        return run_eval_main(argv[1:], prog="radseg eval")
     args = build_parser().parse_args(argv)
     return guarded(lambda: args.func(args))
 

@@ -751,6 +751,23 @@ def check_work_dir(root: Path) -> None:
             raise ConfigError(f"--work-dir '{root}': '{parent}' is a file, not a folder.")
 
 
+def warn_missing_sam(runs: Sequence[Run], args, out=None) -> None:
+    """Say once, up front, when the refinement runs cannot find a SAM checkpoint."""
+    n = sum(1 for r in runs if r.refine)
+    if not n:
+        return
+    from .errors import RADSegError
+    from .models.registry import get_sam_source
+    from .models.sam import find_checkpoint
+    if args.sam_ckpt and get_sam_source(args.sam_ckpt):
+        return
+    try:
+        find_checkpoint(args.sam_ckpt)
+    except RADSegError as e:
+        print(f"warning: {n} refinement run(s) will fail: {e} (or use --sam-refine off)",
+              file=sys.stderr if out is None else out)
+
+
 def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     """Library entry point: parse ``argv`` like ``eval_all_multi_res.py``, run, return the exit
     status (0 all runs complete, 1 some failed, 130 interrupted). Raises RADSegError on usage
@@ -760,6 +777,7 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     check_work_dir(root)
     runs = plan_sweep(args)
     check_models(_dedup(r.model for r in runs), args.plugin)
+    warn_missing_sam(runs, args, out)
     if args.dry_run:
         print_plan(runs, args, out)
         return 0

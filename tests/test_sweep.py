@@ -348,3 +348,17 @@ def test_refinement_runs_go_to_their_own_folder_and_row(sweep_copy, data_dir):
     assert table.returncode == 0
     assert [r[0] for r in (ln.strip("|").split("|") for ln in table.stdout.splitlines()[2:4])] == \
         [" tiny-random ", " tiny-random + SAM "]
+
+
+def test_missing_sam_checkpoint_is_said_once_up_front(tmp_path, monkeypatch):
+    import io
+    from radseg.sweep import run_sweep
+    monkeypatch.setenv("RADSEG_SAM_CKPT", "")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.chdir(tmp_path)
+    buf = io.StringIO()
+    rc = run_sweep(["--datasets", "voc20", "--resolutions", "low_res", "--sam-refine", "both", "--dry-run",
+                    "--work-dir", str(tmp_path / "sw")], out=buf)
+    assert rc == 0
+    text = buf.getvalue()
+    assert text.count("refinement run(s) will fail") == 1 and "sam_vit_h_4b8939.pth" in text

@@ -44,9 +44,9 @@ def str2bool(v) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got '{v}'")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
+        prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
     p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
     p.add_argument("--model_version", "--model-version", dest="model_version", default=None,
                    help="RADIO version (default c-radio_v3-b), a .pth.tar path, or a registered name")
