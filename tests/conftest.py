@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))  # datagen, reference_impl
+sys.path.insert(0, str(Path(__file__).parent))  # datagen, clean_room_reference
 
 
 @pytest.fixture(autouse=True)
