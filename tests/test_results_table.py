@@ -217,3 +217,11 @@ def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "r.json").st_mode) == 0o644
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_cfg_options_overrides_get_their_own_row():
+    from radseg.results.table import row_label
+    base = {"model_version": "c-radio_v3-b", "lang_model": "siglip2", "scra_scaling": 10.0, "scga_scaling": 10.0}
+    assert row_label(base) == "c-radio_v3-b"
+    assert row_label(dict(base, cfg_options=["model.slide_stride=112"], sam_refine=True)) == \
+        "c-radio_v3-b (model.slide_stride=112) + SAM"

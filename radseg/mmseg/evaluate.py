@@ -418,6 +418,7 @@ def run_evaluation(args) -> Dict[str, Any]:
         "lang_model": cfg.model.lang_model, "model_source": info.get("source"),
         "model_revision": info.get("revision"), "sam_refine": bool(cfg.model.get("sam_refine")),
         "scra_scaling": cfg.model.scra_scaling, "scga_scaling": cfg.model.scga_scaling,
+        "cfg_options": list(args.cfg_options or []),
         "metrics": summary, "per_class": per_class, "num_images": n_images,
         "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
         "images_per_s": round(n_images / max(t_done - t_built, 1e-9), 4),

@@ -48,7 +48,7 @@ def model_name(rec: dict) -> str:
 
 
 def row_label(rec: dict) -> str:
-    """``<model>[ (lang, s_ra, s_ga when not the defaults)][ + SAM]``."""
+    """``<model>[ (lang, s_ra, s_ga when not the defaults, --cfg-options overrides)][ + SAM]``."""
     label = model_name(rec)
     extras = []
     lang = rec.get("lang_model")
@@ -61,6 +61,8 @@ def row_label(rec: dict) -> str:
             continue
         if not math.isclose(v, DEFAULT_SCALING):
             extras.append(f"{short}={v:g}")
+    # --cfg-options overrides change the numbers: they are part of the row's identity
+    extras += [o for o in (rec.get("cfg_options") or []) if not o.startswith("test_dataloader.num_workers")]
     if extras:
         label += f" ({', '.join(extras)})"
     if rec.get("sam_refine"):
