@@ -205,15 +205,11 @@ def model_tag(model: str) -> str:
 
 def check_models(models: Sequence[str], plugins: Sequence[str]) -> None:
     """Fail fast on a model name no source knows (paths must exist)."""
-    from .models.registry import available_models, get_model_source, load_plugins
+    from .models.radio import resolve_model_source
+    from .models.registry import load_plugins
     load_plugins(list(plugins))
     for m in models:
-        if get_model_source(m) is not None or os.path.isfile(os.path.expanduser(m)):
-            continue
-        if m.endswith((".pth", ".pth.tar", ".pt")):
-            raise ConfigError(f"RADIO checkpoint '{m}' does not exist. Check the path.")
-        raise ConfigError(f"unknown model '{m}'. Known: {', '.join(available_models())} "
-                          f"(or a path to a RADIO .pth.tar checkpoint).")
+        resolve_model_source(m, flag="model")
 
 
 @dataclass

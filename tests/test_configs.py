@@ -56,3 +56,13 @@ def test_every_preset_of_every_dataset_exists():
         names = sorted(p.stem for p in (CFG / preset).glob("*.py"))
         assert names == sorted(["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
                                 "voc21", "context60", "coco_object"])
+
+
+@pytest.mark.parametrize("key", ["voc20", "voc21", "context59", "context60", "coco_stuff164k", "coco_object",
+                                 "cityscapes", "ade20k"])
+def test_config_folders_agree_with_the_data_tools(key):
+    """eval.py (configs' data_dirnames) and `radseg data` (benchmarks.py) look in the same folders."""
+    from radseg.data.benchmarks import ALT_ROOTS, DEFAULT_ROOTS
+    cfg = Config.fromfile(str(CFG / "_base_" / "datasets" / f"{key}.py"))
+    assert list(cfg.data_dirnames) == [DEFAULT_ROOTS[key], *ALT_ROOTS[key]]
+    assert cfg.data_root == "data/" + DEFAULT_ROOTS[key]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from test_data_prepare import make_context_raw, make_voc_raw, write_jpg, write_png
 

@@ -1,7 +1,6 @@
 """radseg results: tables from synthetic result records (no model runs)."""
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest

@@ -23,8 +23,9 @@ import torch
 
 from .. import __version__
 from ..class_names import load_class_names
-from ..errors import ConfigError, DatasetError, UnknownModelError
-from ..models.registry import ALIASES, available_models, canonical_name, get_model_source
+from ..errors import ConfigError, DatasetError
+from ..models.radio import resolve_model_source
+from ..models.registry import ALIASES
 from ..results.records import write_run_record
 
 logger = logging.getLogger(__name__)
@@ -107,15 +108,12 @@ def load_config(args):
     except Exception as e:  # syntax errors, bad _base_ paths
         raise ConfigError(f"cannot read config '{args.config}': {type(e).__name__}: {e}") from None
     if args.cfg_options:
-        opts = {}
         for kv in args.cfg_options:
             if "=" not in kv:
                 raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
-        action = DictAction(option_strings=[], dest="x")
         ns = argparse.Namespace()
-        action(None, ns, args.cfg_options)
-        opts = ns.x
-        cfg.merge_from_dict(opts)
+        DictAction(option_strings=[], dest="opts")(None, ns, args.cfg_options)  # mmengine's parsing
+        cfg.merge_from_dict(ns.opts)
     return cfg
 
 
@@ -158,21 +156,6 @@ def check_model_keys(cfg) -> None:
     unknown = sorted(set(cfg.model) - known - {"type"})
     if unknown:
         raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-
-
-def check_model_name(name: str) -> None:
-    """Fail fast on an unknown ``model_version`` (before any data loading)."""
-    if get_model_source(name) is not None:
-        return
-    path = os.path.expanduser(name)
-    if os.path.isfile(path):
-        return
-    if name.endswith((".pth", ".pth.tar", ".pt")):
-        from ..errors import WeightsNotFoundError
-        raise WeightsNotFoundError(f"RADIO checkpoint '{name}' does not exist. Check the path.")
-    raise UnknownModelError(
-        f"unknown --model_version '{name}'. Known: {', '.join(available_models())} "
-        f"(or a path to a RADIO .pth.tar checkpoint).")
 
 
 def repo_root_for(config_path: str) -> Path:
@@ -358,7 +341,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
     check_model_keys(cfg)
-    check_model_name(cfg.model.model_version)
+    resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
     resolve_data_root(cfg, args)
     num_classes = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))

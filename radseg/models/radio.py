@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UnknownModelError, WeightsNotFoundError
-from .registry import ALIASES, available_models, canonical_name, get_model_source, register_model_source
+from .registry import available_models, canonical_name, get_model_source, register_model_source
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,29 @@ def prepare_radio(model: nn.Module, lang_model: str, need_sam: bool) -> RadioBun
     return RadioBundle(model=model, lang_adaptor=lang, sam_adaptor=sam)
 
 
+def resolve_model_source(model_version: str, flag: str = "--model_version"):
+    """The factory for a registered name, an alias or an existing checkpoint path.
+
+    Loads nothing, so entry points call it to fail fast; ``flag`` names the setting
+    in the error message. Raises :class:`WeightsNotFoundError` for a checkpoint path
+    that does not exist, :class:`UnknownModelError` for an unknown name.
+    """
+    factory = get_model_source(canonical_name(model_version))
+    if factory is not None:
+        return factory
+    path = os.path.expanduser(model_version)
+    if os.path.isfile(path):
+        return _real_source(path)
+    if model_version.endswith((".pth", ".pth.tar", ".pt")):
+        raise WeightsNotFoundError(
+            f"RADIO checkpoint '{model_version}' does not exist. Check the path, or pass a "
+            f"version name ({', '.join(RADIO_VERSIONS)}).")
+    raise UnknownModelError(
+        f"unknown {flag} '{model_version}'. Known: {', '.join(available_models())} "
+        f"(or a path to a RADIO .pth.tar checkpoint; register others with "
+        f"radseg.models.register_model_source).")
+
+
 _PRELOADED: Dict[tuple, RadioBundle] = {}
 
 
@@ -226,22 +249,9 @@ def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2"
         bundle.model.to(device)
         return bundle
     name = canonical_name(model_version)
-    factory = get_model_source(name)
+    factory = resolve_model_source(model_version)
     adaptor_names = [lang_model] + (["sam"] if need_sam else [])
     info = {"model_version": name, "lang_model": lang_model}
-    if factory is None and (os.path.isfile(os.path.expanduser(model_version))
-                            or model_version.endswith((".pth", ".pth.tar", ".pt"))):
-        path = os.path.expanduser(model_version)
-        if not os.path.isfile(path):
-            raise WeightsNotFoundError(
-                f"RADIO checkpoint '{model_version}' does not exist. Check the path, or pass a "
-                f"version name ({', '.join(RADIO_VERSIONS)}).")
-        factory = _real_source(path)
-    if factory is None:
-        raise UnknownModelError(
-            f"unknown --model_version '{model_version}'. Known: {', '.join(available_models())} "
-            f"(or a path to a RADIO .pth.tar checkpoint; register others with "
-            f"radseg.models.register_model_source).")
     if getattr(factory, "is_real_radio", False):
         model, extra = factory(adaptor_names, source=source or os.environ.get("RADSEG_RADIO_SOURCE", "hub"),
                                revision=revision, repo_dir=repo_dir)
