@@ -80,14 +80,15 @@ def sam_image_embedding(encoder, img: torch.Tensor, sam) -> Tuple[torch.Tensor, 
     b, _, fh, fw = feats.shape
     tokens = feats.flatten(2).transpose(1, 2)  # 1 x N x C_v, the backbone's own (contiguous) token layout
     mapped = adaptor.feat_mlp(tokens)  # 1 x N x C_sam (1280 for ViT-H)
-    # Channels-last view, as the reference's reshape/permute gives it: the neck's
-    # convolutions round differently on a contiguous copy (measured: ~1e-5).
-    fmap = mapped.reshape(b, fh, fw, -1).permute(0, 3, 1, 2)
-    # The reference resamples to the same size with antialiasing. On CPU this is a
-    # bit-exact no-op (tested); the call is kept so every device does what the reference does.
+    fmap = mapped.reshape(b, fh, fw, -1).permute(0, 3, 1, 2)  # a channels-last view
+    # The reference resamples to the same size with antialiasing (a value no-op, tested)
+    # and gets standard contiguous NCHW memory back. Here the channels-last layout of the
+    # view survives the resample and the pad, so the neck is handed an explicit
+    # contiguous copy: its convolutions round differently on channels-last memory
+    # (up to ~1.3e-5 in the embedding, enough to flip refined pixels; ALGORITHM.md 7).
     fmap = F.interpolate(fmap, size=(fh, fw), mode="bilinear", antialias=True, align_corners=False)
     fmap = F.pad(fmap, (0, ew - fw, 0, eh - fh))  # zeros bottom/right to 64 x 64
-    return sam.image_encoder.neck(fmap), size
+    return sam.image_encoder.neck(fmap.contiguous()), size
 
 
 def make_predictor(sam, embedding: torch.Tensor, original_size: Size, input_size: Size):
@@ -333,14 +334,20 @@ def merge_refined(labels: torch.Tensor, probs: torch.Tensor, regions: Regions, s
     if not bool(kept.any()):
         return labels, probs  # unchanged, even when regions failed
     H0, W0 = labels.shape[-2:]
-    refined = torch.zeros(probs.shape, dtype=probs.dtype, device=probs.device)
-    kept_cls = regions.classes[kept]
-    kept_low = sam_out.low_res[kept]
-    for c in torch.unique(kept_cls).tolist():  # ascending
-        logits = sam.postprocess_masks(kept_low[kept_cls == c], input_size, (H0, W0))[:, 0]  # n x H0 x W0
-        score = (torch.sigmoid(logits) * probs[c]).amax(dim=0)
-        union = (logits > sam.mask_threshold).any(dim=0)
-        refined[c] = torch.where(union, score, torch.zeros_like(score))
+    kept_cls = regions.classes[kept]  # R_kept, ascending (region order)
+    # One upscaling and one sigmoid over all kept regions stacked in region order, as
+    # the reference does; per-class calls can differ in the last bit (ALGORITHM.md 7).
+    logits = sam.postprocess_masks(sam_out.low_res[kept], input_size, (H0, W0))[:, 0]  # R_kept x H0 x W0
+    sig = torch.sigmoid(logits)
+    inside = (logits > sam.mask_threshold).to(sig.dtype)
+    # Per class: max over its kept regions of sigmoid * Q[c], masked to the union of their
+    # binary masks; 0 for classes with none kept. max is exact and rounding x -> x * q is
+    # monotonic for q >= 0, so max(sigmoid) * Q[c] == max(sigmoid * Q[c]) bit for bit
+    # (tested), whatever the reduction order.
+    zeros = torch.zeros(probs.shape, dtype=probs.dtype, device=probs.device)
+    best = zeros.index_reduce(0, kept_cls, sig, "amax")
+    union = zeros.index_reduce(0, kept_cls, inside, "amax") > 0
+    refined = torch.where(union, best * probs, zeros)
     out = refined.argmax(dim=0)
     out = torch.where(refined.amax(dim=0) == 0, labels, out)  # no refined score: keep P
 

@@ -208,7 +208,8 @@ def sam_embedding(model, sam_adaptor, sam, img, s_ra=10):
         f = f.reshape(1, fh, fw, -1).permute(0, 3, 1, 2)
         f = F.interpolate(f, size=(fh, fw), mode="bilinear", align_corners=False, antialias=True)  # no-op
         f = F.pad(f, (0, 64 - fw, 0, 64 - fh))
-        emb = sam.image_encoder.neck(f)
+        # ALGORITHM.md 7: the neck receives plain contiguous NCHW memory.
+        emb = sam.image_encoder.neck(f.contiguous())
     return emb, (nh, nw)
 
 
@@ -262,7 +263,7 @@ def reference_refine(model, sam_adaptor, sam, img, labels, probs, coarse_thresh,
     regions = _regions(P_half, Q_half, K, coarse_thresh, minimal_area)
     mh, mw = ResizeLongestSide.get_preprocess_shape(H0, W0, 256)
 
-    kept_logits = {}      # class -> list of full-res logit maps of kept regions
+    kept_low, kept_cls = [], []   # low-res logits (1 x 256 x 256) and class of kept regions, region order
     failed_masks = []     # half-res masks of failed regions
     with torch.no_grad():
         for c, regs in regions.items():
@@ -279,22 +280,29 @@ def reference_refine(model, sam_adaptor, sam, img, labels, probs, coarse_thresh,
             coords = predictor.transform.apply_coords_torch(pts, (hh, hw))
             tboxes = predictor.transform.apply_boxes_torch(boxes, (hh, hw))
             _, iou, low = predictor.predict_torch(coords, pt_labels, tboxes, mp, multimask_output=False)
-            logits = sam.postprocess_masks(low, predictor.input_size, predictor.original_size)
             info["ious"][c] = iou[:, 0].clone()
             for r in range(len(regs)):
                 if iou[r, 0] > sam_iou_thresh:
-                    kept_logits.setdefault(c, []).append(logits[r, 0])
+                    kept_low.append(low[r])
+                    kept_cls.append(c)
                 else:
                     failed_masks.append(masks[r])
 
-    if not kept_logits:
+    if not kept_low:
         return (P, Q, info) if return_info else (P, Q)
 
+    # ALGORITHM.md 7, "Merge": one upscaling and one sigmoid over all kept regions
+    # stacked in region order.
+    with torch.no_grad():
+        logits = sam.postprocess_masks(torch.stack(kept_low), predictor.input_size,
+                                       predictor.original_size)[:, 0]    # R_kept x H0 x W0
+        sig = torch.sigmoid(logits)
     refined = torch.zeros_like(Q)
-    for c, lg in kept_logits.items():
-        lg = torch.stack(lg)
+    cls = torch.tensor(kept_cls)
+    for c in sorted(set(kept_cls)):
+        lg, sg = logits[cls == c], sig[cls == c]
         union = (lg > 0).any(dim=0)
-        sc = torch.sigmoid(lg).max(dim=0).values * Q[c]
+        sc = (sg * Q[c]).max(dim=0).values
         refined[c] = sc * union
     new_labels = refined.argmax(dim=0)
     new_labels = torch.where(refined.max(dim=0).values == 0, P, new_labels)

@@ -367,7 +367,9 @@ def test_sam_image_embedding(tiny_encoder, sam):
     assert emb.shape == (1, 32, 64, 64)
     x = neck_in[0]
     assert x.shape == (1, 32, 64, 64)
-    assert x.is_contiguous(memory_format=torch.channels_last)  # the reference's layout
+    # ALGORITHM.md 7: the reference's neck gets plain contiguous NCHW memory, not the
+    # channels-last layout the reshape/permute view carries (the convs round differently).
+    assert x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last)
     assert (x[:, :, 42:] == 0).all()  # zero padding at the bottom (672 / 16 = 42 rows)
     tokens = orig(seen[0]).flatten(2).transpose(1, 2)
     mapped = tiny_encoder.sam_adaptor.feat_mlp(tokens).reshape(1, 42, 64, 32).permute(0, 3, 1, 2)
@@ -433,3 +435,33 @@ def test_end_to_end_with_kept_regions_deterministic():
     coarse = _coarse(enc, img)
     assert not torch.equal(a.labels, coarse.labels)
     assert (a.probs == 0).any() and a.probs.dtype == torch.float32 and a.labels.dtype == torch.int64
+
+
+# --------------------------------------------------------------------------- merge call shape
+def test_merge_upscales_all_kept_regions_in_one_call_in_region_order(sam, monkeypatch):
+    """ALGORITHM.md 7 "Merge": one postprocess_masks (and sigmoid) call over every kept
+    region stacked in region order, not one call per class."""
+    p, q = design(16, 16, 2, 0, [0.6, 0.4])
+    put(p, q, 8, slice(None), 0, [0.05, 0.05])
+    put(p, q, slice(9, None), slice(None), 1, [0.3, 0.7])
+    P, Q = up2(p), up2(q)
+    reg = extract_regions(P, Q, 0.10, 1)
+    assert reg.classes.tolist() == [0, 1]
+    low = torch.randn(2, 1, 256, 256, generator=torch.Generator().manual_seed(3))
+    calls = []
+    orig = sam.postprocess_masks
+    monkeypatch.setattr(sam, "postprocess_masks", lambda m, *a: (calls.append(m.clone()), orig(m, *a))[1])
+    sigmoid_calls = []
+    orig_sig = torch.sigmoid
+    monkeypatch.setattr(torch, "sigmoid", lambda x: (sigmoid_calls.append(x.shape), orig_sig(x))[1])
+    merge_refined(P, Q, reg, SamOutput(torch.tensor([0.95, 0.97]), low), sam, (1024, 1024), 0.9)
+    assert len(calls) == 1 and torch.equal(calls[0], low)  # both classes, region order
+    assert sigmoid_calls == [torch.Size([2, 32, 32])]
+
+
+def test_max_of_sigmoid_times_q_equals_max_of_products_bitwise():
+    """merge_refined takes max(sigmoid) * Q[c]; the spec says max(sigmoid * Q[c])."""
+    g = torch.Generator().manual_seed(0)
+    sig = torch.sigmoid(torch.randn(5, 300, 300, generator=g) * 4)
+    q = torch.rand(300, 300, generator=g)
+    assert torch.equal(sig.amax(0) * q, (sig * q).amax(0))

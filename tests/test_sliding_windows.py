@@ -98,3 +98,15 @@ def test_crop_zero_is_one_pass():
     calls = []
     out = sliding_window_features(_pool_backbone(calls), img, 0, 0, 16)
     assert calls == [1] and out.shape == (1, 3, 4, 6)
+
+
+def test_window_cap_is_bit_identical_to_one_call_on_the_stand_in():
+    """The memory cap (max_windows_per_batch) changes the backbone's call shape; on CPU the
+    stand-in RADIO gives the same bits either way (the reference makes one call)."""
+    from radseg.encoder import RADSegEncoder
+    enc = RADSegEncoder.from_pretrained("tiny-random", slide_crop=64, slide_stride=32, text_disk_cache=False)
+    img = torch.randn(1, 3, 96, 160, generator=torch.Generator().manual_seed(1))
+    full = enc.feature_map(img)
+    for cap in (1, 3):
+        enc.max_windows_per_batch = cap
+        assert torch.equal(enc.feature_map(img), full)
