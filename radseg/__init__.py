@@ -1,16 +1,30 @@
 """RADSeg: zero-shot open-vocabulary segmentation with RADIO.
 
-The core (this package minus :mod:`radseg.mmseg`) is plain PyTorch.
-``RADSegEncoder`` and ``SegmentationResult`` are imported lazily so that
-torch-free parts (``radseg.data``, ``radseg.results``) start fast.
+The library's front door::
+
+    from radseg import RADSegPredictor, RADSegConfig
+    predictor = RADSegPredictor.from_pretrained("c-radio_v3-b")   # "tiny-random": offline stand-in
+    predictor.predict("photo.jpg", ["sky", "dog"]).overlay()
+
+The core (this package minus :mod:`radseg.mmseg`) is plain PyTorch and never
+imports mmseg, mmengine or mmcv. Names are imported lazily so that torch-free
+parts (``radseg.data``, ``radseg.results``, ``radseg.config``) start fast.
 """
 __version__ = "0.1.0"
 
-__all__ = ["RADSegEncoder", "SegmentationResult", "__version__"]
+_LAZY = {
+    "RADSegConfig": "config",
+    "RADSegPredictor": "predictor",
+    "Prediction": "predictor",
+    "RADSegEncoder": "encoder",
+    "SegmentationResult": "encoder",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
 
 
 def __getattr__(name):
-    if name in ("RADSegEncoder", "SegmentationResult"):
-        from . import encoder
-        return getattr(encoder, name)
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'radseg' has no attribute {name!r}")

@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import RADSegConfig as _D  # the one place defaults live
+from .config import RADSegConfig
 from .errors import ConfigError
 from .dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
                            project_tokens, upsample)
@@ -29,9 +31,7 @@ from .text_embeddings import TextEmbedder, flatten_synonyms
 
 logger = logging.getLogger(__name__)
 
-#: CLIP statistics in 0..255 units, RGB order (mmseg's SegDataPreProcessor does this in eval).
-MEAN_RGB = (122.771, 116.746, 104.094)
-STD_RGB = (68.501, 66.632, 70.323)
+from .preprocess import MEAN_RGB, STD_RGB, normalize_image  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -39,13 +39,6 @@ class SegmentationResult:
     """``probs``: ``K x H0 x W0`` float32 (after denoising / refinement); ``labels``: ``H0 x W0`` int64."""
     probs: torch.Tensor
     labels: torch.Tensor
-
-
-def normalize_image(img_rgb: torch.Tensor) -> torch.Tensor:
-    """``... x 3 x H x W`` RGB in 0..255 -> CLIP-normalised float32."""
-    mean = torch.tensor(MEAN_RGB, device=img_rgb.device).view(3, 1, 1)
-    std = torch.tensor(STD_RGB, device=img_rgb.device).view(3, 1, 1)
-    return (img_rgb.float() - mean) / std
 
 
 ClassList = Sequence[Union[str, Sequence[str]]]
@@ -67,11 +60,12 @@ class RADSegEncoder(nn.Module):
         sam_refiner: callable ``(encoder, image, pred, probs) -> (pred, probs)`` (RADSeg+).
     """
 
-    def __init__(self, bundle, *, scra_scaling: float = 10.0, scga_scaling: float = 10.0,
-                 slide_crop: int = 336, slide_stride: int = 224, prompt_denoising_thresh: float = 0.5,
-                 use_scra: bool = True, use_scga: bool = True, amp: bool = False, compile: bool = False,
-                 max_windows_per_batch: Optional[int] = None, text_disk_cache: bool = True,
-                 sam_refiner=None):
+    def __init__(self, bundle, *, scra_scaling: float = _D.scra_scaling, scga_scaling: float = _D.scga_scaling,
+                 slide_crop: int = _D.slide_crop, slide_stride: int = _D.slide_stride,
+                 prompt_denoising_thresh: float = _D.prompt_denoising_thresh,
+                 use_scra: bool = _D.use_scra, use_scga: bool = _D.use_scga, amp: bool = _D.amp,
+                 compile: bool = _D.compile, max_windows_per_batch: Optional[int] = _D.max_windows_per_batch,
+                 text_disk_cache: bool = _D.text_disk_cache, sam_refiner=None):
         super().__init__()
         p = bundle.patch_size
         if int(slide_crop) > 0 and (int(slide_stride) <= 0 or int(slide_crop) % p or int(slide_stride) % p
@@ -103,8 +97,17 @@ class RADSegEncoder(nn.Module):
         self._text = None
         self._owner = None
 
+    #: the encoder's settings among :class:`radseg.config.RADSegConfig`'s fields
+    CONFIG_KEYS = ("scra_scaling", "scga_scaling", "slide_crop", "slide_stride", "prompt_denoising_thresh",
+                   "use_scra", "use_scga", "amp", "compile", "max_windows_per_batch", "text_disk_cache")
+
     @classmethod
-    def from_pretrained(cls, model_version: str = "c-radio_v3-b", lang_model: str = "siglip2", *,
+    def from_config(cls, bundle, config: RADSegConfig) -> "RADSegEncoder":
+        """Wrap a loaded bundle with the settings of ``config`` (a :class:`RADSegConfig`)."""
+        return cls(bundle, **{k: getattr(config, k) for k in cls.CONFIG_KEYS})
+
+    @classmethod
+    def from_pretrained(cls, model_version: str = _D.model_version, lang_model: str = _D.lang_model, *,
                         device="cpu", need_sam: bool = False, source=None, revision=None,
                         repo_dir=None, **kwargs) -> "RADSegEncoder":
         """Load the backbone (see :func:`radseg.models.build_radio`) and wrap it."""

@@ -34,6 +34,7 @@ from typing import List, Tuple
 import torch
 import torch.nn.functional as F
 
+from .config import RADSegConfig as _D  # the one place defaults live
 from .errors import ConfigError
 
 Size = Tuple[int, int]
@@ -173,8 +174,8 @@ def half_resolution(labels: torch.Tensor, probs: torch.Tensor) -> Tuple[torch.Te
     return p, q
 
 
-def extract_regions(labels: torch.Tensor, probs: torch.Tensor, coarse_thresh: float = 0.10,
-                    minimal_area: int = 225) -> Regions:
+def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
+                    coarse_thresh: float = _D.coarse_thresh, minimal_area: int = _D.minimal_area) -> Regions:
     """Regions to prompt SAM with (ALGORITHM.md section 7, "Regions").
 
     Args:
@@ -242,8 +243,8 @@ def extract_regions(labels: torch.Tensor, probs: torch.Tensor, coarse_thresh: fl
 
 
 # ----------------------------------------------------------------------------- prompts / SAM
-def dense_mask_prompt(q_half_c: torch.Tensor, original_size: Size, coarse_thresh: float = 0.10,
-                      sam_mask_coff: float = 0.005, size: int = 256) -> torch.Tensor:
+def dense_mask_prompt(q_half_c: torch.Tensor, original_size: Size,
+                      coarse_thresh: float = _D.coarse_thresh, sam_mask_coff: float = _D.sam_mask_coff, size: int = 256) -> torch.Tensor:
     """Dense mask prompt of one class: ``1 x 256 x 256`` (3-D, no batch axis: the reference's).
 
     ``q_half_c`` (``h2 x w2``, half-res ``Q[c]``) is resized bilinearly
@@ -282,8 +283,9 @@ class SamOutput:
 
 
 @torch.no_grad()
-def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = 0.10, sam_mask_coff: float = 0.005,
-                    batched_mask_prompt: bool = False) -> SamOutput:
+def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = _D.coarse_thresh,
+                    sam_mask_coff: float = _D.sam_mask_coff,
+                    batched_mask_prompt: bool = _D.batched_mask_prompt) -> SamOutput:
     """One SAM call per class (ascending), all of the class's regions as one batch.
 
     Each region gets its box and one positive point, both mapped with
@@ -318,7 +320,7 @@ def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = 0.10, sa
 # ----------------------------------------------------------------------------- merge
 @torch.no_grad()
 def merge_refined(labels: torch.Tensor, probs: torch.Tensor, regions: Regions, sam_out: SamOutput, sam,
-                  input_size: Size, sam_iou_thresh: float = 0.9) -> Tuple[torch.Tensor, torch.Tensor]:
+                  input_size: Size, sam_iou_thresh: float = _D.sam_iou_thresh) -> Tuple[torch.Tensor, torch.Tensor]:
     """Keep/fail regions by IoU and merge (ALGORITHM.md section 7, "Keep or fail" and "Merge").
 
     Args:
@@ -377,14 +379,23 @@ class SAMRefiner:
         batched_mask_prompt: hand SAM a batched mask prompt (corrected; off = reference).
     """
 
-    def __init__(self, sam, coarse_thresh: float = 0.10, minimal_area: int = 225, sam_mask_coff: float = 0.005,
-                 sam_iou_thresh: float = 0.9, batched_mask_prompt: bool = False):
+    def __init__(self, sam, coarse_thresh: float = _D.coarse_thresh, minimal_area: int = _D.minimal_area,
+                 sam_mask_coff: float = _D.sam_mask_coff, sam_iou_thresh: float = _D.sam_iou_thresh,
+                 batched_mask_prompt: bool = _D.batched_mask_prompt):
         self.sam = sam.eval()
         self.coarse_thresh = float(coarse_thresh)
         self.minimal_area = int(minimal_area)
         self.sam_mask_coff = float(sam_mask_coff)
         self.sam_iou_thresh = float(sam_iou_thresh)
         self.batched_mask_prompt = bool(batched_mask_prompt)
+
+    #: the refiner's settings among :class:`radseg.config.RADSegConfig`'s fields
+    CONFIG_KEYS = ("coarse_thresh", "minimal_area", "sam_mask_coff", "sam_iou_thresh", "batched_mask_prompt")
+
+    @classmethod
+    def from_config(cls, sam, config) -> "SAMRefiner":
+        """A refiner with the settings of ``config`` (a :class:`radseg.config.RADSegConfig`)."""
+        return cls(sam, **{k: getattr(config, k) for k in cls.CONFIG_KEYS})
 
     @torch.no_grad()
     def __call__(self, encoder, img: torch.Tensor, labels: torch.Tensor,

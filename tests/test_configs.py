@@ -21,21 +21,54 @@ TABLE = {  # dataset: {preset: (scale, crop, stride)}, coarse_thresh
 TYPES = {"voc20": ("PascalVOC20Dataset", "VOC2012"), "context59": ("PascalContext59Dataset", "VOCdevkit/VOC2010"),
          "coco_stuff164k": ("COCOStuffDataset", "coco_stuff164k"), "cityscapes": ("CityscapesDataset", "cityscapes"),
          "ade20k": ("ADE20KDataset", "ADEChallengeData2016")}
-CASES = [(d, p) for d in TABLE for p in ("low_res", "mid_res", "high_res")]
 
 
-@pytest.mark.parametrize("dataset,preset", CASES)
-def test_preset_values(dataset, preset):
+def test_preset_table_is_algorithm_md_section_9():
+    """radseg.presets (the one table everything reads) holds ALGORITHM.md's numbers."""
+    from radseg.presets import DATASETS, PAPER_DATASETS, RESOLUTIONS
+    assert PAPER_DATASETS == tuple(TABLE) and RESOLUTIONS == ("low_res", "mid_res", "high_res")
+    for d, (presets, coarse) in TABLE.items():
+        facts = DATASETS[d]
+        assert facts.coarse_thresh == coarse
+        for res, (scale, crop, stride) in presets.items():
+            p = facts.preset(res)
+            assert (p.scale, p.slide_crop, p.slide_stride) == (scale, crop, stride)
+
+
+ALL = ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k", "voc21", "context60", "coco_object"]
+
+
+@pytest.mark.parametrize("dataset,preset", [(d, p) for d in ALL for p in ("low_res", "mid_res", "high_res")])
+def test_config_files_match_the_preset_table(dataset, preset):
+    """configs_mmseg stays literal (mmseg style) but pinned to radseg.presets / RADSegConfig.preset."""
+    from radseg.config import RADSegConfig
+    from radseg.presets import DATASETS
     cfg = Config.fromfile(str(CFG / preset / f"{dataset}.py"))
-    (scale, crop, stride), coarse = TABLE[dataset][0][preset], TABLE[dataset][1]
+    want = RADSegConfig.preset(dataset, preset)
     pipe = cfg.test_dataloader.dataset.pipeline
     assert [t["type"] for t in pipe] == ["RADSegLoadImageFromFile", "Resize", "RADSegLoadAnnotations",
                                          "PackSegInputs"]
-    assert tuple(pipe[1]["scale"]) == scale and pipe[1]["keep_ratio"] is True
-    assert (cfg.model.slide_crop, cfg.model.slide_stride) == (crop, stride)
-    assert cfg.model.coarse_thresh == coarse and cfg.benchmark == dataset
+    assert tuple(pipe[1]["scale"]) == want.scale and pipe[1]["keep_ratio"] is True
+    assert (cfg.model.slide_crop, cfg.model.slide_stride) == (want.slide_crop, want.slide_stride)
+    assert cfg.model.coarse_thresh == want.coarse_thresh and cfg.benchmark == dataset
+    assert cfg.model.class_names == want.class_names
+    assert cfg.model.num_classes == DATASETS[dataset].num_classes
+    assert list(cfg.data_dirnames) == list(DATASETS[dataset].data_dirnames)
+    assert cfg.data_root == "data/" + DATASETS[dataset].data_dirnames[0]
     assert cfg.test_dataloader.batch_size == 1
-    assert (cfg.test_dataloader.dataset.type, cfg.data_root) == (TYPES[dataset][0], "data/" + TYPES[dataset][1])
+    if dataset in TYPES:
+        assert (cfg.test_dataloader.dataset.type, cfg.data_root) == (TYPES[dataset][0], "data/" + TYPES[dataset][1])
+
+
+def test_base_model_config_holds_the_config_defaults():
+    """configs_mmseg/_base_/radseg_model.py repeats RADSegConfig's defaults literally: pinned here."""
+    from radseg.config import RADSegConfig
+    m = Config.fromfile(str(CFG / "_base_" / "radseg_model.py")).model
+    defaults = RADSegConfig.defaults()
+    keys = set(m) - {"type", "data_preprocessor"}
+    assert keys <= set(defaults), keys - set(defaults)
+    for k in keys:
+        assert m[k] == defaults[k], k
 
 
 @pytest.mark.parametrize("preset", ["low_res", "mid_res", "high_res"])
@@ -54,8 +87,7 @@ def test_reference_model_defaults_and_no_padding(preset):
 def test_every_preset_of_every_dataset_exists():
     for preset in ("low_res", "mid_res", "high_res"):
         names = sorted(p.stem for p in (CFG / preset).glob("*.py"))
-        assert names == sorted(["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
-                                "voc21", "context60", "coco_object"])
+        assert names == sorted(ALL)
 
 
 @pytest.mark.parametrize("key", ["voc20", "voc21", "context59", "context60", "coco_stuff164k", "coco_object",

@@ -1,0 +1,249 @@
+"""``RADSegPredictor``: one configured RADSeg (RADSeg+), images in, label maps out.
+
+In the style of segment-anything's ``SamPredictor``::
+
+    from radseg import RADSegPredictor
+    predictor = RADSegPredictor.from_pretrained("c-radio_v3-b")        # or "tiny-random" offline
+    result = predictor.predict("photo.jpg", ["sky", "dog", "grass|lawn"])
+    result.labels     # H x W int64 class indices into result.classes
+    result.probs      # K x H x W float32 (denoised; RADSeg+: refined scores)
+    result.overlay()  # PIL image with a legend
+
+It does the evaluation's test pipeline itself (mmseg's ``Resize(scale,
+keep_ratio=True)`` with the config's ``scale``, then CLIP normalisation), so a
+notebook user passes plain images. ``radseg segment``, the mmseg segmentor and
+the demo all go through it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .config import RADSegConfig
+from .errors import ConfigError, RADSegError
+from .preprocess import network_input
+
+ImageLike = Union[str, Path, "np.ndarray", torch.Tensor, "PIL.Image.Image"]  # noqa: F821
+ClassesLike = Union[str, Sequence[Union[str, Sequence[str]]]]
+
+
+@dataclass
+class Prediction:
+    """One image's result.
+
+    ``labels``: ``H x W`` int64 indices into ``classes``; ``probs``: ``K x H x W`` float32;
+    both at the input image's size, on the predictor's device. ``classes``: the display
+    name of each class (its first synonym). ``image``: the input as ``H x W x 3`` uint8
+    RGB. ``timings``: milliseconds per stage (``preprocess``, ``segment``, ``total``).
+    """
+    labels: torch.Tensor
+    probs: torch.Tensor
+    classes: List[str]
+    image: np.ndarray
+    timings: Dict[str, float] = field(default_factory=dict)
+
+    def overlay(self, alpha: float = 0.5, legend: bool = True):
+        """Class colours blended over the image, with a legend of every class (PIL image)."""
+        from .visualize import overlay
+        return overlay(self.image, self.labels.cpu().numpy(), self.classes, alpha=alpha, legend=legend)
+
+    def label_image(self):
+        """The label map as a palette PNG image (pixel value = class index)."""
+        from .visualize import label_map_image
+        return label_map_image(self.labels.cpu().numpy(), len(self.classes))
+
+
+def parse_classes(classes: ClassesLike) -> List[List[str]]:
+    """``"sky, dog|puppy"`` or ``["sky", "dog|puppy"]`` or ``[["sky"], ["dog", "puppy"]]`` ->
+    synonym lists, validated like class files (no empty or duplicate names)."""
+    from .class_names import check_duplicates, split_labels
+    if isinstance(classes, str):
+        return split_labels(classes)
+    if classes is None or len(classes) == 0:
+        raise ConfigError("no classes given: pass a list of class names, e.g. ['sky', 'dog'].")
+    out = []
+    for c in classes:
+        if isinstance(c, str):
+            syns = [s.strip() for s in c.split("|")]
+        else:
+            syns = [str(s).strip() for s in c]
+        if not syns or not all(s and any(ch.isalnum() for ch in s) for s in syns):
+            raise ConfigError(f"class {c!r} has an empty name; give each class a name (synonyms joined by |).")
+        out.append(syns)
+    check_duplicates(out, lambda i: f"class {i + 1} ('{out[i][0]}')")
+    return out
+
+
+def load_rgb(image: ImageLike) -> np.ndarray:
+    """Any accepted image -> ``H x W x 3`` uint8 RGB.
+
+    * a path (str / Path): read with :func:`radseg.segment.load_image` (high bit depths
+      scaled to 8 bits; folders, missing and unreadable files are clear errors);
+    * a PIL image; an ``H x W x 3`` (or ``H x W``) numpy array, uint8 or wider (scaled);
+    * a ``3 x H x W`` torch tensor: **uint8 is read as 0..255, a floating tensor as 0..1**
+      (torchvision's convention; a float tensor above 1 is an error).
+    """
+    from .segment import _pil_array, _to_rgb, load_image
+    if isinstance(image, (str, Path)):
+        return load_image(str(image))[0]
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.dim() != 3 or t.shape[0] not in (1, 3):
+            raise ConfigError(f"an image tensor must be 3 x H x W (got {tuple(t.shape)}); "
+                              f"use predict_batch for B x 3 x H x W.")
+        if t.dtype == torch.uint8:
+            arr = t.permute(1, 2, 0).numpy()
+        elif t.is_floating_point():
+            lo, hi = float(t.min()), float(t.max())
+            if lo < 0 or hi > 1:
+                raise ConfigError(f"a float image tensor is read as 0..1 RGB, but its values span "
+                                  f"{lo:.3g}..{hi:.3g}; divide by 255 or pass a uint8 tensor.")
+            arr = (t * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        else:
+            raise ConfigError(f"image tensors must be uint8 (0..255) or floating (0..1), not {t.dtype}.")
+        return _to_rgb(arr)
+    if isinstance(image, np.ndarray):
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
+            raise ConfigError(f"an image array must be H x W x 3 (got shape {image.shape}).")
+        return _to_rgb(image)
+    try:
+        from PIL import Image
+        if isinstance(image, Image.Image):
+            return _pil_array(image)
+    except ImportError:  # pragma: no cover
+        pass
+    raise ConfigError(f"cannot read an image from a {type(image).__name__}: give a path, a PIL image, "
+                      f"an H x W x 3 uint8 array or a 3 x H x W tensor.")
+
+
+class RADSegPredictor:
+    """A configured RADSeg: the encoder (RADIO + SCRA + SCGA + text), optional SAM refinement.
+
+    Build with :meth:`from_pretrained` or :meth:`from_config`; ``config`` is the
+    :class:`RADSegConfig` it was built from.
+    """
+
+    def __init__(self, encoder, config: RADSegConfig):
+        self.encoder = encoder
+        self.config = config
+        self._classes: Optional[List[List[str]]] = None
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, model_version: str = RADSegConfig.model_version, sam_refine: bool = False,
+                        device=None, config: Optional[RADSegConfig] = None, **overrides) -> "RADSegPredictor":
+        """Load RADIO (and SAM with ``sam_refine``) and build a predictor.
+
+        ``config`` (default: the reference defaults) with ``model_version``,
+        ``sam_refine`` and any other setting of :class:`RADSegConfig` overridden
+        by keyword, e.g. ``from_pretrained("tiny-random", slide_crop=224, slide_stride=112)``.
+        ``device``: ``"cuda"``, ``"cpu"``, ... (default: CUDA when available).
+        """
+        base = config if config is not None else RADSegConfig()
+        cfg = base.replace(model_version=model_version, sam_refine=bool(sam_refine), **overrides)
+        return cls.from_config(cfg, device=device)
+
+    @classmethod
+    def from_config(cls, config: RADSegConfig, device=None) -> "RADSegPredictor":
+        """Validate ``config``, then load the models it names onto ``device``."""
+        from .encoder import RADSegEncoder
+        from .models import build_radio
+        config.validate()
+        device = resolve_device(device)
+        if config.sam_refine:  # a missing SAM checkpoint fails before RADIO is loaded
+            from .models.sam import find_checkpoint
+            find_checkpoint(config.sam_ckpt)
+        bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine,
+                             device=device, source=config.radio_source, revision=config.radio_revision,
+                             repo_dir=config.radio_repo)
+        config.validate(patch_size=bundle.patch_size)
+        encoder = RADSegEncoder.from_config(bundle, config).to(device)
+        if config.sam_refine:
+            from .models.sam import load_sam
+            from .sam_refine import SAMRefiner
+            encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
+        return cls(encoder, config)
+
+    @property
+    def device(self) -> torch.device:
+        return self.encoder.device
+
+    @property
+    def info(self) -> dict:
+        """Where the weights came from: model version, source, revision."""
+        return dict(getattr(self.encoder.bundle, "info", {}) or {})
+
+    # -- classes -----------------------------------------------------------------------------
+    def set_classes(self, classes: ClassesLike) -> List[List[str]]:
+        """Set the class prompts (text embeddings are computed once per list and cached)."""
+        parsed = parse_classes(classes)
+        if parsed != self._classes:
+            self.encoder.set_classes(parsed)
+            self._classes = parsed
+        return parsed
+
+    @property
+    def classes(self) -> Optional[List[str]]:
+        return None if self._classes is None else [c[0] for c in self._classes]
+
+    # -- prediction --------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, image: ImageLike, classes: Optional[ClassesLike] = None) -> Prediction:
+        """Segment one image into ``classes`` (or those of the last call / :meth:`set_classes`).
+
+        ``image``: a path, a PIL image, an ``H x W x 3`` uint8 array, or a ``3 x H x W``
+        tensor (uint8 0..255, or float 0..1). Outputs are at the image's own size.
+        """
+        t0 = time.perf_counter()
+        if classes is not None:
+            self.set_classes(classes)
+        elif self._classes is None:
+            raise ConfigError("no classes: call predict(image, ['sky', 'dog', ...]).")
+        rgb = load_rgb(image)
+        x = network_input(rgb, self.config.scale).to(self.device)
+        t1 = time.perf_counter()
+        result = self.encoder.predict(x, ori_shape=rgb.shape[:2])
+        if result.labels.is_cuda:
+            torch.cuda.synchronize(result.labels.device)
+        t2 = time.perf_counter()
+        ms = {"preprocess": 1e3 * (t1 - t0), "segment": 1e3 * (t2 - t1), "total": 1e3 * (t2 - t0)}
+        return Prediction(result.labels, result.probs, self.classes, rgb, ms)
+
+    def predict_batch(self, images: Union[Sequence[ImageLike], torch.Tensor],
+                      classes: Optional[ClassesLike] = None) -> List[Prediction]:
+        """:meth:`predict` for each image (a list, or a ``B x 3 x H x W`` tensor); one
+        result per image, identical to segmenting them one at a time."""
+        if isinstance(images, torch.Tensor):
+            if images.dim() != 4:
+                raise ConfigError(f"a batch tensor must be B x 3 x H x W (got {tuple(images.shape)}).")
+            images = list(images)
+        if classes is not None:
+            self.set_classes(classes)
+        return [self.predict(im) for im in images]
+
+    @torch.no_grad()
+    def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]):
+        """The network input already resized and normalised (``1 x 3 x H x W``), as mmseg's
+        data preprocessor gives it; outputs at ``ori_shape``. Returns the encoder's
+        :class:`radseg.encoder.SegmentationResult`."""
+        return self.encoder.predict(img, ori_shape=ori_shape)
+
+
+def resolve_device(name=None) -> torch.device:
+    """``None`` -> CUDA if available else CPU; a CUDA device without a GPU is a clear error."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise RADSegError(f"device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RADSegError(f"device '{name}': no CUDA GPU is available here; use cpu.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RADSegError(f"device '{name}': this machine has {torch.cuda.device_count()} GPU(s).")
+    return dev
