@@ -1,0 +1,72 @@
+"""``radseg report WORK_DIR -o report.html``: the result records as one HTML page.
+
+    radseg report work_logs/sweep -o report.html
+    radseg report work_logs/sweep -o report.html --reference my_paper_numbers.yaml
+    radseg report work_logs/sweep -o voc.html --datasets voc20 --num-images 8
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..results.table import METRICS
+
+
+def _refine(v: str) -> bool:
+    s = v.strip().lower()
+    if s in ("on", "true", "yes", "1"):
+        return True
+    if s in ("off", "false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, got '{v}'")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report", help="one self-contained HTML page of the result records (table, plots, grids)",
+        description="Build one self-contained HTML file from the complete result records "
+                    "(result.json) under WORK_DIR: the paper's table (as `radseg results`), "
+                    "mIoU per resolution preset, per-class IoU of RADSeg and RADSeg+, qualitative "
+                    "grids from saved predictions (eval.py --save-predictions), speed and "
+                    "provenance per run. The page loads nothing from the network.")
+    p.add_argument("work_dir", nargs="?", default="work_logs", metavar="WORK_DIR",
+                   help="folder searched recursively for result.json (default work_logs), or one "
+                        "run folder / result.json")
+    p.add_argument("-o", "--out", default="report.html", metavar="FILE",
+                   help="the HTML file to write (default report.html)")
+    p.add_argument("--reference", default=None, metavar="FILE",
+                   help="reported numbers (YAML or CSV, as `radseg results --reference`): each "
+                        "table cell gets the coloured difference")
+    p.add_argument("--num-images", "--num_images", dest="num_images", type=int, default=4,
+                   metavar="N", help="images per dataset in the qualitative grids (default 4; 0: none)")
+    p.add_argument("--metric", choices=METRICS, default="mIoU",
+                   help="table and resolution-chart value (default mIoU)")
+    p.add_argument("--decimals", type=int, default=1, help="digits after the point (default 1)")
+    p.add_argument("--title", default=None, help="page title (default: from WORK_DIR)")
+    p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=None,
+                   help="only these datasets")
+    p.add_argument("--resolution", "--resolutions", dest="resolutions", nargs="+", default=None,
+                   help="only these presets (low_res, mid_res, high_res)")
+    p.add_argument("--model", "--models", dest="models", nargs="+", default=None,
+                   help="only these model versions")
+    p.add_argument("--refine", type=_refine, default=None, metavar="on|off",
+                   help="only runs with SAM refinement on / off")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    import time
+    from .build import build_report
+    t0 = time.perf_counter()
+    out, data = build_report(args.work_dir, args.out, reference=args.reference, metric=args.metric,
+                             decimals=args.decimals, num_images=args.num_images, title=args.title,
+                             datasets=args.datasets, resolutions=args.resolutions,
+                             models=args.models, refine=args.refine)
+    for p in data.incomplete:
+        print(f"note: skipped incomplete record {p}", file=sys.stderr)
+    for n in data.reference_notes + data.grid_notes:
+        print(f"note: {n}", file=sys.stderr)
+    print(f"wrote {out} ({data.n_records} runs, {len(data.grids)} qualitative grid(s), "
+          f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
