@@ -4,16 +4,60 @@ The reference RADSeg files separate synonyms with ``", "``; Trident's files
 (VOC21, Context60, COCO-Object backgrounds) use ``"; "``. A line holding
 ``";"`` is split on ``";"``, otherwise on ``","``. Each synonym is stripped of
 surrounding whitespace (Context60's last line is ``"wood "`` in the source).
+
+Validation (files and ``radseg segment --labels``): the file must be UTF-8 text
+(a binary or non-UTF-8 file is an error naming the line); every name must be
+non-empty and hold a letter or digit; a name may appear only once, compared
+after trimming, collapsing inner whitespace and case-folding, within a class
+and across classes. The one exception is a duplicate that the reference's own
+built-in file carries (COCO-Object's background lists ``bed``, also class 60):
+it is kept so that the numbers stay the reference's.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 from .errors import ClassNamesError
 
 BUILTIN_DIR = Path(__file__).parent / "class_names"
+
+#: duplicates the reference's built-in files carry (kept for faithful numbers): file -> names.
+REFERENCE_DUPLICATES = {"coco_object.txt": {"bed"}}
+
+
+def normalize_name(name: str) -> str:
+    """The form names are compared in: trimmed, inner whitespace collapsed, case-folded."""
+    return " ".join(str(name).split()).casefold()
+
+
+def check_duplicates(classes: Sequence[Sequence[str]], where, allowed: Iterable[str] = ()) -> None:
+    """Raise :class:`ClassNamesError` if a name repeats (within a class or across classes).
+
+    ``where(i)`` describes class ``i`` (0-based) for the message, e.g. ``"file.txt: line 3"``.
+    """
+    allowed = {normalize_name(a) for a in allowed}
+    first = {}
+    for i, syns in enumerate(classes):
+        seen_here = set()
+        for s in syns:
+            key = normalize_name(s)
+            if key in seen_here:
+                raise ClassNamesError(f"{where(i)}: '{s}' appears twice in one class; list each synonym once.")
+            seen_here.add(key)
+            if key in first and key not in allowed:
+                raise ClassNamesError(
+                    f"{where(i)}: '{s}' is also {where(first[key]).split(': ', 1)[-1]} (names are compared "
+                    f"ignoring case and spaces); each name may stand for one class only: remove or rename one.")
+            first.setdefault(key, i)
+
+
+def _check_name(name: str, where: str) -> None:
+    if not name:
+        raise ClassNamesError(f"{where} has an empty name.")
+    if not any(ch.isalnum() for ch in name):
+        raise ClassNamesError(f"{where}: '{name}' is not a name (it has no letter or digit).")
 
 
 def builtin_class_files() -> List[str]:
@@ -26,6 +70,9 @@ def resolve_class_file(name_or_path: str) -> Path:
     p = Path(os.path.expanduser(str(name_or_path)))
     if p.is_file():
         return p
+    if p.is_dir():
+        raise ClassNamesError(f"class-name file '{name_or_path}' is a folder; give a text file with one "
+                              f"class per line.")
     builtin = BUILTIN_DIR / f"{name_or_path}.txt"
     if builtin.is_file():
         return builtin
@@ -46,8 +93,9 @@ def parse_class_line(line: str) -> List[str]:
     return [s.strip() for s in line.split(sep)]
 
 
-def parse_class_names(lines: Sequence[str], source: str = "<list>") -> List[List[str]]:
-    """Lines -> list (one per class) of synonym lists; validates every line."""
+def parse_class_names(lines: Sequence[str], source: str = "<list>",
+                      allowed_duplicates: Iterable[str] = ()) -> List[List[str]]:
+    """Lines -> list (one per class) of synonym lists; validates every line (see module doc)."""
     classes = []
     for i, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
@@ -61,10 +109,32 @@ def parse_class_names(lines: Sequence[str], source: str = "<list>") -> List[List
             raise ClassNamesError(f"{source}: line {i}: {e}") from None
         if any(not s for s in syns):
             raise ClassNamesError(f"{source}: line {i} ('{line}') has an empty synonym.")
+        for s in syns:
+            _check_name(s, f"{source}: line {i}")
         classes.append(syns)
     if not classes:
         raise ClassNamesError(f"{source}: no class names found.")
+    check_duplicates(classes, lambda k: f"{source}: line {k + 1}", allowed_duplicates)
     return classes
+
+
+def read_text_file(path: Path, what: str = "class-name file") -> str:
+    """UTF-8 text of ``path`` (a BOM is dropped); binary or non-UTF-8 files are a clear error."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ClassNamesError(f"cannot read {what} '{path}' ({e.strerror or e}).") from None
+    if b"\x00" in data:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise ClassNamesError(f"{what} '{path}' is a binary file (a NUL byte on line {line}), not text; "
+                              f"give a UTF-8 text file with one class per line.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ClassNamesError(f"{what} '{path}': line {line} is not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                              f"save the file as UTF-8.") from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def load_class_names(name_or_path: str, num_classes: Optional[int] = None,
@@ -79,11 +149,12 @@ def load_class_names(name_or_path: str, num_classes: Optional[int] = None,
         ``K`` lists of synonyms (``len(result) == K``).
     """
     path = resolve_class_file(name_or_path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path)
     lines = text.split("\n")
     while lines and not lines[-1].strip():  # trailing newlines / blank lines at the end are fine
         lines = lines[:-1]
-    classes = parse_class_names(lines, source=str(path))
+    allowed = REFERENCE_DUPLICATES.get(path.name, ()) if path.parent.resolve() == BUILTIN_DIR.resolve() else ()
+    classes = parse_class_names(lines, source=str(path), allowed_duplicates=allowed)
     if num_classes is not None and len(classes) != num_classes:
         what = f"the dataset {dataset}" if dataset else "the dataset"
         raise ClassNamesError(
@@ -95,11 +166,24 @@ def load_class_names(name_or_path: str, num_classes: Optional[int] = None,
 def split_labels(text: str) -> List[List[str]]:
     """Free text for the single-image command: ``"sky, grass; lawn, sheep"``.
 
-    Classes are separated by ``","``; synonyms of one class by ``"|"``.
+    Classes are separated by ``","``; synonyms of one class by ``"|"``. Empty names,
+    a ``|``-only entry, names without a letter or digit and repeated names (ignoring case
+    and spaces) are errors.
     """
+    hint = "give a comma-separated list of class names, e.g. \"sky, grass, sheep\" (synonyms of one " \
+           "class joined by '|')"
     parts = [p.strip() for p in text.split(",")]
     if not parts or any(not p for p in parts):
-        raise ClassNamesError(
-            f"--labels '{text}': give a comma-separated list of class names, e.g. "
-            f"\"sky, grass, sheep\" (synonyms of one class joined by '|').")
-    return [[s.strip() for s in p.split("|") if s.strip()] for p in parts]
+        raise ClassNamesError(f"--labels '{text}' has an empty class name: {hint}.")
+    classes = []
+    for i, p in enumerate(parts, 1):
+        syns = [s.strip() for s in p.split("|")]
+        if not any(syns):
+            raise ClassNamesError(f"--labels '{text}': class {i} is '{p}', with no name: {hint}.")
+        if any(not s for s in syns):
+            raise ClassNamesError(f"--labels '{text}': class {i} ('{p}') has an empty synonym: {hint}.")
+        for s in syns:
+            _check_name(s, f"--labels '{text}': class {i}")
+        classes.append(syns)
+    check_duplicates(classes, lambda k: f"--labels: class {k + 1} ('{parts[k]}')")
+    return classes

@@ -60,16 +60,39 @@ def run_eval_main(argv: Optional[List[str]] = None, prog: Optional[str] = None) 
 
 # -- segment --------------------------------------------------------------------------------------
 
+class _SegmentHelp(argparse.HelpFormatter):
+    """Fills ``{models}`` in help texts with the registry's names, only when help is shown."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "{models}" in text:
+            try:
+                from .models import available_models
+                names = ", ".join(available_models())
+            except Exception:  # pragma: no cover - a broken plugin must not break --help
+                names = "see `radseg models`"
+            text = text.replace("{models}", names)
+        return text
+
+
 def _add_segment(sub):
-    p = sub.add_parser("segment", help="segment one image with free-text labels; writes an overlay PNG")
+    from .models.registry import AllowUnpinnedAction
+    p = sub.add_parser("segment", help="segment one image with free-text labels; writes an overlay PNG",
+                       formatter_class=_SegmentHelp,
+                       description="Segment one image into the classes named by --labels; writes "
+                                   "<name>_overlay.png (image, class colours, legend) and <name>_labels.png.")
     p.add_argument("image", nargs="?", default=None,
-                   help="image file (default: scikit-image's example photo of a cat)")
+                   help="image file (default: scikit-image's example photo of a cat); 16-bit images are "
+                        "scaled to 8 bits, images above 16 MP downscaled, above 100 MP refused")
     p.add_argument("--labels", default=None,
                    help='comma-separated class names, e.g. "sky, grass, sheep" (synonyms joined by |); '
                         'default for the example photo: "cat, wall, floor, blanket"')
     p.add_argument("--out", default=None,
                    help="output prefix or existing folder (default: <image name> in the current folder)")
-    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b")
+    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b",
+                   help="model (default c-radio_v3-b; downloaded once): {models}; or a RADIO .pth.tar "
+                        "checkpoint. tiny-random is a built-in stand-in with random weights: it needs no "
+                        "download and shows the toolkit works, not real segmentations")
     p.add_argument("--lang_model", "--lang-model", default="siglip2")
     p.add_argument("--scale", type=int, nargs=2, default=[2048, 448], metavar=("LONG", "SHORT"),
                    help="resize like mmseg's Resize(scale, keep_ratio=True) first (default 2048 448)")
@@ -82,7 +105,13 @@ def _add_segment(sub):
     p.add_argument("--coarse-thresh", "--coarse_thresh", dest="coarse_thresh", type=float, default=0.10)
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--radio_source", "--radio-source", choices=("hub", "local", "hf"), default=None)
+    p.add_argument("--radio_revision", "--radio-revision", default=None,
+                   help="RADIO code revision: a 40-hex commit (default: the pinned NVlabs/RADIO commit; "
+                        "required with --radio_source hf)")
     p.add_argument("--radio_repo", "--radio-repo", default=None)
+    p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction,
+                   help="accept a --radio_revision that is not a 40-hex commit (a branch or tag: remote "
+                        "code that can change)")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=_run_segment)
 
@@ -95,28 +124,67 @@ def _check_device(name: Optional[str]) -> str:
         dev = torch.device(name)
     except RuntimeError:
         raise RADSegError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RADSegError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RADSegError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise RADSegError(f"--device {name}: this machine has {n} CUDA GPU(s) (cuda:0 to cuda:{n - 1}).")
+    elif dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise RADSegError(f"--device {name}: Apple's MPS is not available here; use --device cpu.")
+    elif dev.type != "cpu":
+        raise RADSegError(f"--device {name}: use cpu or cuda (cuda:N).")
     return name
 
 
+def _note(msg: str) -> None:
+    print(f"note: {msg}", file=sys.stderr)
+
+
 def _run_segment(args) -> int:
+    from pathlib import Path
     from .class_names import split_labels
-    from .encoder import RADSegEncoder
+    from .errors import ClassNamesError
     from .models.registry import load_plugins
-    from .segment import load_image, save_outputs, segment_image
     load_plugins(args.plugin)
     if args.labels is None and args.image is not None:
         raise RADSegError('--labels is required for your own image, e.g. --labels "sky, grass, sheep"')
     classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
+    if len(classes) > 256:
+        raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
     if min(args.scale) <= 0:
         raise RADSegError(f"--scale {args.scale[0]} {args.scale[1]}: both sides must be positive.")
+    if args.slide_crop > 0 and not 0 < args.slide_stride <= args.slide_crop:
+        raise RADSegError(f"slide_crop={args.slide_crop}, slide_stride={args.slide_stride}: the stride must be "
+                          f"between 1 and the crop (reference: 336/224, 224/112; --slide-crop 0 runs the "
+                          f"whole image in one pass).")
+    if not 0.0 <= args.coarse_thresh <= 1.0:
+        raise RADSegError(f"--coarse-thresh {args.coarse_thresh}: must be between 0 and 1 (default 0.10).")
     device = _check_device(args.device)
-    image, source = load_image(args.image)
-    encoder = RADSegEncoder.from_pretrained(
-        args.model_version, args.lang_model, device=device, need_sam=args.sam_refine,
-        source=args.radio_source, repo_dir=args.radio_repo, slide_crop=args.slide_crop,
-        slide_stride=args.slide_stride)
+    from .models.radio import check_pinned, resolve_model_source
+    resolve_model_source(args.model_version)  # an unknown name fails before the image is read
+    check_pinned(args.radio_source, args.radio_revision, args.allow_unpinned)
+    if args.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
+        from .models.sam import find_checkpoint, get_sam_source, verify_checkpoint
+        if not (args.sam_ckpt and get_sam_source(args.sam_ckpt)):
+            verify_checkpoint(find_checkpoint(args.sam_ckpt))
+    from .segment import check_image_path, check_output_prefix, load_image, save_outputs, segment_image
+    if args.image is not None:
+        check_image_path(args.image)
+    # the outputs must be writable before any work is done
+    default_name = "chelsea" if args.image is None else Path(args.image).stem
+    prefix = args.out or default_name
+    if args.out and Path(args.out).is_dir():
+        prefix = str(Path(args.out) / default_name)
+    check_output_prefix(prefix)
+    image, source = load_image(args.image, notify=_note)
+    from .encoder import RADSegEncoder
+    from .models.radio import build_radio
+    bundle = build_radio(args.model_version, args.lang_model, need_sam=args.sam_refine, device=device,
+                         source=args.radio_source, revision=args.radio_revision, repo_dir=args.radio_repo,
+                         allow_unpinned=args.allow_unpinned)
+    encoder = RADSegEncoder(bundle, slide_crop=args.slide_crop, slide_stride=args.slide_stride).to(device)
     if args.sam_refine:
         from .models.sam import load_sam
         from .sam_refine import SAMRefiner
@@ -124,12 +192,7 @@ def _run_segment(args) -> int:
                                          coarse_thresh=args.coarse_thresh)
     result = segment_image(encoder, image, classes, scale=args.scale)
     names = [c[0] for c in classes]
-    from pathlib import Path
-    default_name = source.split(".")[-1] if source.startswith("skimage.data.") else Path(source).stem
-    prefix = args.out or default_name
-    if args.out and Path(args.out).is_dir():
-        prefix = str(Path(args.out) / default_name)
-    ov, lm = save_outputs(image, result, names, prefix)
+    ov, lm = save_outputs(image, result, names, prefix, notify=_note)
     print(f"wrote {ov} and {lm}")
     return 0
 
@@ -168,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
         add_results(sub)
     except ImportError:  # pragma: no cover
         pass
+    try:
+        from .report.cli import add_parser as add_report
+        add_report(sub)
+    except ImportError:  # pragma: no cover
+        pass
+    from .bench.cli import add_parser as add_bench
+    add_bench(sub)
+    from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
+    add_demo(sub)
     return parser
 
 

@@ -29,3 +29,11 @@ class DatasetError(RADSegError):
 
 class ConfigError(RADSegError):
     """A config file or a command-line value is wrong."""
+
+
+class OutputError(RADSegError):
+    """An output path cannot be written (missing permission, a file where a folder is needed)."""
+
+
+class UnpinnedRevisionError(ConfigError):
+    """Remote model code would run from a revision that is not a pinned commit."""

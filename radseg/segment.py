@@ -1,9 +1,19 @@
-"""Segment one image with free-text labels (the ``radseg segment`` command)."""
+"""Segment one image with free-text labels (the ``radseg segment`` command).
+
+Images: anything Pillow (or, for 16-bit colour TIFF/PNG, OpenCV) reads. 16-bit and
+other high-bit-depth images are scaled to 8 bits over their type's range (65535 -> 255;
+float images in 0..1 -> 0..255; other ranges min-max), never clipped. Images above
+:data:`MAX_SEGMENT_PIXELS` (16 megapixels) are downscaled to fit before segmenting
+(the outputs are then at the reduced size, and a note says so); images above
+:data:`MAX_IMAGE_PIXELS` (100 megapixels) are refused before they are decoded.
+"""
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -11,23 +21,161 @@ import torch
 from .encoder import RADSegEncoder, SegmentationResult, normalize_image
 from .errors import DatasetError
 
+logger = logging.getLogger(__name__)
+
 #: mid-res defaults (long side at most 2048, short side 448; windows 336/224).
 DEFAULT_SCALE = (2048, 448)
+#: larger images are downscaled to this many pixels (outputs are K x H x W float maps).
+MAX_SEGMENT_PIXELS = 16_000_000
+#: larger images are refused before decoding (about 300 MB as 8-bit RGB).
+MAX_IMAGE_PIXELS = 100_000_000
 
 
-def load_image(path: Optional[str]) -> Tuple[np.ndarray, str]:
-    """``H x W x 3`` uint8 RGB; ``None`` -> scikit-image's example photo of a cat."""
+def to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Scale an integer or float image to uint8 over its type's range (not clipped).
+
+    ``uint8`` is returned as is; unsigned/signed integers map their type's range (or,
+    for 32-bit integers, 0..65535 when the values fit, else min..max) onto 0..255;
+    floats in 0..1 map to 0..255, other float ranges min..max.
+    """
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    a = arr.astype(np.float64)
+    finite = np.isfinite(a)
+    if not finite.all():
+        a = np.where(finite, a, 0.0)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if np.issubdtype(arr.dtype, np.integer):
+        info = np.iinfo(arr.dtype)
+        if info.bits <= 16:
+            lo_t, hi_t = float(info.min), float(info.max)
+        elif lo >= 0 and hi <= 65535:  # e.g. Pillow's mode "I" for a 16-bit grey PNG
+            lo_t, hi_t = 0.0, 65535.0
+        else:
+            lo_t, hi_t = lo, hi
+    elif lo >= 0.0 and hi <= 1.0:
+        lo_t, hi_t = 0.0, 1.0
+    else:
+        lo_t, hi_t = lo, hi
+    scale = 255.0 / (hi_t - lo_t) if hi_t > lo_t else 0.0
+    return np.rint((a - lo_t) * scale).clip(0, 255).astype(np.uint8)
+
+
+def _to_rgb(arr: np.ndarray) -> np.ndarray:
+    """``H x W``, ``H x W x 1/2/3/4`` (any dtype) -> ``H x W x 3`` uint8 (alpha dropped)."""
+    arr = to_uint8(np.asarray(arr))
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[2] in (1, 2):  # grey (+ alpha)
+        arr = np.repeat(arr[..., :1], 3, axis=2)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+def _pil_array(im) -> np.ndarray:
+    """A Pillow image as an ``H x W x 3`` uint8 array, high bit depths scaled (not clipped)."""
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return _to_rgb(np.asarray(im).astype(np.uint16))
+    if mode in ("I", "F"):
+        return _to_rgb(np.asarray(im))
+    if mode == "LA":
+        return _to_rgb(np.asarray(im.convert("L")))
+    return np.asarray(im.convert("RGB"))
+
+
+def _read_with_opencv(path: str) -> Optional[np.ndarray]:
+    """OpenCV's reading (16-bit colour PNG/TIFF that Pillow cannot open), or None."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover
+        return None
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    level = log.getLogLevel() if log is not None else None
+    if log is not None:  # OpenCV would print its own decoder complaints on stderr
+        log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try:
+        arr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        arr = None
+    finally:
+        if log is not None:
+            log.setLogLevel(level)
+    if arr is None:
+        return None
+    if arr.ndim == 3 and arr.shape[2] >= 3:
+        arr = arr[..., [2, 1, 0]]  # BGR(A) -> RGB
+    return _to_rgb(arr)
+
+
+def _downscale(image: np.ndarray, max_pixels: int) -> np.ndarray:
+    from PIL import Image
+    h, w = image.shape[:2]
+    f = (max_pixels / float(h * w)) ** 0.5
+    size = (max(1, int(w * f)), max(1, int(h * f)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
+
+
+def check_image_path(path: str) -> None:
+    """Raise :class:`DatasetError` if ``path`` is a folder or not a file."""
+    if os.path.isdir(path):
+        raise DatasetError(f"image '{path}' is a folder; give one image file (radseg segment takes one "
+                           f"image at a time).")
+    if not os.path.isfile(path):
+        raise DatasetError(f"image '{path}' does not exist.")
+
+
+def load_image(path: Optional[str], max_pixels: Optional[int] = MAX_SEGMENT_PIXELS,
+               notify: Optional[Callable[[str], None]] = None) -> Tuple[np.ndarray, str]:
+    """``H x W x 3`` uint8 RGB; ``None`` -> scikit-image's example photo of a cat.
+
+    High-bit-depth images are scaled to 8 bits (see :func:`to_uint8`). An image above
+    ``max_pixels`` is downscaled to fit and ``notify`` (default: a logged warning) gets a
+    sentence saying so; above :data:`MAX_IMAGE_PIXELS` it is refused with a
+    :class:`DatasetError`, as are folders, missing and unreadable files.
+    """
     if path is None:
         from skimage import data
         return data.chelsea(), "skimage.data.chelsea"
     from PIL import Image, UnidentifiedImageError
-    if not os.path.isfile(path):
-        raise DatasetError(f"image '{path}' does not exist.")
+    path = str(path)
+    check_image_path(path)
+    limit = MAX_IMAGE_PIXELS
+
+    def too_large(w, h):
+        return DatasetError(
+            f"image '{path}' is {w} x {h} pixels ({w * h / 1e6:.0f} MP), above radseg segment's limit of "
+            f"{limit / 1e6:.0f} MP; downscale it first (e.g. to at most {MAX_SEGMENT_PIXELS / 1e6:.0f} MP).")
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")), path
-    except (UnidentifiedImageError, OSError) as e:
-        raise DatasetError(f"cannot read image '{path}' ({e}). Give a JPEG or PNG file.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > limit:
+                    raise too_large(w, h)
+                if max_pixels and w * h > max_pixels and im.format == "JPEG":
+                    im.draft("RGB", (w // 2, h // 2))  # decode at a reduced size where JPEG allows
+                image = _pil_array(im)
+    except Image.DecompressionBombError:
+        raise DatasetError(f"image '{path}' is larger than radseg segment's limit of {limit / 1e6:.0f} MP; "
+                           f"downscale it first (e.g. to at most {MAX_SEGMENT_PIXELS / 1e6:.0f} MP).") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        # OpenCV only for formats Pillow does not know (not for a truncated file it knows)
+        image = _read_with_opencv(path) if isinstance(e, UnidentifiedImageError) else None
+        if image is None:
+            why = ("not an image format Pillow or OpenCV reads, or a damaged file" if isinstance(e, UnidentifiedImageError)
+                   else str(e).replace(f"'{path}'", "").strip() or type(e).__name__)
+            raise DatasetError(f"cannot read image '{path}' ({why}). Give a JPEG or PNG file.") from None
+        w, h = image.shape[1], image.shape[0]
+        if w * h > limit:
+            raise too_large(w, h) from None
+    if max_pixels and image.shape[0] * image.shape[1] > max_pixels:
+        image = _downscale(image, max_pixels)
+        msg = (f"image '{path}' is {w} x {h} pixels, above {max_pixels / 1e6:g} MP: segmenting it downscaled "
+               f"to {image.shape[1]} x {image.shape[0]} (the outputs have that size).")
+        (notify or logger.warning)(msg)
+    return image, path
 
 
 def rescale_like_mmseg(image: np.ndarray, scale: Sequence[int]) -> np.ndarray:
@@ -46,14 +194,55 @@ def segment_image(encoder: RADSegEncoder, image_rgb: np.ndarray, classes,
     return encoder.predict(x, ori_shape=(h0, w0), classes=classes)
 
 
-def save_outputs(image_rgb: np.ndarray, result: SegmentationResult, names, out_prefix: str):
-    """Write ``<prefix>_overlay.png`` and ``<prefix>_labels.png``; returns both paths."""
+def output_paths(out_prefix) -> Tuple[Path, Path]:
+    """``<prefix>_overlay.png`` and ``<prefix>_labels.png``."""
+    out = Path(out_prefix)
+    return out.with_name(out.name + "_overlay.png"), out.with_name(out.name + "_labels.png")
+
+
+def check_output_prefix(out_prefix) -> Tuple[Path, Path]:
+    """Fail before any work if the outputs of ``out_prefix`` cannot be written.
+
+    Checks that the nearest existing folder above the outputs is a folder we may write
+    in (a probe file is created and removed there), and that no output path is a folder
+    or a read-only file. Creates nothing. Raises :class:`radseg.errors.OutputError`.
+    """
+    import tempfile
+    from .errors import OutputError
+    paths = output_paths(out_prefix)
+    for p in paths:
+        if p.is_dir():
+            raise OutputError(f"output '{p}' is a folder; pass another --out prefix.")
+        if p.exists() and not os.access(p, os.W_OK):
+            raise OutputError(f"output '{p}' exists and is read-only; pass another --out or fix its permissions.")
+    parent = paths[0].parent
+    probe = parent
+    while not probe.exists():
+        if probe.is_symlink() or probe == probe.parent:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"--out '{out_prefix}': '{probe}' is a file, not a folder; pass an --out inside a "
+                          f"folder.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".radseg-write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise OutputError(f"--out '{out_prefix}': cannot write in '{probe}' ({e.strerror or e}); pass an --out "
+                          f"in a folder you can write to.") from None
+    return paths
+
+
+def save_outputs(image_rgb: np.ndarray, result: SegmentationResult, names, out_prefix: str,
+                 notify: Optional[Callable[[str], None]] = None):
+    """Write ``<prefix>_overlay.png`` and ``<prefix>_labels.png``; returns both paths.
+
+    ``notify`` gets a sentence if the legend font lacks some characters of ``names``."""
     from .visualize import label_map_image, overlay
     labels = result.labels.cpu().numpy()
-    out = Path(out_prefix)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ov = out.with_name(out.name + "_overlay.png")
-    lm = out.with_name(out.name + "_labels.png")
-    overlay(image_rgb, labels, names).save(ov)
+    ov, lm = output_paths(out_prefix)
+    ov.parent.mkdir(parents=True, exist_ok=True)
+    overlay(image_rgb, labels, names, notify=notify).save(ov)
     label_map_image(labels, len(names)).save(lm)
     return ov, lm

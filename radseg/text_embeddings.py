@@ -2,8 +2,10 @@
 
 Each synonym is embedded as the mean of its 80 L2-normalised prompt
 embeddings (OpenAI ImageNet templates, from open_clip); the mean is *not*
-re-normalised. Results are cached in memory and on disk, keyed by the text
-model's identity, the names and the templates.
+re-normalised. Results are cached in memory and on disk, keyed by a digest of
+the language adaptor's weights (its text tower and projection heads; see
+:func:`weights_digest`), the model's identity string, the names and the templates,
+so changed weights under the same model name never get stale embeddings.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import hashlib
 import json
 import logging
 import os
+import weakref
+import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
@@ -42,6 +46,56 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+#: tensors up to this many bytes go into the SHA-256 as they are; larger ones as their CRC-32
+#: (every byte counts; CRC-32 runs at several GB/s where SHA-256 manages well under one).
+_INLINE_BYTES = 1 << 18
+_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _modules_of(adaptor) -> List[Tuple[str, torch.nn.Module]]:
+    """The adaptor itself if it is a module, else its module attributes (e.g. a text model)."""
+    if isinstance(adaptor, torch.nn.Module):
+        return [("", adaptor)]
+    return sorted((k, v) for k, v in vars(adaptor).items() if isinstance(v, torch.nn.Module))
+
+
+@torch.no_grad()
+def weights_digest(adaptor) -> str:
+    """SHA-256 over the language adaptor's tensors (names, shapes, dtypes and values).
+
+    Covers every parameter and buffer of the adaptor (for RADIO's ``siglip2`` adaptor:
+    the SigLIP2 text tower, ``head_mlp`` and ``feat_mlp``). Small tensors are hashed
+    byte for byte; a large one contributes the CRC-32 of all its bytes, so any changed
+    weight changes the digest while a 400M-parameter text tower costs about half a second
+    on a CPU. Computed once per process per adaptor object.
+    """
+    try:
+        cached = _DIGESTS.get(adaptor)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None:
+        return cached
+    h = hashlib.sha256()
+    h.update(type(adaptor).__qualname__.encode())
+    for prefix, module in _modules_of(adaptor):
+        for name, t in sorted(module.state_dict(keep_vars=True).items()):
+            if not isinstance(t, torch.Tensor):
+                continue
+            t = t.detach()
+            h.update(f"{prefix}.{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+            raw = t.contiguous().reshape(-1).cpu().view(torch.uint8).numpy()
+            if raw.nbytes <= _INLINE_BYTES:
+                h.update(raw.tobytes())
+            else:
+                h.update(zlib.crc32(memoryview(raw)).to_bytes(4, "little"))
+    digest = h.hexdigest()
+    try:
+        _DIGESTS[adaptor] = digest
+    except TypeError:
+        pass
+    return digest
+
+
 class TextEmbedder:
     """Embeds class names with a language adaptor (``tokenizer`` + ``encode_text``).
 
@@ -65,8 +119,12 @@ class TextEmbedder:
         self.disk_cache = disk_cache
         self.batch_size = batch_size
 
+    def weights_digest(self) -> str:
+        """:func:`weights_digest` of the adaptor (once per process per adaptor object)."""
+        return weights_digest(self.adaptor)
+
     def _key(self, names: Sequence[str]) -> str:
-        payload = json.dumps({"model": self.model_id, "names": list(names),
+        payload = json.dumps({"model": self.model_id, "weights": self.weights_digest(), "names": list(names),
                               "templates": [t("{}") for t in self.templates]})
         return hashlib.sha256(payload.encode()).hexdigest()
 

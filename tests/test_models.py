@@ -38,7 +38,7 @@ def test_unknown_version_lists_known():
 def test_alias_of_reference_readme_spelling(monkeypatch):
     seen = {}
 
-    def fake_hub(version, adaptor_names, source, revision, repo_dir):
+    def fake_hub(version, adaptor_names, source, revision, repo_dir, *rest):
         seen["version"] = version
         return build_tiny_radio(adaptor_names), {"source": source, "revision": "x"}
     monkeypatch.setattr(radio_mod, "load_radio_raw", fake_hub)
@@ -51,21 +51,93 @@ def test_unknown_adaptor_is_clear():
         build_radio("tiny-random", "siglip9")
 
 
-def test_hub_is_pinned_and_offline_failure_is_one_clear_message(monkeypatch):
+def test_hub_is_pinned_and_offline_failure_is_one_clear_message(monkeypatch, tmp_path, capsys):
     calls = {}
 
-    def fail(repo, *a, **k):
-        calls["repo"], calls["kw"] = repo, k
+    def fail(url, dst, *a, **k):
+        calls["url"] = url
         raise urllib.error.URLError("Name or service not known")
-    monkeypatch.setattr(torch.hub, "load", fail)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
+    monkeypatch.setattr(torch.hub, "load", lambda *a, **k: pytest.fail("torch.hub.load called offline"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     monkeypatch.delenv("RADSEG_RADIO_REPO", raising=False)
     with pytest.raises(WeightsNotFoundError) as e:
         build_radio("c-radio_v3-b", "siglip2")
-    assert calls["repo"] == "NVlabs/RADIO:" + radio_mod.DEFAULT_HUB_REVISION
-    assert calls["kw"]["version"] == "c-radio_v3-b" and calls["kw"]["adaptor_names"] == ["siglip2"]
+    assert calls["url"] == "https://github.com/NVlabs/RADIO/zipball/" + radio_mod.DEFAULT_HUB_REVISION
     msg = str(e.value)
     assert "tried torch.hub 'NVlabs/RADIO:811a7dc" in msg and "--radio_repo" in msg and "TORCH_HOME" in msg
-    assert "\n" not in msg
+    assert "no network?" in msg and "--model_version tiny-random" in msg
+    assert "\n" not in msg and "radio_source hf" not in msg  # never an unpinned source as the fix
+    out = capsys.readouterr()
+    assert "Downloading" not in out.out + out.err
+    assert not (tmp_path / "th" / "hub" / "trusted_list").exists()
+
+
+def _fake_hub_repo(torch_home, body):
+    repo = torch_home / "hub" / f"NVlabs_RADIO_{radio_mod.DEFAULT_HUB_REVISION}"
+    repo.mkdir(parents=True)
+    (repo / "hubconf.py").write_text(
+        "import sys, urllib.error\n"
+        "from radseg.models.standins import build_tiny_radio\n"
+        "def radio_model(version, progress=True, adaptor_names=None, **kw):\n" + body)
+    return repo
+
+
+def test_cached_hub_code_is_loaded_locally_without_trusting_the_repo(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.delenv("RADSEG_RADIO_REPO", raising=False)
+    _fake_hub_repo(tmp_path / "th", "    sys.stdout.write('Downloading: \"https://x/w.pth\" to w.pth\\n')\n"
+                                    "    sys.stderr.write('100%\\n')\n"
+                                    "    return build_tiny_radio(adaptor_names)\n")
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("code fetched again"))
+    b = build_radio("c-radio_v3-b", "siglip2")
+    assert b.info["source"] == "hub" and b.info["revision"] == radio_mod.DEFAULT_HUB_REVISION
+    assert "Downloading: " in capsys.readouterr().out  # a download under way is still announced
+    assert not (tmp_path / "th" / "hub" / "trusted_list").exists()  # the pin is the trust decision
+
+
+def test_weights_download_offline_prints_no_downloading_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.delenv("RADSEG_RADIO_REPO", raising=False)
+    _fake_hub_repo(tmp_path / "th", "    sys.stdout.write('Downloading: \"https://x/w.pth\" to w.pth\\n')\n"
+                                    "    raise urllib.error.URLError('Temporary failure in name resolution')\n")
+    with pytest.raises(WeightsNotFoundError, match="no network.*tiny-random"):
+        build_radio("c-radio_v3-b", "siglip2")
+    out = capsys.readouterr()
+    assert "Downloading" not in out.out + out.err
+
+
+def test_hf_and_hub_refuse_unpinned_revisions(monkeypatch):
+    from radseg.errors import UnpinnedRevisionError
+    monkeypatch.delenv("RADSEG_ALLOW_UNPINNED", raising=False)
+    monkeypatch.delenv("RADSEG_RADIO_REPO", raising=False)
+    seen = {}
+
+    def fake_hf(version, adaptor_names, revision):
+        seen["revision"] = revision
+        return build_tiny_radio(adaptor_names), revision
+    monkeypatch.setattr(radio_mod, "_load_hf", fake_hf)
+    for kw, pattern in [(dict(source="hf"), "needs a pinned commit"),
+                        (dict(source="hf", revision="main"), "'main' is not a 40-hex commit"),
+                        (dict(revision="v2.5"), "'v2.5' is not a 40-hex commit")]:
+        with pytest.raises(UnpinnedRevisionError, match=pattern) as e:
+            build_radio("c-radio_v3-b", "siglip2", **kw)
+        assert "allow-unpinned" not in str(e.value) and "\n" not in str(e.value)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    b = build_radio("c-radio_v3-b", "siglip2", source="hf", revision=commit)
+    assert seen["revision"] == commit and "unpinned_revision" not in b.info
+    b = build_radio("c-radio_v3-b", "siglip2", source="hf", allow_unpinned=True)
+    assert seen["revision"] == "main" and b.info["unpinned_revision"] == "main"
+
+
+def test_allow_unpinned_flag_sets_the_environment(monkeypatch):
+    import argparse
+    from radseg.models.registry import AllowUnpinnedAction, allow_unpinned_default
+    monkeypatch.delenv("RADSEG_ALLOW_UNPINNED", raising=False)
+    p = argparse.ArgumentParser()
+    p.add_argument("--allow-unpinned", dest="allow_unpinned", action=AllowUnpinnedAction)
+    assert p.parse_args([]).allow_unpinned is False and not allow_unpinned_default()
+    assert p.parse_args(["--allow-unpinned"]).allow_unpinned is True and allow_unpinned_default()
 
 
 def test_local_clone_route(monkeypatch, tmp_path):

@@ -224,3 +224,70 @@ def test_cfg_options_overrides_get_their_own_row():
     assert row_label(base) == "c-radio_v3-b"
     assert row_label(dict(base, cfg_options=["model.slide_stride=112"], sam_refine=True)) == \
         "c-radio_v3-b (model.slide_stride=112) + SAM"
+
+
+def _write_json(path, obj):
+    import json
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+    return path
+
+
+MALFORMED = [
+    ([1, 2, 3], "it holds a JSON list, not a record object"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": [40.0]}, "'metrics' is a list"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": {"aAcc": 1, "mIoU": "40.2", "mAcc": 3}},
+     "'metrics.mIoU' is \"40.2\", not a finite number"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": {"aAcc": 1, "mIoU": 2, "mAcc": 3},
+      "sam_refine": "false"}, "'sam_refine' is \"false\", not true/false"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": {"aAcc": 1, "mIoU": 2, "mAcc": 3},
+      "benchmark": ["voc20"]}, "'benchmark' is [\"voc20\"], not a string"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": {"aAcc": 1, "mIoU": 2, "mAcc": 3},
+      "cfg_options": "model.x=1"}, "'cfg_options' is \"model.x=1\", not a list of strings"),
+    ({"schema": "radseg.result/1", "status": "complete", "metrics": {"aAcc": 1, "mIoU": 2, "mAcc": 3},
+      "per_class": {"sky": [1, 2]}}, "'per_class.sky' is [1, 2], not an object"),
+]
+
+
+@pytest.mark.parametrize("record,why", MALFORMED)
+def test_malformed_records_are_skipped_with_a_note(grid, capsys, record, why):
+    root, _ = grid
+    bad = _write_json(root / "odd" / "result.json", record)
+    rc, out, err = run_cli(capsys, root)
+    assert rc == 0 and "Traceback" not in err
+    assert f"note: skipped record {bad}: {why}" in err
+    assert md_rows(out)[2][0] == "c-radio_v3-b"  # the good records still make the table
+
+
+@pytest.mark.parametrize("record,why", MALFORMED[:2])
+def test_only_malformed_records_is_one_error_line(tmp_path, capsys, record, why):
+    _write_json(tmp_path / "r" / "result.json", record)
+    rc, out, err = run_cli(capsys, tmp_path)
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "no complete result records" in err and why in err
+    rc, out, err = run_cli(capsys, tmp_path / "r" / "result.json")  # the record file itself
+    assert rc == 2 and why in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name,content,pattern", [
+    ("ref.yaml", b"\x00\x01\x02binary\xff", "is a binary file, not text"),
+    ("ref.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "is a binary file, not text"),
+    ("ref.csv", "row,low_res/voc20\nc-radio_v3-b,4\xe9\n".encode("latin-1"), "line 2 is not UTF-8 text"),
+    ("ref.yaml", b"metric: [mIoU]\nrows: {}\n", "'metric' must be a name"),
+])
+def test_bad_reference_files_are_one_clear_error(grid, capsys, tmp_path, name, content, pattern):
+    root, _ = grid
+    ref = tmp_path / name
+    ref.write_bytes(content)
+    rc, out, err = run_cli(capsys, root, "--reference", ref)
+    assert rc == 2 and out == "" and "Traceback" not in err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and pattern in err and str(ref) in err
+
+
+def test_reference_folder_and_out_json_list(grid, capsys, tmp_path):
+    root, _ = grid
+    rc, _, err = run_cli(capsys, root, "--reference", tmp_path)
+    assert rc == 2 and "is a folder" in err
+    target = _write_json(tmp_path / "table.json", [1, 2])  # not a record: may be replaced
+    rc, _, err = run_cli(capsys, root, "--out", target)
+    assert rc == 0 and target.read_text().startswith("| Model")

@@ -1,5 +1,6 @@
 """SAM loading: look-up order, hash-prefix check, clear errors, trunk never built."""
 import hashlib
+import os
 
 import pytest
 import torch
@@ -110,6 +111,9 @@ def test_unreadable_file_without_hash(places):
 
 def test_wrong_model_type_is_a_clear_error(places):
     path = save_tiny(places["cwd"] / "tiny.pth")
+    with pytest.raises(WeightsNotFoundError, match="not the official SAM vit_h checkpoint.*register_sam_source"):
+        load_sam(str(path))
+    path = with_hash_name(path)  # your own weights, named with their SHA-256 prefix
     with pytest.raises(WeightsNotFoundError, match="does not fit SAM 'vit_h'"):
         load_sam(str(path))
     with pytest.raises(UnknownModelError):
@@ -124,12 +128,13 @@ def test_vit_h_checkpoint_loads_without_building_the_trunk(places, monkeypatch):
     sd["image_encoder.patch_embed.proj.weight"] = torch.zeros(1280, 3, 1, 1)
     sd["image_encoder.blocks.0.norm1.weight"] = torch.ones(1280)
     torch.save(sd, places["cwd"] / "sam_vith.pth")
+    name = with_hash_name(places["cwd"] / "sam_vith.pth", stem="sam_vith").name
     import segment_anything.modeling.image_encoder as ie
 
     def no_blocks(*a, **k):
         raise AssertionError("a ViT block was built")
     monkeypatch.setattr(ie.Block, "__init__", no_blocks)
-    sam = load_sam("sam_vith.pth")
+    sam = load_sam(name)
     assert len(sam.image_encoder.blocks) == 0
     assert sam.image_encoder.neck[0].in_channels == 1280
     assert sam.prompt_encoder.embed_dim == 256 and sam.prompt_encoder.image_embedding_size == (64, 64)
@@ -138,14 +143,45 @@ def test_vit_h_checkpoint_loads_without_building_the_trunk(places, monkeypatch):
     del sd["mask_decoder.iou_token.weight"]
     torch.save(sd, places["cwd"] / "sam_vith.pth")
     with pytest.raises(WeightsNotFoundError, match="missing.*iou_token"):
-        load_sam("sam_vith.pth")
+        load_sam(with_hash_name(places["cwd"] / "sam_vith.pth", stem="sam_vith").name)
 
 
-def test_verified_hash_is_remembered(places, monkeypatch):
+def test_verified_hash_is_remembered_across_processes(places, monkeypatch):
     path = with_hash_name(save_tiny(places["cwd"] / "t.pth"))
     verify_checkpoint(path)
-    monkeypatch.setattr(sam_mod, "sha256_file", lambda p: pytest.fail("hashed twice"))
+    assert (places["cache"].parent / "sam_digests.json").is_file()
+    monkeypatch.setattr(sam_mod, "file_digests", lambda *a: pytest.fail("hashed twice"))
     verify_checkpoint(path)
+    sam_mod._VERIFIED.clear()  # a new process: the JSON cache answers
+    verify_checkpoint(path)
+    monkeypatch.undo()
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # changed bytes (size kept): hashed again
+    os.utime(path, ns=(1, 1))
+    with pytest.raises(WeightsNotFoundError, match="corrupt or incomplete"):
+        verify_checkpoint(path, "tiny")
+
+
+def test_official_checkpoint_is_recognised_whatever_its_name(places, monkeypatch):
+    path = save_tiny(places["cwd"] / "my renamed sam.pth")
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    fake = {"name": f"sam_vit_h_{md5[:6]}.pth", "md5": md5[:6], "sha256": None}
+    monkeypatch.setitem(sam_mod.OFFICIAL_SAM, "vit_h", fake)
+    verify_checkpoint(path)  # the official bytes under any name
+    assert same_weights(load_sam(str(path), model_type="tiny"), build_tiny_sam(0))
+    other = save_tiny(places["cwd"] / "other.pth", seed=1)
+    with pytest.raises(WeightsNotFoundError, match="not the official SAM vit_h checkpoint"):
+        verify_checkpoint(other)
+    official_name = places["cwd"] / fake["name"]
+    official_name.write_bytes(path.read_bytes()[:1000])  # Meta's name, truncated bytes
+    with pytest.raises(WeightsNotFoundError, match=f"corrupt or incomplete \\(its md5 starts with .*expected {md5[:6]}"):
+        verify_checkpoint(official_name)
+
+
+def test_real_vit_h_digests_are_known():
+    official = sam_mod.OFFICIAL_SAM["vit_h"]
+    assert official["name"] == "sam_vit_h_4b8939.pth" and official["md5"] == "4b8939"
+    assert official["sha256"] == "a7bf3b02"
 
 
 def test_registered_tiny_sam_source():

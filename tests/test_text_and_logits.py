@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -60,6 +61,41 @@ def test_memory_and_disk_cache(tmp_path, monkeypatch):
     calls = ad.calls
     TextEmbedder(ad, "m1", templates=default_templates()[:3])(["cat", "sky"])  # other templates
     assert ad.calls > calls
+
+
+def test_cache_is_keyed_by_the_weights_not_the_name(tmp_path, monkeypatch):
+    """Two stand-ins with different seeds under one model name get their own cache entries."""
+    from radseg.models.standins import build_tiny_radio
+    from radseg import text_embeddings as te
+    monkeypatch.setenv("RADSEG_CACHE_DIR", str(tmp_path))
+    TextEmbedder._memory.clear()
+    same_name = "tiny-random|stand-in|seed0|siglip2"
+    templates = default_templates()[:2]
+    a0 = build_tiny_radio(["siglip2"], seed=0).adaptors["siglip2"]
+    a1 = build_tiny_radio(["siglip2"], seed=1).adaptors["siglip2"]
+    e0 = TextEmbedder(a0, same_name, templates=templates)(["cat", "sky"])
+    e1 = TextEmbedder(a1, same_name, templates=templates)(["cat", "sky"])
+    assert not torch.allclose(e0, e1)  # not the stale entry of the other weights
+    assert len(list((tmp_path / "text_embeddings").glob("*.pt"))) == 2
+    TextEmbedder._memory.clear()
+    again = build_tiny_radio(["siglip2"], seed=1).adaptors["siglip2"]  # same weights, new object
+    assert te.weights_digest(again) == te.weights_digest(a1) != te.weights_digest(a0)
+    assert torch.equal(TextEmbedder(again, same_name, templates=templates)(["cat", "sky"]), e1)
+    assert len(list((tmp_path / "text_embeddings").glob("*.pt"))) == 2
+    with torch.no_grad():
+        again.text_encoder.out.weight[0, 0] += 1.0  # weights changed in place: a new object would see it
+    assert te.weights_digest(build_tiny_radio(["siglip2"], seed=1).adaptors["siglip2"]) == te.weights_digest(a1)
+    te._DIGESTS.pop(again)
+    assert te.weights_digest(again) != te.weights_digest(a1)
+
+
+def test_weights_digest_is_computed_once_per_object(monkeypatch):
+    from radseg.models.standins import build_tiny_radio
+    from radseg import text_embeddings as te
+    ad = build_tiny_radio(["siglip2"], seed=2).adaptors["siglip2"]
+    d = te.weights_digest(ad)
+    monkeypatch.setattr(te.hashlib, "sha256", lambda *a: pytest.fail("digest computed twice"))
+    assert te.weights_digest(ad) == d
 
 
 def test_flatten_synonyms():

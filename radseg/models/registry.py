@@ -21,6 +21,7 @@ lookup, so a subprocess such as ``eval.py`` sees sources registered there.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -35,6 +36,27 @@ _PLUGINS_LOADED: set = set()
 #: spellings accepted for convenience -> canonical name (a notice is printed).
 ALIASES = {"radio_v3-b": "c-radio_v3-b", "radio_v3-l": "c-radio_v3-l",
            "radio_v3-h": "c-radio_v3-h", "radio_v3-g": "c-radio_v3-g"}
+
+
+#: set to 1 by ``--allow-unpinned``: remote RADIO code may come from a branch or tag (recorded).
+ALLOW_UNPINNED_ENV = "RADSEG_ALLOW_UNPINNED"
+
+
+def allow_unpinned_default() -> bool:
+    """``$RADSEG_ALLOW_UNPINNED`` set to 1/true/yes."""
+    return os.environ.get(ALLOW_UNPINNED_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class AllowUnpinnedAction(argparse.Action):
+    """``--allow-unpinned``: store True and set ``$RADSEG_ALLOW_UNPINNED=1``, so the loaders
+    (and subprocesses such as the sweep's eval.py runs) accept an unpinned RADIO revision."""
+
+    def __init__(self, option_strings, dest, default=False, required=False, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, required=required, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        os.environ[ALLOW_UNPINNED_ENV] = "1"
+        setattr(namespace, self.dest, True)
 
 
 def register_model_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):

@@ -20,14 +20,20 @@ download URL :data:`SAM_URL`), first match wins:
 5. torch.hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``, default
    ``~/.cache/torch/hub/checkpoints``).
 
-A file name carrying a hash prefix in torch.hub's convention (``name_<hex>.pth``
-or ``name-<hex>.pth``, at least 6 hex digits, like ``4b8939``) is checked
-against its SHA-256 before loading: a truncated download gives a clear
-:class:`~radseg.errors.WeightsNotFoundError`, not an unpickling traceback.
+Before loading, the file's digests are checked whatever it is called
+(:func:`verify_checkpoint`): for ``vit_h`` (and ``vit_l``/``vit_b``) it must be the
+official checkpoint (Meta's ``4b8939`` in ``sam_vit_h_4b8939.pth`` is the start of its
+MD5; its SHA-256 starts with ``a7bf3b02``), unless the file name carries its own
+SHA-256 prefix in torch.hub's convention (``name_<hex>.pth`` or ``name-<hex>.pth``, at
+least 6 hex digits), which is then checked instead (your own SAM weights). A truncated
+download gives a clear :class:`~radseg.errors.WeightsNotFoundError`, not an unpickling
+traceback. Digests are cached by (path, size, modification time) in
+``$RADSEG_CACHE_DIR/sam_digests.json``, so a 2.4 GB file is read once.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -61,7 +67,15 @@ SAM_ARCHS["default"] = SAM_ARCHS["vit_h"]
 
 _HASH_SUFFIX = re.compile(r"[_-]([0-9a-f]{6,})$")
 _FIX = f"delete it and download again from {SAM_URL}"
-_VERIFIED: Dict[Tuple[str, int, int], str] = {}  # (realpath, size, mtime_ns) -> sha256 hex, per process
+_VERIFIED: Dict[Tuple[str, int, int], Dict[str, str]] = {}  # (realpath, size, mtime_ns) -> digests
+#: Meta's published checkpoints: the hex in their names starts their MD5 (the ViT-H file's
+#: SHA-256 starts with a7bf3b02). Either digest identifies the official file.
+OFFICIAL_SAM = {
+    "vit_h": {"name": "sam_vit_h_4b8939.pth", "md5": "4b8939", "sha256": "a7bf3b02"},
+    "vit_l": {"name": "sam_vit_l_0b3195.pth", "md5": "0b3195", "sha256": None},
+    "vit_b": {"name": "sam_vit_b_01ec64.pth", "md5": "01ec64", "sha256": None},
+}
+DIGEST_CACHE_FILE = "sam_digests.json"
 
 
 def build_sam_parts(model_type: str = "vit_h", **overrides):
@@ -120,29 +134,93 @@ def hash_prefix(path) -> Optional[str]:
 
 def sha256_file(path, chunk_size: int = 1 << 22) -> str:
     """SHA-256 hex digest of a file, read in chunks."""
-    h = hashlib.sha256()
+    return file_digests(path, chunk_size)["sha256"]
+
+
+def file_digests(path, chunk_size: int = 1 << 22) -> Dict[str, str]:
+    """``{"sha256": hex, "md5": hex}`` of a file, in one pass."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(chunk_size), b""):
-            h.update(chunk)
-    return h.hexdigest()
+            sha.update(chunk)
+            md5.update(chunk)
+    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest()}
 
 
-def verify_checkpoint(path) -> None:
-    """Raise :class:`WeightsNotFoundError` if ``path``'s SHA-256 does not start with its name's hash prefix.
+def _digest_cache_path() -> Path:
+    from ..text_embeddings import cache_dir
+    return cache_dir() / DIGEST_CACHE_FILE
 
-    Files without a hash prefix pass. A verified (path, size, mtime) is remembered for the process.
-    """
-    prefix = hash_prefix(path)
-    if prefix is None:
-        return
+
+def checkpoint_digests(path) -> Dict[str, str]:
+    """:func:`file_digests`, cached by (real path, size, mtime) in memory and in
+    ``$RADSEG_CACHE_DIR/sam_digests.json`` (a changed file is hashed again)."""
     st = os.stat(path)
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    digest = _VERIFIED.get(key) or sha256_file(path)
-    if not digest.startswith(prefix):
+    real = os.path.realpath(path)
+    key = (real, st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return _VERIFIED[key]
+    skey = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+    cache_file = _digest_cache_path()
+    try:
+        table = json.loads(cache_file.read_text(encoding="utf-8"))
+        if not isinstance(table, dict):
+            table = {}
+    except (OSError, ValueError):
+        table = {}
+    hit = table.get(skey)
+    if isinstance(hit, dict) and isinstance(hit.get("sha256"), str) and isinstance(hit.get("md5"), str):
+        _VERIFIED[key] = {"sha256": hit["sha256"], "md5": hit["md5"]}
+        return _VERIFIED[key]
+    digests = file_digests(path)
+    _VERIFIED[key] = digests
+    table = {k: v for k, v in table.items() if not k.startswith(real + "|")}  # drop stale entries
+    table[skey] = digests
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(list(table.items())[-256:]), indent=1), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:  # a read-only cache: the in-process memory still saves a second read
+        pass
+    return digests
+
+
+def _is_official(digests: Dict[str, str], official: dict) -> bool:
+    return (digests["md5"].startswith(official["md5"]) or digests["sha256"].startswith(official["md5"])
+            or bool(official["sha256"] and digests["sha256"].startswith(official["sha256"])))
+
+
+def verify_checkpoint(path, model_type: str = "vit_h") -> None:
+    """Raise :class:`WeightsNotFoundError` unless ``path`` holds the expected bytes.
+
+    Whatever the file is called: for ``vit_h``/``vit_l``/``vit_b`` it must be Meta's
+    official checkpoint (:data:`OFFICIAL_SAM`), or carry its own SHA-256 prefix in its
+    name (torch.hub's ``name_<hex>.pth``; your own weights). Other model types are
+    checked only against such a prefix. Digests are cached (:func:`checkpoint_digests`).
+    """
+    official = OFFICIAL_SAM.get("vit_h" if model_type == "default" else model_type)
+    prefix = hash_prefix(path)
+    if official is None and prefix is None:
+        return
+    digests = checkpoint_digests(path)
+    if official is not None and _is_official(digests, official):
+        return
+    if prefix is not None and digests["sha256"].startswith(prefix):
+        return
+    if official is not None and prefix == official["md5"]:  # Meta's name, other bytes
         raise WeightsNotFoundError(
-            f"SAM checkpoint '{path}' is corrupt or incomplete (sha256 starts with {digest[:len(prefix)]}, "
+            f"SAM checkpoint '{path}' is corrupt or incomplete (its md5 starts with {digests['md5'][:len(prefix)]}, "
+            f"expected {prefix}); {_FIX}.")
+    if prefix is not None:
+        raise WeightsNotFoundError(
+            f"SAM checkpoint '{path}' is corrupt or incomplete (sha256 starts with {digests['sha256'][:len(prefix)]}, "
             f"expected {prefix}); {_FIX} (or, if '{prefix}' in its name is not a hash, rename it).")
-    _VERIFIED[key] = digest
+    raise WeightsNotFoundError(
+        f"SAM checkpoint '{path}' is not the official SAM {model_type} checkpoint {official['name']} (its sha256 "
+        f"starts with {digests['sha256'][:8]}): it is incomplete or another file. Download {SAM_URL}; for your own "
+        f"SAM weights put the first 8 hex digits of the file's SHA-256 in its name (e.g. my_sam_"
+        f"{digests['sha256'][:8]}.pth) or register them with radseg.models.register_sam_source.")
 
 
 def search_locations(name: str = DEFAULT_SAM_CHECKPOINT) -> List[Path]:
@@ -242,9 +320,12 @@ def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device
         WeightsNotFoundError: missing, corrupt or non-matching checkpoint.
     """
     if checkpoint and get_sam_source(str(checkpoint)) is not None:
-        return get_sam_source(str(checkpoint))().eval().to(device)
+        sam = get_sam_source(str(checkpoint))().eval().to(device)
+        sam.radseg_checkpoint = str(checkpoint)  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
+        return sam
     path = find_checkpoint(checkpoint)
-    verify_checkpoint(path)
+    verify_checkpoint(path, model_type)
     sam = build_sam_parts(model_type)
     load_sam_state(sam, _read_state_dict(path), origin=f"checkpoint '{path}'", model_type=model_type)
+    sam.radseg_checkpoint = str(path)  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
     return sam.to(device)

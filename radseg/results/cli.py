@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, RADSegError
-from .records import atomic_write_text, is_complete_record
+from .records import atomic_write_text, load_record
 from .reference import load_reference
 from .table import (FORMATS, METRICS, build_per_class, build_table, filter_entries, find_records,
                     render, render_per_class)
@@ -81,9 +81,10 @@ def run(args) -> int:
                            f"result.json).")
     if args.decimals is not None and not 0 <= args.decimals <= 6:
         raise ConfigError("--decimals must be between 0 and 6.")
-    entries, bad = find_records(root)
+    reasons = {}
+    entries, bad = find_records(root, reasons)
     if not entries:
-        extra = f" ({len(bad)} incomplete/unreadable: {bad[0]} ...)" if bad else ""
+        extra = f" ({len(bad)} skipped: {bad[0]}: {reasons.get(bad[0], 'incomplete')} ...)" if bad else ""
         raise ResultsError(f"no complete result records (result.json) under '{root}'{extra}. Run "
                            f"eval.py or eval_all_multi_res.py first.")
     datasets = list(args.datasets or [])
@@ -98,7 +99,11 @@ def run(args) -> int:
         raise ResultsError(f"no record under '{root}' matches the filters. Records: "
                            + "; ".join(have[:12]) + (" ..." if len(have) > 12 else ""))
     for p in bad:
-        print(f"note: skipped incomplete record {p}", file=sys.stderr)
+        why = reasons.get(p, "incomplete")
+        if why.startswith("incomplete"):
+            print(f"note: skipped incomplete record {p}{why[len('incomplete'):]}", file=sys.stderr)
+        else:
+            print(f"note: skipped record {p}: {why}", file=sys.stderr)
     if per_class is not None:
         try:
             pc = build_per_class(chosen)
@@ -132,7 +137,8 @@ def run(args) -> int:
         out = Path(args.out)
         if out.is_dir():
             raise ResultsError(f"--out '{out}' is a folder; give a file name.")
-        if out.name == "result.json" or (out.suffix == ".json" and is_complete_record(out)):
+        existing = load_record(out) if out.suffix == ".json" and out.is_file() else None
+        if out.name == "result.json" or (isinstance(existing, dict) and "schema" in existing):
             raise ResultsError(f"--out '{out}' is a result record; refusing to overwrite it.")
         atomic_write_text(out, text)
         print(f"wrote {out}", file=sys.stderr)

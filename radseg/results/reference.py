@@ -67,10 +67,27 @@ def _check_resolution(res: str, where: str) -> str:
     return res
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; a binary or non-UTF-8 file is a :class:`ReferenceFileError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ReferenceFileError(f"cannot read reference file '{path}' ({e.strerror or e}).") from None
+    hint = "give a YAML or CSV text file (see docs/reference_results_example.yaml)"
+    if b"\x00" in data:
+        raise ReferenceFileError(f"reference file '{path}' is a binary file, not text: {hint}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ReferenceFileError(f"reference file '{path}': line {line} is not UTF-8 text; {hint}.") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def _load_yaml(path: Path) -> Tuple[Reference, Optional[str]]:
     import yaml
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(_read_text(path))
     except yaml.YAMLError as e:
         raise ReferenceFileError(f"reference file '{path}' is not valid YAML: "
                                  f"{str(e).splitlines()[0]}") from None
@@ -78,6 +95,8 @@ def _load_yaml(path: Path) -> Tuple[Reference, Optional[str]]:
         raise ReferenceFileError(f"reference file '{path}': expected a mapping with 'rows:' "
                                  f"(see docs/reference_results_example.yaml).")
     metric = data.get("metric")
+    if metric is not None and not isinstance(metric, str):
+        raise ReferenceFileError(f"reference file '{path}': 'metric' must be a name such as mIoU.")
     rows = data.get("rows", {k: v for k, v in data.items() if k != "metric"})
     if not isinstance(rows, dict):
         raise ReferenceFileError(f"reference file '{path}': 'rows' must map row labels to "
@@ -101,9 +120,12 @@ def _load_yaml(path: Path) -> Tuple[Reference, Optional[str]]:
 
 
 def _load_csv(path: Path) -> Tuple[Reference, Optional[str]]:
+    import io
     ref: Reference = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(_read_text(path), newline=""))]
+    except csv.Error as e:
+        raise ReferenceFileError(f"reference file '{path}' is not valid CSV ({e}).") from None
     rows = [r for r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     if not rows:
         raise ReferenceFileError(f"reference file '{path}' is empty.")
@@ -132,6 +154,8 @@ def _load_csv(path: Path) -> Tuple[Reference, Optional[str]]:
 def load_reference(path) -> Tuple[Reference, Optional[str]]:
     """Read a reference file (YAML or CSV, by suffix). Returns ``(values, metric or None)``."""
     path = Path(path)
+    if path.is_dir():
+        raise ReferenceFileError(f"reference file '{path}' is a folder; give a .yaml or .csv file.")
     if not path.is_file():
         raise ReferenceFileError(f"reference file '{path}' does not exist.")
     if path.suffix.lower() in (".yaml", ".yml"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .records import is_complete_record, load_record
+from .records import RECORD_SCHEMA, SUMMARY_KEYS, load_record
 from .reference import Reference
 
 RESOLUTION_ORDER = ("low_res", "mid_res", "high_res")
@@ -112,18 +112,84 @@ class Entry:
                 return 0.0
 
 
-def find_records(root) -> Tuple[List[Entry], List[Path]]:
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def record_problem(rec) -> Optional[str]:
+    """Why a parsed record cannot go into a table (``None`` if it can).
+
+    Checks the JSON type of everything the tables read: an object at the top, schema and
+    status, finite numbers for aAcc/mIoU/mAcc, strings for the names, a boolean
+    ``sam_refine``, numbers for the scalings, a list of strings for ``cfg_options`` and
+    ``{"IoU": number|null, "Acc": number|null}`` per class.
+    """
+    if not isinstance(rec, dict):
+        return f"it holds a JSON {type(rec).__name__ if rec is not None else 'null'}, not a record object"
+    if rec.get("schema") != RECORD_SCHEMA or rec.get("status") != "complete":
+        return "incomplete"
+    metrics = rec.get("metrics")
+    if not isinstance(metrics, dict):
+        return f"'metrics' is a {type(metrics).__name__}, not an object"
+    for k in SUMMARY_KEYS:
+        if not _is_number(metrics.get(k)):
+            return f"'metrics.{k}' is {json_repr(metrics.get(k))}, not a finite number"
+    for k in ("benchmark", "resolution", "model_version", "lang_model", "finished_at"):
+        if rec.get(k) is not None and not isinstance(rec.get(k), str):
+            return f"'{k}' is {json_repr(rec.get(k))}, not a string"
+    if rec.get("sam_refine") is not None and not isinstance(rec.get("sam_refine"), bool):
+        return f"'sam_refine' is {json_repr(rec.get('sam_refine'))}, not true/false"
+    for k in ("scra_scaling", "scga_scaling"):
+        if rec.get(k) is not None and not _is_number(rec.get(k)):
+            return f"'{k}' is {json_repr(rec.get(k))}, not a number"
+    opts = rec.get("cfg_options")
+    if opts is not None and not (isinstance(opts, list) and all(isinstance(o, str) for o in opts)):
+        return f"'cfg_options' is {json_repr(opts)}, not a list of strings"
+    if rec.get("settings") is not None and not isinstance(rec.get("settings"), dict):
+        return f"'settings' is {json_repr(rec.get('settings'))}, not an object"
+    per_class = rec.get("per_class")
+    if per_class is not None:
+        if not isinstance(per_class, dict):
+            return f"'per_class' is a {type(per_class).__name__}, not an object"
+        for name, v in per_class.items():
+            if v is not None and not isinstance(v, dict):
+                return f"'per_class.{name}' is {json_repr(v)}, not an object"
+            for key in ("IoU", "Acc"):
+                x = (v or {}).get(key)
+                if x is not None and not _is_number(x):
+                    return f"'per_class.{name}.{key}' is {json_repr(x)}, not a number"
+    return None
+
+
+def json_repr(v, limit: int = 40) -> str:
+    """A short JSON rendering of ``v`` for messages."""
+    import json
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def find_records(root, reasons: Optional[Dict[Path, str]] = None) -> Tuple[List[Entry], List[Path]]:
     """All ``result.json`` under ``root`` (or ``root`` itself when it is a record file):
-    ``(complete records, paths of incomplete/unreadable ones)``."""
+    ``(complete records, paths of incomplete/unreadable/malformed ones)``.
+
+    ``reasons``, if given, receives ``{path: why it was skipped}`` (see :func:`record_problem`).
+    """
     root = Path(root)
     paths = [root] if root.is_file() else sorted(
         Path(d) / "result.json" for d, _, files in os.walk(root) if "result.json" in files)
     good, bad = [], []
     for p in paths:
-        if is_complete_record(p):
-            good.append(Entry(p, load_record(p)))
+        rec = load_record(p)
+        problem = "incomplete: not valid JSON" if rec is None else record_problem(rec)
+        if problem is None:
+            good.append(Entry(p, rec))
         else:
             bad.append(p)
+            if reasons is not None:
+                reasons[p] = problem
     return good, bad
 
 
