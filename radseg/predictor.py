@@ -155,9 +155,9 @@ class RADSegPredictor:
         from .models import build_radio
         config.validate()
         device = resolve_device(device)
-        if config.sam_refine:  # a missing SAM checkpoint fails before RADIO is loaded
-            from .models.sam import find_checkpoint
-            find_checkpoint(config.sam_ckpt)
+        if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
+            from .models.sam import resolve_sam
+            config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
         bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine,
                              device=device, source=config.radio_source, revision=config.radio_revision,
                              repo_dir=config.radio_repo)

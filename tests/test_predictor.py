@@ -141,3 +141,11 @@ def test_readme_python_snippets_run_with_the_stand_in(tmp_path, monkeypatch):
         ns = {}
         exec(compile(code, "README.md", "exec"), ns)
     assert (tmp_path / "overlay.png").is_file()
+
+
+def test_refinement_with_a_registered_sam_source(image):
+    p = RADSegPredictor.from_pretrained("tiny-random", sam_refine=True, device="cpu", sam_ckpt="tiny-random-sam",
+                                        slide_crop=64, slide_stride=32, scale=(256, 96), text_disk_cache=False)
+    assert p.encoder.sam_refiner is not None and p.config.sam_ckpt == "tiny-random-sam"
+    r = p.predict(image, CLASSES)
+    assert r.labels.shape == (75, 110)

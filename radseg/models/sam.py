@@ -305,6 +305,17 @@ def load_sam_state(sam: nn.Module, state_dict: dict, origin: str = "checkpoint",
     return sam
 
 
+def resolve_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h") -> str:
+    """The one SAM resolver: a registered SAM source name as given, else the checkpoint's
+    path, found (module docstring order) and its digest verified. Loads no weights, so
+    entry points call it to fail fast. Raises :class:`WeightsNotFoundError`."""
+    if checkpoint and get_sam_source(str(checkpoint)) is not None:
+        return str(checkpoint)
+    path = find_checkpoint(checkpoint)
+    verify_checkpoint(path, model_type)
+    return str(path)
+
+
 def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device="cpu"):
     """Build SAM (neck, prompt encoder, mask decoder; no trunk) and load its weights.
 
@@ -319,12 +330,13 @@ def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device
     Raises:
         WeightsNotFoundError: missing, corrupt or non-matching checkpoint.
     """
-    if checkpoint and get_sam_source(str(checkpoint)) is not None:
-        sam = get_sam_source(str(checkpoint))().eval().to(device)
-        sam.radseg_checkpoint = str(checkpoint)  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
+    resolved = resolve_sam(checkpoint, model_type)
+    factory = get_sam_source(resolved)
+    if factory is not None:
+        sam = factory().eval().to(device)
+        sam.radseg_checkpoint = resolved  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
         return sam
-    path = find_checkpoint(checkpoint)
-    verify_checkpoint(path, model_type)
+    path = Path(resolved)
     sam = build_sam_parts(model_type)
     load_sam_state(sam, _read_state_dict(path), origin=f"checkpoint '{path}'", model_type=model_type)
     sam.radseg_checkpoint = str(path)  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)

@@ -167,3 +167,6 @@ def build_tiny_radio(adaptor_names: List[str], seed: int = 0, **kwargs) -> TinyR
 @register_model_source("tiny-random")
 def _tiny_random(adaptor_names):
     return build_tiny_radio(adaptor_names, seed=0), {"source": "stand-in", "revision": "seed0"}
+
+
+from . import standins_v4  # noqa: E402,F401  (registers the C-RADIOv4-shaped stand-ins)

@@ -246,3 +246,18 @@ def adapt_input_conditioner(model, cond) -> Optional[dict]:
             model.input_conditioner = ClipToModelConditioner(mean[:3], std[:3]).to(mean.device)
             out["input_conditioner"] = "model statistics (not CLIP)"
     return out
+
+
+def check_resolution_step(slide_crop: int, slide_stride: int, bundle, sam_refine: bool = False) -> int:
+    """Windows and strides must be multiples of the model's minimum resolution step (patch size x
+    ViTDet window size); RADSeg+ through RADIO's ``sam`` adaptor runs RADIO at 1024 x 16k px, which
+    only a step of one patch fits. Raises :class:`ConfigError`; returns the step."""
+    step = min_resolution_step(bundle.model)
+    if slide_crop > 0 and (slide_crop % step or slide_stride % step):
+        raise ConfigError(f"slide_crop={slide_crop} and slide_stride={slide_stride} must be multiples of the model's "
+                          f"minimum resolution step {step} (patch size x ViTDet window size); e.g. "
+                          f"{3 * step}/{step}, or turn vitdet_window_size off.")
+    if sam_refine and getattr(bundle, "sam_adaptor", None) is not None and step != bundle.patch_size:
+        raise ConfigError(f"RADSeg+ through RADIO's 'sam' adaptor runs RADIO at 1024 x 16k px, which is not a "
+                          f"multiple of the minimum resolution step {step}: turn vitdet_window_size off.")
+    return step
