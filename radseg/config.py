@@ -66,7 +66,10 @@ class RADSegConfig:
     # -- execution (no effect on the numbers) -------------------------------------------------------
     amp: bool = _setting(False, "fp16 autocast for the backbone (CUDA only; changes the numbers)")
     compile: bool = _setting(False, "torch.compile the backbone")
-    max_windows_per_batch: Optional[int] = _setting(None, "cap on windows per backbone call (None: all)")
+    fast: bool = _setting(False, "fast mode: bf16 backbone and SAM decoder, TF32, fused attention (changes the "
+                                 "numbers; agreement in docs/BENCHMARKS.md)")
+    max_windows_per_batch: Optional[Any] = _setting(None, "cap on windows per backbone call (None: all; 'auto': "
+                                                          "from free GPU memory)")
     text_disk_cache: bool = _setting(True, "keep text embeddings on disk as well as in memory", cli=False)
 
     # -- construction -------------------------------------------------------------------------------
@@ -146,8 +149,9 @@ class RADSegConfig:
                                   f"model's patch size ({patch_size}).")
         if _integer(self, "minimal_area") < 0:
             raise ConfigError(f"minimal_area must be >= 0 (got {self.minimal_area}); the reference uses 225.")
-        if self.max_windows_per_batch is not None and _integer(self, "max_windows_per_batch") < 1:
-            raise ConfigError(f"max_windows_per_batch must be >= 1 or None (got {self.max_windows_per_batch}).")
+        if (self.max_windows_per_batch is not None and self.max_windows_per_batch != "auto"
+                and _integer(self, "max_windows_per_batch") < 1):
+            raise ConfigError(f"max_windows_per_batch must be >= 1, 'auto' or None (got {self.max_windows_per_batch}).")
         if self.scale is not None:
             if (len(self.scale) != 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
                                                 and s > 0 for s in self.scale)):
@@ -156,7 +160,7 @@ class RADSegConfig:
         for name in ("model_version", "lang_model"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a non-empty name (got {getattr(self, name)!r}).")
-        for name in ("use_scra", "use_scga", "sam_refine", "batched_mask_prompt", "amp", "compile",
+        for name in ("use_scra", "use_scga", "sam_refine", "batched_mask_prompt", "amp", "compile", "fast",
                       "text_disk_cache", "allow_unpinned"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False (got {getattr(self, name)!r}).")

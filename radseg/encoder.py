@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -30,6 +30,50 @@ from .sliding_windows import sliding_window_features
 from .text_embeddings import TextEmbedder, flatten_synonyms
 
 logger = logging.getLogger(__name__)
+
+_NULL = contextlib.nullcontext()  # reusable no-op context (the stage timer when off)
+
+
+@contextlib.contextmanager
+def _fast_math(enabled: bool):
+    """TF32 matmuls and convolutions on CUDA for the duration (fast mode); restored afterwards."""
+    if not enabled:
+        yield
+        return
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+def window_bytes(encoder, crop: int) -> int:
+    """Rough peak activation bytes of one ``crop x crop`` window in the backbone (fp32 worst case).
+
+    Per window: tokens ``N = (crop/p)^2 + 16`` (prefix tokens, generous), width ``C``,
+    heads ``h``: SCRA's explicit ``h x N x N`` attention and similarity (about 4 live
+    copies), the MLP's ``N x 4C`` hidden and a few ``N x C`` tensors, doubled for headroom.
+    """
+    vit = encoder.bundle.vit
+    c = int(getattr(vit, "embed_dim", 768))
+    heads = int(getattr(vit.blocks[-1].attn, "num_heads", 12)) if len(vit.blocks) else 12
+    n = (crop // encoder.patch_size) ** 2 + 16
+    return 2 * 4 * (4 * heads * n * n + 4 * n * c + 8 * n * c)
+
+
+def auto_window_cap(encoder, img: torch.Tensor, crop: int, fraction: float = 0.5) -> Optional[int]:
+    """``max_windows_per_batch="auto"``: windows per backbone call from free GPU memory.
+
+    ``None`` (all windows at once) on the CPU, when the crop is off, or when all windows fit
+    in ``fraction`` of the free memory (``torch.cuda.mem_get_info``); else the number that fits
+    (at least 1). Cityscapes high (72 windows of 336 px) needs about 9 GB this way.
+    """
+    if crop <= 0 or not img.is_cuda:
+        return None
+    free, _ = torch.cuda.mem_get_info(img.device)
+    per = window_bytes(encoder, crop)
+    return max(1, int(free * fraction // per))
 
 from .preprocess import MEAN_RGB, STD_RGB, normalize_image  # noqa: F401  (re-exported)
 
@@ -55,7 +99,11 @@ class RADSegEncoder(nn.Module):
         use_scra, use_scga: ablation switches (on in the reference).
         amp: fp16 autocast for the backbone (CUDA only; off in the reference).
         compile: ``torch.compile`` the backbone (off in the reference).
-        max_windows_per_batch: memory cap on windows per backbone call (``None``: all at once).
+        max_windows_per_batch: memory cap on windows per backbone call (``None``: all at once;
+            ``"auto"``: chosen from free GPU memory, see :func:`auto_window_cap`; all at once on CPU).
+        fast: fast mode (off = the reference's fp32): bf16 autocast for the backbone (CUDA or
+            CPU), TF32 matmuls on CUDA, fused attention (SDPA) in SCRA's first attention, and
+            (with a :class:`radseg.sam_refine.SAMRefiner`) a bf16 SAM decoder batched over classes.
         text_disk_cache: keep text embeddings on disk as well as in memory.
         sam_refiner: callable ``(encoder, image, pred, probs) -> (pred, probs)`` (RADSeg+).
     """
@@ -65,7 +113,7 @@ class RADSegEncoder(nn.Module):
                  prompt_denoising_thresh: float = _D.prompt_denoising_thresh,
                  use_scra: bool = _D.use_scra, use_scga: bool = _D.use_scga, amp: bool = _D.amp,
                  compile: bool = _D.compile, max_windows_per_batch: Optional[int] = _D.max_windows_per_batch,
-                 text_disk_cache: bool = _D.text_disk_cache, sam_refiner=None):
+                 text_disk_cache: bool = _D.text_disk_cache, sam_refiner=None, fast: bool = _D.fast):
         super().__init__()
         p = bundle.patch_size
         if int(slide_crop) > 0 and (int(slide_stride) <= 0 or int(slide_crop) % p or int(slide_stride) % p
@@ -86,8 +134,12 @@ class RADSegEncoder(nn.Module):
         self.amp, self.compile = bool(amp), bool(compile)
         self.max_windows_per_batch = max_windows_per_batch
         self.sam_refiner = sam_refiner
+        self.fast = bool(fast)
+        #: optional stage timer (``timer.stage(name)`` -> context manager), set by ``radseg bench``;
+        #: ``None``: a shared no-op context, nothing else happens.
+        self.timer = None
         if use_scra:
-            apply_scra(bundle.vit, scra_scaling)
+            apply_scra(bundle.vit, scra_scaling).fast = self.fast
         else:
             remove_scra(bundle.vit)
         self.text_embedder = TextEmbedder(bundle.lang_adaptor, bundle.model_id(), disk_cache=text_disk_cache)
@@ -99,7 +151,8 @@ class RADSegEncoder(nn.Module):
 
     #: the encoder's settings among :class:`radseg.config.RADSegConfig`'s fields
     CONFIG_KEYS = ("scra_scaling", "scga_scaling", "slide_crop", "slide_stride", "prompt_denoising_thresh",
-                   "use_scra", "use_scga", "amp", "compile", "max_windows_per_batch", "text_disk_cache")
+                   "use_scra", "use_scga", "amp", "compile", "max_windows_per_batch", "text_disk_cache",
+                   "fast")
 
     @classmethod
     def from_config(cls, bundle, config: RADSegConfig) -> "RADSegEncoder":
@@ -147,8 +200,12 @@ class RADSegEncoder(nn.Module):
         """``n x 3 x s x s`` -> patch features ``n x C_v x s/p x s/p`` (float32)."""
         p = self.patch_size
         h, w = x.shape[-2:]
-        ctx = (torch.autocast("cuda", dtype=torch.float16) if self.amp and x.is_cuda
-               else contextlib.nullcontext())
+        if self.fast:  # bf16, RADIO's recommended inference precision
+            ctx = torch.autocast(x.device.type, dtype=torch.bfloat16)
+        elif self.amp and x.is_cuda:
+            ctx = torch.autocast("cuda", dtype=torch.float16)
+        else:
+            ctx = contextlib.nullcontext()
         with ctx:
             out = self._forward(x)
         feats = out.features if hasattr(out, "features") else out[1]
@@ -161,19 +218,35 @@ class RADSegEncoder(nn.Module):
             if h % self.patch_size or w % self.patch_size:
                 nh, nw = self.model.get_nearest_supported_resolution(h, w)
                 img = F.interpolate(img, size=(nh, nw), mode="bilinear", align_corners=False)
+        cap = self.max_windows_per_batch
+        if cap == "auto":
+            cap = auto_window_cap(self, img, self.slide_crop)
         return sliding_window_features(self.backbone_features, img, self.slide_crop, self.slide_stride,
-                                       self.patch_size, self.max_windows_per_batch)
+                                       self.patch_size, cap)
 
-    def coarse_probabilities(self, img: torch.Tensor, ori_shape: Tuple[int, int]) -> torch.Tensor:
-        """Denoised class probabilities ``K x H0 x W0`` (sections 2-6, before argmax)."""
-        feats = self.feature_map(img)
-        if self.use_scga:
-            feats = scga(feats, self.scga_scaling)
-        proj = project_tokens(feats, self.lang_adaptor.head_mlp)
-        prob = cosine_probabilities(proj, self.text_embeddings())
-        prob = upsample(prob, ori_shape)
-        prob = max_over_synonyms(prob, self._owner, self.num_classes)
-        return denoise_prompts(prob, self.prompt_denoising_thresh)[0]
+    def _stage(self, name: str):
+        """The timer's context for stage ``name`` (``radseg bench``), or a shared no-op."""
+        return _NULL if self.timer is None else self.timer.stage(name)
+
+    def coarse_probabilities(self, img: torch.Tensor, ori_shape: Tuple[int, int],
+                             feats: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Denoised class probabilities ``K x H0 x W0`` (sections 2-6, before argmax).
+
+        ``feats``: the image's stitched feature map if already computed (:meth:`predict_batch`).
+        """
+        if feats is None:
+            with self._stage("windows_backbone"):
+                feats = self.feature_map(img)
+        with self._stage("scga"):
+            if self.use_scga:
+                feats = scga(feats, self.scga_scaling)
+        with self._stage("project_cosine"):
+            proj = project_tokens(feats, self.lang_adaptor.head_mlp)
+            prob = cosine_probabilities(proj, self.text_embeddings())
+        with self._stage("upsample"):
+            prob = upsample(prob, ori_shape)
+            prob = max_over_synonyms(prob, self._owner, self.num_classes)
+            return denoise_prompts(prob, self.prompt_denoising_thresh)[0]
 
     @torch.no_grad()
     def predict(self, img: torch.Tensor, ori_shape: Optional[Tuple[int, int]] = None,
@@ -191,10 +264,46 @@ class RADSegEncoder(nn.Module):
             img = img[None]
         img = img.to(self.device, torch.float32)
         ori_shape = tuple(int(s) for s in (ori_shape or img.shape[-2:]))
-        probs = self.coarse_probabilities(img, ori_shape)
+        with _fast_math(self.fast and img.is_cuda):
+            return self._finish(img, ori_shape, self.coarse_probabilities(img, ori_shape))
+
+    def _finish(self, img, ori_shape, probs) -> SegmentationResult:
         labels = predict_labels(probs[None])[0]
         if self.sam_refiner is not None:
             labels, probs = self.sam_refiner(self, img, labels, probs)
         return SegmentationResult(probs=probs, labels=labels)
+
+    @torch.no_grad()
+    def predict_batch(self, imgs, ori_shapes: Optional[Sequence[Tuple[int, int]]] = None,
+                      classes: Optional[ClassList] = None) -> List[SegmentationResult]:
+        """Segment several images; the windows of equal-size images share backbone calls.
+
+        Args:
+            imgs: a ``B x 3 x H x W`` tensor or a list of ``1 x 3 x H x W`` / ``3 x H x W`` tensors
+                (sizes may differ; images of one size are grouped).
+            ori_shapes: ``(H0, W0)`` per image (default: each image's own size).
+        Everything after the backbone (stitching, SCGA with its image-wide mean, the rest)
+        runs per image, so each result equals :meth:`predict` on that image as long as the
+        backbone's kernels do not depend on the batch size: bit-identical on the CPU
+        (tested); on CUDA see docs/BENCHMARKS.md ("Batching across images").
+        """
+        if classes is not None:
+            self.set_classes(classes)
+        imgs = [i[None] if i.dim() == 3 else i for i in (list(imgs.split(1)) if torch.is_tensor(imgs) else imgs)]
+        imgs = [i.to(self.device, torch.float32) for i in imgs]
+        shapes = [tuple(int(s) for s in (ori_shapes[k] if ori_shapes else imgs[k].shape[-2:]))
+                  for k in range(len(imgs))]
+        groups = {}
+        for k, im in enumerate(imgs):
+            groups.setdefault(tuple(im.shape[-2:]), []).append(k)
+        out: List[Optional[SegmentationResult]] = [None] * len(imgs)
+        with _fast_math(self.fast and self.device.type == "cuda"):
+            for idx in groups.values():
+                with self._stage("windows_backbone"):
+                    feats = self.feature_map(torch.cat([imgs[k] for k in idx]))
+                for j, k in enumerate(idx):
+                    probs = self.coarse_probabilities(imgs[k], shapes[k], feats=feats[j:j + 1])
+                    out[k] = self._finish(imgs[k], shapes[k], probs)
+        return out
 
     forward = predict

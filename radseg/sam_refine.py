@@ -28,9 +28,11 @@ upscaled to full resolution.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -123,6 +125,9 @@ class Regions:
         boxes: ``R x 4`` float32 ``x1, y1, x2, y2`` (inclusive, half-res pixels), like
             ``torchvision.ops.masks_to_boxes``.
         points: ``R x 2`` float32 ``(x, y)``, argmax of the flattened ``Q[c] * mask``.
+        runs: ``(class, start, stop)`` per class, known on the host (so that
+            :meth:`class_slices` needs no device->host copy); ``None``: derived from ``classes``.
+        num_components: ``max(components) + 1`` when known on the host (else -1).
     """
     full_size: Size
     half_labels: torch.Tensor
@@ -133,6 +138,8 @@ class Regions:
     areas: torch.Tensor
     boxes: torch.Tensor
     points: torch.Tensor
+    runs: Optional[List[Tuple[int, int, int]]] = None
+    num_components: int = -1
 
     @property
     def half_size(self) -> Size:
@@ -152,6 +159,8 @@ class Regions:
 
     def class_slices(self) -> List[Tuple[int, int, int]]:
         """``(class, start, stop)`` of each class's run of regions, classes ascending."""
+        if self.runs is not None:
+            return list(self.runs)
         cls = self.classes.tolist()
         out, start = [], 0
         for i in range(1, len(cls) + 1):
@@ -190,31 +199,53 @@ def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
     dev = probs.device
     p, q = half_resolution(labels, probs)
     h2, w2 = p.shape
-    p[q.amax(dim=0) < coarse_thresh] = K  # the uncertain label, never refined
+    p.masked_fill_(q.amax(dim=0) < coarse_thresh, K)  # the uncertain label, never refined
     gate = q.amax(dim=(1, 2)) >= coarse_thresh  # per-class gate, at half resolution
 
-    # CPU-bound part of the reference: 8-connected components. One host copy and one
-    # labelling of the whole map: skimage numbers components in raster order of their
-    # first pixel, so the ids of one class's components come in the same order as
-    # ``label(P == c, connectivity=2)`` numbers them (tested against that).
-    comp_np = sk_label(p.cpu().numpy(), background=K, connectivity=2)
+    # CPU-bound part of the reference: 8-connected components. ONE device->host copy per
+    # image (the label map and the class gate packed together) and one labelling of the
+    # whole map: skimage numbers components in raster order of their first pixel, so the
+    # ids of one class's components come in the same order as ``label(P == c,
+    # connectivity=2)`` numbers them (tested against that).
+    packed = torch.cat([p.reshape(-1), gate.to(torch.int64)]).cpu()
+    p_np = packed[:h2 * w2].numpy().reshape(h2, w2)
+    gate_np = packed[h2 * w2:].numpy().astype(bool)
+    comp_np = sk_label(p_np, background=K, connectivity=2)
     n = int(comp_np.max())
-    comp = torch.from_numpy(comp_np).to(dev, torch.int64)
+    comp = _to_device(torch.from_numpy(comp_np.astype(np.int64, copy=False)), dev)
     empty = torch.zeros(0, dtype=torch.int64, device=dev)
     if n == 0:
         return Regions((labels.shape[-2], labels.shape[-1]), p, q, comp, empty, empty, empty,
-                       torch.zeros(0, 4, device=dev), torch.zeros(0, 2, device=dev))
+                       torch.zeros(0, 4, device=dev), torch.zeros(0, 2, device=dev), runs=[], num_components=1)
 
-    # Per-component statistics, all classes at once (scatter reductions over pixels).
+    # Which components become regions, on the host (integer counts, exact): their class,
+    # area, gate and order are known here, so no device->host copy is needed for them.
+    m = n + 1  # slot 0 collects the uncertain pixels and is discarded
+    flat_np = comp_np.reshape(-1)
+    cls_np = np.full(m, K, dtype=np.int64)
+    cls_np[flat_np] = p_np.reshape(-1)  # every pixel of a component has its class
+    areas_np = np.bincount(flat_np, minlength=m).astype(np.int64)
+    ids_np = np.arange(m, dtype=np.int64)
+    keep = (ids_np > 0) & (cls_np < K)
+    keep &= gate_np[np.minimum(cls_np, K - 1)] & (areas_np >= minimal_area)
+    ids_np = ids_np[keep]
+    ids_np = ids_np[np.argsort(cls_np[ids_np] * m + ids_np, kind="stable")]  # ascending class, then skimage order
+    rcls_np = cls_np[ids_np]
+    runs: List[Tuple[int, int, int]] = []
+    for i, c in enumerate(rcls_np.tolist()):
+        if runs and runs[-1][0] == c:
+            runs[-1] = (c, runs[-1][1], i + 1)
+        else:
+            runs.append((c, i, i + 1))
+    ids, rcls, rareas = _to_device(torch.from_numpy(np.stack([ids_np, rcls_np, areas_np[ids_np]])), dev)
+
+    # Boxes and points on the device, all components at once (scatter reductions over pixels).
     # Deliberately not torchvision.ops.masks_to_boxes: that needs one dense mask per region
     # (R x h2 x w2); these reductions give the same boxes (tested against it) in one pass.
     flat = comp.reshape(-1)
     pix_cls = p.reshape(-1)
     idx = torch.arange(h2 * w2, device=dev)
     ys, xs = idx // w2, idx % w2
-    m = n + 1  # slot 0 collects the uncertain pixels and is discarded
-    comp_cls = torch.full((m,), K, dtype=torch.int64, device=dev).scatter_(0, flat, pix_cls)
-    areas = torch.bincount(flat, minlength=m)
     big = h2 * w2
     x1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, xs, "amin")
     y1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, ys, "amin")
@@ -223,23 +254,26 @@ def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
     # Point: argmax of the flattened ``Q[c] * mask``. Inside a component the product is
     # Q[c] (Q >= 0) and 0 outside, so it is the first pixel (row-major) holding the
     # component's max of Q[c]; if that max is 0 the product is all zeros and argmax is 0.
+    # (Pixels off the maximum get the index ``big``: no boolean indexing, no host sync.)
     own = q.reshape(K, -1).gather(0, pix_cls.clamp(max=K - 1)[None])[0]
     cmax = torch.zeros(m, dtype=q.dtype, device=dev).scatter_reduce(0, flat, own, "amax")
     at_max = own == cmax[flat]
-    first = torch.full((m,), big, device=dev).scatter_reduce(0, flat[at_max], idx[at_max], "amin")
+    first = torch.full((m,), big, device=dev).scatter_reduce(
+        0, flat, torch.where(at_max, idx, torch.full_like(idx, big)), "amin")
     first = torch.where(cmax > 0, first, torch.zeros_like(first))
 
-    ids = torch.arange(m, device=dev)
-    keep = (ids > 0) & (comp_cls < K)
-    keep &= gate[comp_cls.clamp(max=K - 1)] & (areas >= minimal_area)
-    ids = ids[keep]
-    order = torch.argsort(comp_cls[ids] * m + ids)  # ascending class, then skimage order
-    ids = ids[order]
     boxes = torch.stack([x1[ids], y1[ids], x2[ids], y2[ids]], dim=1).float()
     pt = first[ids]
     points = torch.stack([pt % w2, pt // w2], dim=1).float()
-    return Regions((labels.shape[-2], labels.shape[-1]), p, q, comp, ids, comp_cls[ids], areas[ids],
-                   boxes, points)
+    return Regions((labels.shape[-2], labels.shape[-1]), p, q, comp, ids, rcls, rareas, boxes, points,
+                   runs=runs, num_components=m)
+
+
+def _to_device(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    """Host -> device copy; on CUDA from pinned memory without blocking (no host sync)."""
+    if torch.device(dev).type == "cuda":
+        return t.pin_memory().to(dev, non_blocking=True)
+    return t.to(dev)
 
 
 # ----------------------------------------------------------------------------- prompts / SAM
@@ -275,6 +309,33 @@ def sam_decode(predictor, point_coords, point_labels, boxes, mask_input) -> Tupl
                               multimask_output=False)
 
 
+@contextlib.contextmanager
+def positive_points_only(prompt_encoder):
+    """Within the block, SAM's point embedding assumes every point label is 1 and runs without host syncs.
+
+    Bit-identical to SAM's ``_embed_points`` for all-positive labels and no padding
+    (tested): its four boolean-mask updates (``labels == -1`` twice, ``== 0``, ``== 1``)
+    then reduce to adding the positive-point weight to every row, the same float
+    addition; but each boolean update costs a device->host sync on CUDA (``nonzero``),
+    four per SAM call. Only :func:`refine_with_sam`, which builds its labels as ones,
+    uses it. With padding (no box), SAM's own method runs.
+    """
+    pe = prompt_encoder
+    original = type(pe)._embed_points
+
+    def embed(points, labels, pad):
+        if pad:
+            return original(pe, points, labels, pad)
+        emb = pe.pe_layer.forward_with_coords(points + 0.5, pe.input_image_size)  # +0.5: pixel centre
+        return emb + pe.point_embeddings[1].weight
+
+    pe._embed_points = embed
+    try:
+        yield
+    finally:
+        del pe._embed_points
+
+
 @dataclass
 class SamOutput:
     """SAM's answer per region: ``iou`` ``R`` float32, ``low_res`` ``R x 1 x 256 x 256`` logits."""
@@ -283,9 +344,9 @@ class SamOutput:
 
 
 @torch.no_grad()
-def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = _D.coarse_thresh,
-                    sam_mask_coff: float = _D.sam_mask_coff,
-                    batched_mask_prompt: bool = _D.batched_mask_prompt) -> SamOutput:
+def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = 0.10, sam_mask_coff: float = 0.005,
+                    batched_mask_prompt: bool = False, batch_classes: bool = False,
+                    half_precision: bool = False) -> SamOutput:
     """One SAM call per class (ascending), all of the class's regions as one batch.
 
     Each region gets its box and one positive point, both mapped with
@@ -297,24 +358,51 @@ def refine_with_sam(predictor, regions: Regions, coarse_thresh: float = _D.coars
     unbatched and its ``LayerNorm2d`` (which normalises axis 1) normalises over
     the image *height* instead of the channels. ``True``: a ``1 x 1 x 256 x 256``
     batch (the intended SAM input; the dense embedding broadcasts to all regions).
+
+    Exact mode runs the mask decoder once per class, as the reference does: the
+    decoder's GEMMs, convolutions and attention then see the reference's batch shapes.
+    ``batch_classes=True`` (fast mode) computes each class's dense embedding on its own
+    (the unbatched quirk kept) and runs ONE decoder call over all regions; on the CPU this
+    matched the per-class calls bit for bit in our tests, but kernel choice on CUDA
+    depends on the batch size, so it is not part of exact mode. ``half_precision``: bf16
+    autocast for the prompt encoder and decoder (fast mode); outputs returned in float32.
     """
     half = regions.half_size
     tf = predictor.transform
-    ious, lows = [], []
-    for c, a, b in regions.class_slices():
-        mask = dense_mask_prompt(regions.q_half[c], regions.full_size, coarse_thresh, sam_mask_coff)
-        if batched_mask_prompt:
-            mask = mask[None]
-        pts = tf.apply_coords_torch(regions.points[a:b, None, :], half)  # B x 1 x 2
-        lbl = torch.ones(b - a, 1, dtype=torch.int, device=pts.device)  # one positive point each
-        bxs = tf.apply_boxes_torch(regions.boxes[a:b], half)  # B x 4
-        low, iou = sam_decode(predictor, pts, lbl, bxs, mask)
-        lows.append(low)
-        ious.append(iou[:, 0])
-    if not lows:
-        dev = regions.q_half.device
+    model = predictor.model
+    pe = model.prompt_encoder
+    dev = regions.q_half.device
+    slices = regions.class_slices()
+    if not slices:
         return SamOutput(torch.zeros(0, device=dev), torch.zeros(0, 1, 256, 256, device=dev))
-    return SamOutput(torch.cat(ious), torch.cat(lows))
+    ctx = (torch.autocast(dev.type, dtype=torch.bfloat16) if half_precision else contextlib.nullcontext())
+    # All regions' prompts mapped at once: elementwise, so the same bits as per class.
+    pts_all = tf.apply_coords_torch(regions.points[:, None, :], half)  # R x 1 x 2
+    bxs_all = tf.apply_boxes_torch(regions.boxes, half)  # R x 4
+    ious, lows, denses, sparses = [], [], [], []
+    with ctx, positive_points_only(pe):
+        image_pe = pe.get_dense_pe()  # deterministic: computed once per image
+        for c, a, b in slices:
+            mask = dense_mask_prompt(regions.q_half[c], regions.full_size, coarse_thresh, sam_mask_coff)
+            if batched_mask_prompt:
+                mask = mask[None]
+            lbl = torch.ones(b - a, 1, dtype=torch.int, device=dev)  # one positive point each
+            sparse, dense = pe(points=(pts_all[a:b], lbl), boxes=bxs_all[a:b], masks=mask)
+            if batch_classes:
+                sparses.append(sparse)
+                denses.append(dense.reshape(1, *dense.shape[-3:]).expand(b - a, -1, -1, -1))
+                continue
+            low, iou = model.mask_decoder(image_embeddings=predictor.features, image_pe=image_pe,
+                                          sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                          multimask_output=False)
+            lows.append(low)
+            ious.append(iou[:, 0])
+        if batch_classes:
+            low, iou = model.mask_decoder(image_embeddings=predictor.features, image_pe=image_pe,
+                                          sparse_prompt_embeddings=torch.cat(sparses),
+                                          dense_prompt_embeddings=torch.cat(denses), multimask_output=False)
+            lows, ious = [low], [iou[:, 0]]
+    return SamOutput(torch.cat(ious).float(), torch.cat(lows).float())
 
 
 # ----------------------------------------------------------------------------- merge
@@ -333,13 +421,21 @@ def merge_refined(labels: torch.Tensor, probs: torch.Tensor, regions: Regions, s
         themselves if no region is kept.
     """
     kept = sam_out.iou > sam_iou_thresh
-    if not bool(kept.any()):
+    # The merge's one device->host copy: how many regions are kept (the upscaling's batch
+    # size). Kept and failed regions are then selected with index tensors computed on the
+    # device (a stable sort puts the kept ones first, in region order): no boolean indexing,
+    # which would cost one sync each.
+    n_kept = int(kept.sum())
+    if n_kept == 0:
         return labels, probs  # unchanged, even when regions failed
     H0, W0 = labels.shape[-2:]
-    kept_cls = regions.classes[kept]  # R_kept, ascending (region order)
+    order = torch.argsort((~kept).to(torch.uint8), stable=True)
+    kept_idx, failed_idx = order[:n_kept], order[n_kept:]
+    kept_cls = regions.classes.index_select(0, kept_idx)  # R_kept, ascending (region order)
     # One upscaling and one sigmoid over all kept regions stacked in region order, as
     # the reference does; per-class calls can differ in the last bit (ALGORITHM.md 7).
-    logits = sam.postprocess_masks(sam_out.low_res[kept], input_size, (H0, W0))[:, 0]  # R_kept x H0 x W0
+    low = sam_out.low_res.index_select(0, kept_idx)
+    logits = sam.postprocess_masks(low, input_size, (H0, W0))[:, 0]  # R_kept x H0 x W0
     sig = torch.sigmoid(logits)
     inside = (logits > sam.mask_threshold).to(sig.dtype)
     # Per class: max over its kept regions of sigmoid * Q[c], masked to the union of their
@@ -353,9 +449,13 @@ def merge_refined(labels: torch.Tensor, probs: torch.Tensor, regions: Regions, s
     out = refined.argmax(dim=0)
     out = torch.where(refined.amax(dim=0) == 0, labels, out)  # no refined score: keep P
 
-    failed = regions.ids[~kept]
-    if failed.numel():
-        half_fail = torch.isin(regions.components, failed)
+    if failed_idx.numel():
+        failed = regions.ids.index_select(0, failed_idx)
+        if regions.num_components > 0:  # a lookup table instead of isin (whose sort-unique syncs on CUDA)
+            lut = torch.zeros(regions.num_components, dtype=torch.bool, device=failed.device)
+            half_fail = lut.index_fill(0, failed, True)[regions.components]
+        else:
+            half_fail = torch.isin(regions.components, failed)
         fail = F.interpolate(half_fail[None, None].float(), size=(H0, W0), mode="nearest")[0, 0] > 0
         refined = torch.where(fail, torch.maximum(refined, probs), refined)
         # Reference quirk: "label = P where the coarse max exceeds the refined max" inside
@@ -377,12 +477,15 @@ class SAMRefiner:
         sam_mask_coff: scale of the dense mask prompt.
         sam_iou_thresh: keep a SAM mask iff its predicted IoU is strictly greater.
         batched_mask_prompt: hand SAM a batched mask prompt (corrected; off = reference).
+        fast: fast mode (also on when the encoder's ``fast`` is): one mask-decoder call for all
+            classes and bf16 autocast for SAM's prompt encoder and decoder (not bit-exact).
     """
 
     def __init__(self, sam, coarse_thresh: float = _D.coarse_thresh, minimal_area: int = _D.minimal_area,
                  sam_mask_coff: float = _D.sam_mask_coff, sam_iou_thresh: float = _D.sam_iou_thresh,
-                 batched_mask_prompt: bool = _D.batched_mask_prompt):
+                 batched_mask_prompt: bool = _D.batched_mask_prompt, fast: bool = False):
         self.sam = sam.eval()
+        self.fast = bool(fast)
         self.coarse_thresh = float(coarse_thresh)
         self.minimal_area = int(minimal_area)
         self.sam_mask_coff = float(sam_mask_coff)
@@ -401,13 +504,32 @@ class SAMRefiner:
     def __call__(self, encoder, img: torch.Tensor, labels: torch.Tensor,
                  probs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``img`` ``1 x 3 x H x W`` normalised; ``labels`` ``H0 x W0``; ``probs`` ``K x H0 x W0``."""
-        regions = extract_regions(labels, probs, self.coarse_thresh, self.minimal_area)
+        # Optional stage timer (radseg bench): ``encoder.timer.stage(name)``; a shared no-op otherwise.
+        timer = getattr(encoder, "timer", None)
+        stage = timer.stage if timer is not None else _no_stage
+        fast = self.fast or bool(getattr(encoder, "fast", False))
+        with stage("regions"):
+            regions = extract_regions(labels, probs, self.coarse_thresh, self.minimal_area)
         if len(regions) == 0:
             return labels, probs
         if self.sam.device != probs.device:
             self.sam.to(probs.device)
-        emb, input_size = sam_image_embedding(encoder, img, self.sam)
-        predictor = make_predictor(self.sam, emb, labels.shape[-2:], input_size)
-        sam_out = refine_with_sam(predictor, regions, self.coarse_thresh, self.sam_mask_coff,
-                                  self.batched_mask_prompt)
-        return merge_refined(labels, probs, regions, sam_out, self.sam, input_size, self.sam_iou_thresh)
+        with stage("sam_embedding"):
+            if getattr(encoder, "sam_adaptor", None) is None:  # C-RADIOv4: SAM's own image encoder
+                from .sam_trunk import trunk_image_embedding
+                emb, input_size = trunk_image_embedding(encoder, img, self.sam)
+            else:
+                emb, input_size = sam_image_embedding(encoder, img, self.sam)
+            predictor = make_predictor(self.sam, emb, labels.shape[-2:], input_size)
+        with stage("sam_decoder"):
+            sam_out = refine_with_sam(predictor, regions, self.coarse_thresh, self.sam_mask_coff,
+                                      self.batched_mask_prompt, batch_classes=fast, half_precision=fast)
+        with stage("merge"):
+            return merge_refined(labels, probs, regions, sam_out, self.sam, input_size, self.sam_iou_thresh)
+
+
+_NULL = contextlib.nullcontext()
+
+
+def _no_stage(name: str):
+    return _NULL

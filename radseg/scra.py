@@ -17,14 +17,28 @@ class SCRAttention(nn.Module):
     Input/output: ``B x N x C`` tokens (summary, registers and patches).
     """
 
+    #: what SCRA takes from timm's ``Attention`` (RADIO_V4.md section 6: the same names on v3 and v4;
+    #: ``q_norm``/``k_norm`` and newer timm's ``norm`` are not applied, as in the reference).
+    REQUIRED = ("num_heads", "qkv", "proj", "proj_drop")
+
     def __init__(self, attn: nn.Module, scaling: float = 10.0):
         super().__init__()
+        missing = [a for a in self.REQUIRED if not hasattr(attn, a)]
+        if missing:
+            from .errors import UnknownModelError
+            raise UnknownModelError(
+                f"SCRA needs the last block's attention to have '{missing[0]}' (a timm Attention has "
+                f"{', '.join(self.REQUIRED)}); {type(attn).__name__} lacks {', '.join(missing)}.")
         self.num_heads = attn.num_heads
         self.qkv = attn.qkv
         self.proj = attn.proj
         self.proj_drop = attn.proj_drop
         self.attn_drop = getattr(attn, "attn_drop", nn.Identity())
         self.scaling = float(scaling)
+        #: fast mode: step 1 (ordinary softmax attention) through fused SDPA. Steps 2-4 stay
+        #: explicit: their mask (``S < 0``) depends on ``S`` itself, which a fused kernel
+        #: never materialises, so SDPA would need ``S`` computed anyway. Not bit-exact.
+        self.fast = False
         self.original = [attn]  # kept out of the module tree; see :func:`remove_scra`
 
     def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
@@ -34,9 +48,13 @@ class SCRAttention(nn.Module):
         qkv = self.qkv(x).reshape(B, N, 3, h, d).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # B x h x N x d each
         # 1. ordinary attention; q/k norm layers deliberately not applied (reference).
-        attn = (q @ k.transpose(-2, -1)) * (d ** -0.5)
-        attn = self.attn_drop(attn.softmax(dim=-1))
-        o = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        if self.fast and not self.training:
+            o = F.scaled_dot_product_attention(q, k, v)  # same math: softmax(q k^T / sqrt(d)) v
+        else:
+            attn = (q @ k.transpose(-2, -1)) * (d ** -0.5)
+            attn = self.attn_drop(attn.softmax(dim=-1))
+            o = attn @ v
+        o = o.transpose(1, 2).reshape(B, N, C)
         o = self.proj_drop(self.proj(o))
         # 2. per-head cosine self-similarity of the attention output.
         oh = F.normalize(o.reshape(B, N, h, d).transpose(1, 2), dim=-1)

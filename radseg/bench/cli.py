@@ -1,0 +1,96 @@
+"""``radseg bench`` (also ``python -m radseg.bench`` and ``benchmarks/speed.py``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from ..errors import ConfigError, OutputError
+
+
+def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    from .core import BENCH_PRESETS
+    p.add_argument("--preset", nargs="+", default=["default"],
+                   help=f"presets ({', '.join(BENCH_PRESETS)}), 'default' (voc_low/mid/high, cityscapes_mid/high, "
+                        f"ade20k_high, coco_stuff_high) or 'all'")
+    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b-random",
+                   help="RADIO version or registered name (default: the full-size random replica)")
+    p.add_argument("--sam", default="sam-vit-h-random",
+                   help="SAM source or checkpoint for RADSeg+ (default: the full-size random replica)")
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    p.add_argument("--refine", choices=("off", "on", "both"), default="both", help="RADSeg+ refinement")
+    p.add_argument("--mode", choices=("exact", "fast", "both"), default="both",
+                   help="exact (bit-identical to the reference) and/or fast")
+    p.add_argument("--fast", action="store_true", help="shorthand for --mode fast")
+    p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch sizes (images per call)")
+    p.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 10; 1 with --small)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 2; 0 with --small)")
+    p.add_argument("--max_windows_per_batch", "--max-windows-per-batch", default="auto",
+                   help="windows per backbone call: a number, 'auto' (from free GPU memory) or 'all'")
+    p.add_argument("--sam-iou-thresh", type=float, default=-1.0,
+                   help="SAM keep threshold; default -1 keeps every mask (random weights: times the whole merge)")
+    p.add_argument("--small", action="store_true",
+                   help="quarter-size images and stand-in model sizes: runs on a CPU in seconds (CI)")
+    p.add_argument("--json", default=None, help="write the JSON report here")
+    p.add_argument("--md", default=None, help="write the Markdown tables here")
+    p.add_argument("--print-json", action="store_true", help="print the JSON report instead of the tables")
+    p.add_argument("--plugin", action="append", default=[])
+    p.set_defaults(func=run_from_args)
+    return p
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    from ..cli_args import one_line_errors
+    p = sub.add_parser("bench", help="speed per preset/mode/batch next to the backbone-only limit "
+                                     "(docs/BENCHMARKS.md)")
+    return one_line_errors(_configure(p))
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+    except OSError as e:
+        raise OutputError(f"cannot write '{path}': {e.strerror or e}.") from None
+
+
+def run_from_args(args) -> int:
+    from ..models.registry import load_plugins
+    from .core import run_bench
+    from .report import markdown_table
+    load_plugins(args.plugin)
+    cap = args.max_windows_per_batch
+    if cap in ("all", "none", "None"):
+        cap = None
+    elif cap != "auto":
+        try:
+            cap = int(cap)
+        except ValueError:
+            raise ConfigError(f"--max_windows_per_batch {cap}: use a number, 'auto' or 'all'.") from None
+    mode = "fast" if args.fast else args.mode
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.print_json else print
+    report = run_bench(
+        presets=args.preset, model_version=args.model_version, sam=args.sam, device=args.device,
+        refine={"off": (False,), "on": (True,), "both": (False, True)}[args.refine],
+        modes={"exact": ("exact",), "fast": ("fast",), "both": ("exact", "fast")}[mode],
+        batches=args.batch, repeats=args.repeats or (1 if args.small else 10),
+        warmup=args.warmup if args.warmup is not None else (0 if args.small else 2), small=args.small,
+        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log)
+    text = json.dumps(report, indent=2)
+    md = markdown_table(report)
+    if args.json:
+        _write(args.json, text + "\n")
+    if args.md:
+        _write(args.md, md)
+    print(text if args.print_json else md)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from ..cli import guarded
+    from ..cli_args import OneLineArgumentParser
+    p = _configure(OneLineArgumentParser(prog="radseg bench", description=__doc__.splitlines()[0]))
+    args = p.parse_args(argv)
+    return guarded(lambda: args.func(args))

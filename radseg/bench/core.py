@@ -1,0 +1,304 @@
+"""The measurements of ``radseg bench`` (docs/BENCHMARKS.md explains every figure).
+
+For each case (preset x refinement x mode x batch size) on synthetic images of the
+preset's real size:
+
+* ``latency_ms`` median / p90 per batch and ``images_per_s`` (= batch / median), end to
+  end through :meth:`RADSegEncoder.predict_batch` (``predict`` for batch 1), with no
+  timer attached (only one synchronisation after each batch on CUDA);
+* ``stages_ms``: median per stage with the stage timer attached (synchronised on CUDA);
+* ``syncs_per_image``: device-host synchronisations counted with
+  ``torch.cuda.set_sync_debug_mode("warn")`` (``None`` = n/a on the CPU);
+* ``peak_gpu_mb``: ``torch.cuda.max_memory_allocated`` over the timed runs;
+* ``backbone_limit_ms``: the same windows (and, with refinement, the 1024 px pass)
+  through the bare backbone (SCRA included, same precision), nothing else;
+  ``ratio_to_limit`` = median latency / median limit;
+* fast-mode rows: ``pixel_agreement`` and ``miou_vs_exact`` (mIoU of the fast labels
+  taking the exact labels as ground truth, %) against the exact row of the same case,
+  and ``speedup_vs_exact``.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ConfigError
+
+#: stage names of the breakdown, in pipeline order
+STAGES = ("windows_backbone", "scga", "project_cosine", "upsample", "regions", "sam_embedding",
+          "sam_decoder", "merge")
+
+
+@dataclass(frozen=True)
+class BenchPreset:
+    """A benchmark preset: dataset (radseg.presets key), resolution, a typical image size ``(H0, W0)``."""
+    dataset: str
+    resolution: str
+    image_size: Tuple[int, int]
+
+
+_IMAGE_SIZES = {"voc": ("voc20", (375, 500)), "context": ("context59", (375, 500)),
+                "coco_stuff": ("coco_stuff164k", (480, 640)), "cityscapes": ("cityscapes", (1024, 2048)),
+                "ade20k": ("ade20k", (512, 683))}
+BENCH_PRESETS: Dict[str, BenchPreset] = {
+    f"{short}_{res}": BenchPreset(ds, f"{res}_res", size)
+    for short, (ds, size) in _IMAGE_SIZES.items() for res in ("low", "mid", "high")}
+#: the issue's set (``--preset default``)
+DEFAULT_PRESETS = ("voc_low", "voc_mid", "voc_high", "cityscapes_mid", "cityscapes_high", "ade20k_high",
+                   "coco_stuff_high")
+
+
+def resolve_presets(names: Sequence[str]) -> List[str]:
+    out: List[str] = []
+    for n in names:
+        group = DEFAULT_PRESETS if n == "default" else tuple(BENCH_PRESETS) if n == "all" else (n,)
+        for g in group:
+            if g not in BENCH_PRESETS:
+                raise ConfigError(f"unknown bench preset '{g}'; use one of {', '.join(BENCH_PRESETS)}, "
+                                  f"'default' or 'all'.")
+            if g not in out:
+                out.append(g)
+    return out
+
+
+def check_device(name: Optional[str]) -> str:
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name}: radseg bench runs on cpu or cuda.")
+    return name
+
+
+def git_revision() -> Optional[str]:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (rev + ("+dirty" if dirty else "")) if rev else None
+
+
+def device_name(device: str) -> str:
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU {platform.processor() or platform.machine()} ({torch.get_num_threads()} threads, " \
+           f"{os.cpu_count()} cores visible)"
+
+
+def synthetic_images(n: int, size: Tuple[int, int], seed: int = 0) -> List[torch.Tensor]:
+    """``n`` smooth random RGB images (large uniform-ish areas, like photos), CLIP-normalised ``1 x 3 x H x W``."""
+    from ..preprocess import normalize_image
+    out = []
+    for i in range(n):
+        g = torch.Generator().manual_seed(seed + i)
+        low = torch.rand(1, 3, 5, 7, generator=g) * 255.0
+        img = F.interpolate(low, size=size, mode="bilinear", align_corners=False)
+        out.append(normalize_image(img))
+    return out
+
+
+def miou_between(pred: torch.Tensor, ref: torch.Tensor) -> float:
+    """mIoU (%) of ``pred`` against ``ref`` taken as ground truth, over the classes in either."""
+    classes = torch.unique(torch.cat([pred.reshape(-1), ref.reshape(-1)]))
+    ious = []
+    for c in classes.tolist():
+        a, b = pred == c, ref == c
+        union = (a | b).sum().item()
+        ious.append((a & b).sum().item() / union)
+    return 100.0 * sum(ious) / max(1, len(ious))
+
+
+def _stats(values: List[float]) -> Dict[str, float]:
+    v = sorted(values)
+    p90 = v[min(len(v) - 1, int(round(0.9 * (len(v) - 1))))]
+    return {"median": round(statistics.median(v), 3), "p90": round(p90, 3), "min": round(v[0], 3)}
+
+
+def _window_crops(enc, img: torch.Tensor) -> torch.Tensor:
+    """The windows the pipeline sends through the backbone for ``img`` (``B x 3 x H x W``)."""
+    from ..sliding_windows import resize_to_stride, window_grid
+    x = resize_to_stride(img, enc.slide_crop, enc.slide_stride)
+    boxes = window_grid(x.shape[-2], x.shape[-1], enc.slide_crop, enc.slide_stride)
+    crops = torch.stack([x[:, :, y1:y2, x1:x2] for (y1, y2, x1, x2) in boxes], dim=1)
+    return crops.reshape(-1, *crops.shape[2:])
+
+
+def backbone_limit_fn(enc, imgs: List[torch.Tensor], refine: bool):
+    """A closure running only the backbone on the pipeline's windows (+ the 1024 px pass)."""
+    from ..encoder import auto_window_cap
+    from ..sam_refine import sam_input_size
+    crops = _window_crops(enc, torch.cat(imgs))
+    cap = enc.max_windows_per_batch
+    if cap == "auto":
+        cap = auto_window_cap(enc, crops, enc.slide_crop)
+    cap = cap if cap and cap > 0 else crops.shape[0]
+    sam_inputs = ([F.interpolate(im, size=sam_input_size(im.shape[-2], im.shape[-1]), mode="bilinear",
+                                 align_corners=False) for im in imgs] if refine else [])
+
+    def run():
+        with torch.no_grad():
+            for i in range(0, crops.shape[0], cap):
+                enc.backbone_features(crops[i:i + cap])
+            for x in sam_inputs:
+                enc.backbone_features(x)
+    return run, crops.shape[0] // len(imgs)
+
+
+def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: str, repeats: int,
+             warmup: int) -> Dict:
+    """Time one configured encoder on one batch; returns the figures and the last outputs."""
+    from ..encoder import _fast_math
+    from .timing import StageTimer, count_syncs, sync, timed_ms
+    cuda = torch.device(device).type == "cuda"
+    b = len(imgs)
+    shapes = [ori_shape] * b
+
+    def batch():
+        if b == 1:
+            return [enc.predict(imgs[0], ori_shape)]
+        return enc.predict_batch(imgs, shapes)
+
+    enc.timer = None
+    for _ in range(warmup):
+        batch()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    lat = []
+    results = None
+    for _ in range(repeats):
+        results, ms = timed_ms(batch, device)
+        lat.append(ms)
+    peak = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else None
+    # per-stage breakdown (timer attached: synchronised stages on CUDA)
+    enc.timer = StageTimer(device)
+    for _ in range(min(repeats, 5)):
+        batch()
+        enc.timer.lap()
+    laps = enc.timer.laps
+    enc.timer = None
+    names = [s for s in STAGES if any(s in lap for lap in laps)]
+    stages = {s: round(statistics.median([lap.get(s, 0.0) for lap in laps]), 3) for s in names}
+    syncs = count_syncs(batch, device)[1] if cuda else None  # n/a on the CPU: not run
+    # backbone-only limit, in the same precision
+    limit_fn, n_windows = backbone_limit_fn(enc, imgs, enc.sam_refiner is not None)
+    lim = []
+    with _fast_math(enc.fast and cuda):
+        for i in range(warmup + repeats):
+            _, ms = timed_ms(limit_fn, device)
+            if i >= warmup:
+                lim.append(ms)
+    sync(device)
+    latency, limit = _stats(lat), _stats(lim)
+    return {"latency_ms": latency, "images_per_s": round(1000.0 * b / latency["median"], 3),
+            "ms_per_image": round(latency["median"] / b, 3), "stages_ms": stages,
+            "syncs_per_image": None if syncs is None else round(syncs / b, 2),
+            "peak_gpu_mb": None if peak is None else round(peak, 1),
+            "backbone_limit_ms": limit, "ratio_to_limit": round(latency["median"] / limit["median"], 3),
+            "windows": n_windows, "_results": results}
+
+
+def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-radio_v3-b-random",
+              sam: str = "sam-vit-h-random", device: Optional[str] = None, refine: Sequence[bool] = (False, True),
+              modes: Sequence[str] = ("exact", "fast"), batches: Sequence[int] = (1,), repeats: int = 10,
+              warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
+              log=print) -> Dict:
+    """Run every case and return the report (``{"meta": ..., "results": [...]}``, JSON-ready)."""
+    from ..encoder import RADSegEncoder
+    from ..models import build_radio
+    from ..models.replicas import SMALL_NAMES
+    from ..models.sam import load_sam
+    from ..preprocess import rescale_size
+    from ..presets import get_dataset
+    from ..sam_refine import SAMRefiner
+    device = check_device(device)
+    names = resolve_presets(presets)
+    for m in modes:
+        if m not in ("exact", "fast"):
+            raise ConfigError(f"unknown mode '{m}': use exact, fast or both.")
+    if any(int(b) < 1 for b in batches) or repeats < 1 or warmup < 0:
+        raise ConfigError("batch sizes and --repeats must be >= 1, --warmup >= 0.")
+    if small:
+        model_version = SMALL_NAMES.get(model_version, model_version)
+        sam = SMALL_NAMES.get(sam, sam)
+    need_sam = any(refine)
+    bundle = build_radio(model_version, "siglip2", need_sam=need_sam, device=device)
+    sam_model = load_sam(sam, device=device) if need_sam else None
+    meta = {"device": device_name(device), "device_type": torch.device(device).type, "torch": torch.__version__,
+            "cuda": torch.version.cuda if torch.device(device).type == "cuda" else None,
+            "cudnn": torch.backends.cudnn.version() if torch.device(device).type == "cuda" else None,
+            "python": platform.python_version(), "git_revision": git_revision(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "model_version": model_version, "sam": sam if need_sam else None, "small": bool(small),
+            "repeats": repeats, "warmup": warmup, "sam_iou_thresh": sam_iou_thresh,
+            "max_windows_per_batch": max_windows_per_batch, "threads": torch.get_num_threads()}
+    results: List[Dict] = []
+    exact_out: Dict[tuple, Dict] = {}
+    for name in names:
+        bp = BENCH_PRESETS[name]
+        facts = get_dataset(bp.dataset)
+        pre = facts.preset(bp.resolution)
+        h0, w0 = bp.image_size
+        scale = tuple(pre.scale)
+        if small:
+            h0, w0 = max(32, h0 // 4), max(32, w0 // 4)
+            scale = (max(scale) // 4, min(scale) // 4)
+        input_size = rescale_size(h0, w0, scale)
+        for b in batches:
+            imgs = [x.to(device) for x in synthetic_images(int(b), input_size)]
+            for ref in refine:
+                for mode in modes:
+                    refiner = (SAMRefiner(sam_model, coarse_thresh=facts.coarse_thresh, sam_iou_thresh=sam_iou_thresh)
+                               if ref else None)
+                    enc = RADSegEncoder(bundle, slide_crop=pre.slide_crop, slide_stride=pre.slide_stride,
+                                        max_windows_per_batch=max_windows_per_batch, text_disk_cache=False,
+                                        sam_refiner=refiner, fast=(mode == "fast"))
+                    enc.set_classes([f"class {i}" for i in range(facts.num_classes)])
+                    enc.text_embeddings()  # once per class list, outside the timings
+                    fig = run_case(enc, imgs, (h0, w0), device, repeats, warmup)
+                    outs = fig.pop("_results")
+                    row = {"preset": name, "dataset": bp.dataset, "resolution": bp.resolution,
+                           "image_size": [h0, w0], "input_size": list(input_size), "scale": list(scale),
+                           "crop": pre.slide_crop, "stride": pre.slide_stride, "classes": facts.num_classes,
+                           "refine": bool(ref), "mode": mode, "batch": int(b), **fig}
+                    key = (name, bool(ref), int(b))
+                    if mode == "exact":
+                        exact_out[key] = {"labels": [o.labels for o in outs], "row": row}
+                        if b > 1:  # per-image predict must give the same bits as the batched call
+                            single = [enc.predict(im, (h0, w0)) for im in imgs]
+                            row["batch_bit_identical"] = all(
+                                torch.equal(s.labels, o.labels) and torch.equal(s.probs, o.probs)
+                                for s, o in zip(single, outs))
+                    elif key in exact_out:
+                        ex = exact_out[key]
+                        agree = [float((o.labels == e).float().mean()) for o, e in zip(outs, ex["labels"])]
+                        row["pixel_agreement"] = round(sum(agree) / len(agree), 6)
+                        row["miou_vs_exact"] = round(sum(miou_between(o.labels, e) for o, e in
+                                                         zip(outs, ex["labels"])) / len(outs), 3)
+                        row["speedup_vs_exact"] = round(row["images_per_s"] / ex["row"]["images_per_s"], 3)
+                        row["ratio_to_exact_limit"] = round(
+                            row["latency_ms"]["median"] / ex["row"]["backbone_limit_ms"]["median"], 3)
+                    results.append(row)
+                    log(f"{name} refine={'on' if ref else 'off'} {mode} batch={b}: "
+                        f"{row['images_per_s']:.2f} img/s, median {row['latency_ms']['median']:.1f} ms, "
+                        f"backbone limit {row['backbone_limit_ms']['median']:.1f} ms, "
+                        f"ratio {row['ratio_to_limit']:.2f}")
+                    del enc
+    return {"meta": meta, "results": results}

@@ -1,0 +1,80 @@
+"""``radseg bench``: the CI smoke run on the CPU at small size, the report, the GPU script."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from radseg.bench.core import BENCH_PRESETS, DEFAULT_PRESETS, STAGES, resolve_presets
+from radseg.cli import main
+from radseg.presets import get_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_smoke_run_prints_the_ratios(tmp_path, capsys):
+    js = tmp_path / "bench.json"
+    rc = main(["bench", "--model_version", "c-radio_v3-b-random", "--device", "cpu", "--preset", "voc_low",
+               "--small", "--json", str(js), "--md", str(tmp_path / "bench.md")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "backbone limit ms | ratio" in out and "ratio " in out
+    rep = json.loads(js.read_text())
+    meta = rep["meta"]
+    assert meta["device"].startswith("CPU") and meta["torch"] == torch.__version__ and meta["small"] is True
+    assert meta["model_version"] == "c-radio_v3-b-random-small" and "git_revision" in meta
+    rows = rep["results"]
+    assert [(r["refine"], r["mode"]) for r in rows] == [(False, "exact"), (False, "fast"), (True, "exact"),
+                                                        (True, "fast")]
+    for r in rows:
+        assert r["preset"] == "voc_low" and r["classes"] == 20 and (r["crop"], r["stride"]) == (224, 112)
+        assert r["images_per_s"] > 0 and r["latency_ms"]["p90"] >= r["latency_ms"]["median"] > 0
+        assert r["ratio_to_limit"] > 0 and r["backbone_limit_ms"]["median"] > 0
+        assert r["syncs_per_image"] is None and r["peak_gpu_mb"] is None  # n/a on the CPU
+        assert set(r["stages_ms"]) <= set(STAGES) and "windows_backbone" in r["stages_ms"]
+    assert {"regions", "sam_decoder", "merge"} <= set(rows[2]["stages_ms"])
+    for r in rows[1::2]:
+        assert 0.5 < r["pixel_agreement"] <= 1.0 and r["miou_vs_exact"] > 0 and r["speedup_vs_exact"] > 0
+
+
+def test_presets_carry_the_real_sizes_and_settings():
+    assert set(DEFAULT_PRESETS) <= set(BENCH_PRESETS)
+    assert BENCH_PRESETS["cityscapes_high"].image_size == (1024, 2048)
+    assert BENCH_PRESETS["voc_mid"].image_size == (375, 500)
+    assert BENCH_PRESETS["coco_stuff_high"].image_size == (480, 640)
+    from radseg.preprocess import rescale_size
+    p = BENCH_PRESETS["cityscapes_high"]
+    pre = get_dataset(p.dataset).preset(p.resolution)
+    assert rescale_size(*p.image_size, pre.scale) == (1344, 2688)
+    from radseg.sliding_windows import stride_resize_shape, window_grid
+    assert len(window_grid(*stride_resize_shape(1344, 2688, 336, 224), 336, 224)) == 72
+    assert resolve_presets(["default", "voc_low"]) == list(DEFAULT_PRESETS)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--preset", "voc_ultra"], "unknown bench preset"),
+    (["--device", "cuda"], "no CUDA GPU"),
+    (["--max_windows_per_batch", "lots"], "max_windows_per_batch"),
+    (["--batch", "0"], "batch sizes"),
+])
+def test_user_mistakes_are_one_error_line(argv, needle, capsys):
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    base = ["bench", "--small", "--refine", "off", "--mode", "exact"]
+    rc = main(base + (argv if "--device" in argv else argv + ["--device", "cpu"]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error:") and needle in err[0]
+
+
+def test_gpu_script_runs_at_small_size_on_cpu(tmp_path):
+    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable}
+    out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_bench.sh"), "--small", "--refine", "off",
+                          "--mode", "exact"], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].startswith("bench_cpu_small_") and files[0].endswith(".json")
+    rep = json.loads((tmp_path / files[0]).read_text())
+    assert rep["meta"]["small"] and rep["results"][0]["preset"] == "voc_low"
