@@ -443,8 +443,9 @@ def merge_refined(labels: torch.Tensor, probs: torch.Tensor, regions: Regions, s
     # monotonic for q >= 0, so max(sigmoid) * Q[c] == max(sigmoid * Q[c]) bit for bit
     # (tested), whatever the reduction order.
     zeros = torch.zeros(probs.shape, dtype=probs.dtype, device=probs.device)
-    best = zeros.index_reduce(0, kept_cls, sig, "amax")
-    union = zeros.index_reduce(0, kept_cls, inside, "amax") > 0
+    idx = kept_cls[:, None, None].expand_as(sig)  # scatter_reduce: index_reduce is a beta API that warns
+    best = zeros.scatter_reduce(0, idx, sig, "amax")
+    union = zeros.scatter_reduce(0, idx, inside, "amax") > 0
     refined = torch.where(union, best * probs, zeros)
     out = refined.argmax(dim=0)
     out = torch.where(refined.amax(dim=0) == 0, labels, out)  # no refined score: keep P
