@@ -11,6 +11,7 @@ import re
 import sys
 from typing import Callable, List, Optional
 
+from .cli_args import config_flag, config_from_args
 from .errors import RADSegError
 
 # mmengine's registry re-raises build errors as "class `X` in module: <message>".
@@ -89,20 +90,18 @@ def _add_segment(sub):
                         'default for the example photo: "cat, wall, floor, blanket"')
     p.add_argument("--out", default=None,
                    help="output prefix or existing folder (default: <image name> in the current folder)")
-    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b",
-                   help="model (default c-radio_v3-b; downloaded once): {models}; or a RADIO .pth.tar "
-                        "checkpoint. tiny-random is a built-in stand-in with random weights: it needs no "
-                        "download and shows the toolkit works, not real segmentations")
-    p.add_argument("--lang_model", "--lang-model", default="siglip2")
-    p.add_argument("--scale", type=int, nargs=2, default=[2048, 448], metavar=("LONG", "SHORT"),
-                   help="resize like mmseg's Resize(scale, keep_ratio=True) first (default 2048 448)")
-    p.add_argument("--slide-crop", "--slide_crop", dest="slide_crop", type=int, default=336)
-    p.add_argument("--slide-stride", "--slide_stride", dest="slide_stride", type=int, default=224)
-    p.add_argument("--sam-refine", "--sam_refine", dest="sam_refine", action="store_true",
-                   help="RADSeg+: refine with SAM")
-    p.add_argument("--sam-ckpt", "--sam_ckpt", dest="sam_ckpt", default=None,
-                   help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
-    p.add_argument("--coarse-thresh", "--coarse_thresh", dest="coarse_thresh", type=float, default=0.10)
+    config_flag(p, "--model_version", "--model-version",
+                help="model (default {default}; downloaded once): {models}; or a RADIO .pth.tar "
+                     "checkpoint. tiny-random is a built-in stand-in with random weights: it needs no "
+                     "download and shows the toolkit works, not real segmentations")
+    config_flag(p, "--lang_model", "--lang-model")
+    config_flag(p, "--scale", type=int, nargs=2, metavar=("LONG", "SHORT"))
+    config_flag(p, "--slide-crop", "--slide_crop", type=int)
+    config_flag(p, "--slide-stride", "--slide_stride", type=int)
+    config_flag(p, "--sam-refine", "--sam_refine", action="store_const", const=True)
+    config_flag(p, "--sam-ckpt", "--sam_ckpt")
+    config_flag(p, "--coarse-thresh", "--coarse_thresh", type=float)
+    config_flag(p, "--fast", action="store_const", const=True)
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--radio_source", "--radio-source", choices=("hub", "local", "hf"), default=None)
     p.add_argument("--radio_revision", "--radio-revision", default=None,
@@ -153,23 +152,15 @@ def _run_segment(args) -> int:
     classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
     if len(classes) > 256:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
-    if min(args.scale) <= 0:
-        raise RADSegError(f"--scale {args.scale[0]} {args.scale[1]}: both sides must be positive.")
-    if args.slide_crop > 0 and not 0 < args.slide_stride <= args.slide_crop:
-        raise RADSegError(f"slide_crop={args.slide_crop}, slide_stride={args.slide_stride}: the stride must be "
-                          f"between 1 and the crop (reference: 336/224, 224/112; --slide-crop 0 runs the "
-                          f"whole image in one pass).")
-    if not 0.0 <= args.coarse_thresh <= 1.0:
-        raise RADSegError(f"--coarse-thresh {args.coarse_thresh}: must be between 0 and 1 (default 0.10).")
+    config = config_from_args(args)
     device = _check_device(args.device)
     from .models.radio import check_pinned, resolve_model_source
-    resolve_model_source(args.model_version)  # an unknown name fails before the image is read
-    check_pinned(args.radio_source, args.radio_revision, args.allow_unpinned)
-    if args.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
-        from .models.sam import find_checkpoint, get_sam_source, verify_checkpoint
-        if not (args.sam_ckpt and get_sam_source(args.sam_ckpt)):
-            verify_checkpoint(find_checkpoint(args.sam_ckpt))
-    from .segment import check_image_path, check_output_prefix, load_image, save_outputs, segment_image
+    resolve_model_source(config.model_version)  # an unknown name fails before the image is read
+    check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
+    if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
+        from .models.sam import resolve_sam
+        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
+    from .segment import check_image_path, check_output_prefix, load_image, save_outputs
     if args.image is not None:
         check_image_path(args.image)
     # the outputs must be writable before any work is done
@@ -179,18 +170,8 @@ def _run_segment(args) -> int:
         prefix = str(Path(args.out) / default_name)
     check_output_prefix(prefix)
     image, source = load_image(args.image, notify=_note)
-    from .encoder import RADSegEncoder
-    from .models.radio import build_radio
-    bundle = build_radio(args.model_version, args.lang_model, need_sam=args.sam_refine, device=device,
-                         source=args.radio_source, revision=args.radio_revision, repo_dir=args.radio_repo,
-                         allow_unpinned=args.allow_unpinned)
-    encoder = RADSegEncoder(bundle, slide_crop=args.slide_crop, slide_stride=args.slide_stride).to(device)
-    if args.sam_refine:
-        from .models.sam import load_sam
-        from .sam_refine import SAMRefiner
-        encoder.sam_refiner = SAMRefiner(load_sam(args.sam_ckpt, device=device),
-                                         coarse_thresh=args.coarse_thresh)
-    result = segment_image(encoder, image, classes, scale=args.scale)
+    from .predictor import RADSegPredictor
+    result = RADSegPredictor.from_config(config, device=device).predict(image, classes)
     names = [c[0] for c in classes]
     ov, lm = save_outputs(image, result, names, prefix, notify=_note)
     print(f"wrote {ov} and {lm}")

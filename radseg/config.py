@@ -33,7 +33,8 @@ class RADSegConfig:
 
     # -- backbone and text --------------------------------------------------------------------
     model_version: str = _setting("c-radio_v3-b", "RADIO version (see `radseg models`)")
-    lang_model: str = _setting("siglip2", "RADIO language adaptor used for the text embeddings")
+    lang_model: Optional[str] = _setting(None, "RADIO language adaptor for the text embeddings; None: the "
+                                               "version's own (siglip2 on C-RADIOv3, siglip2-g on v4)")
     radio_source: Optional[str] = _setting(None, "where RADIO comes from: hub (pinned), local or hf; "
                                                  "None: the version's default")
     radio_revision: Optional[str] = _setting(None, "git revision of the RADIO source (None: the pinned one)")
@@ -158,6 +159,8 @@ class RADSegConfig:
                 raise ConfigError(f"scale must be two positive integers (long_max, short) or None "
                                   f"(got {self.scale}).")
         for name in ("model_version", "lang_model"):
+            if name == "lang_model" and self.lang_model is None:
+                continue
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a non-empty name (got {getattr(self, name)!r}).")
         for name in ("use_scra", "use_scga", "sam_refine", "batched_mask_prompt", "amp", "compile", "fast",

@@ -13,18 +13,15 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
-import torch
 
-from .encoder import RADSegEncoder, SegmentationResult, normalize_image
+from .encoder import SegmentationResult
 from .errors import DatasetError
 
 logger = logging.getLogger(__name__)
 
-#: mid-res defaults (long side at most 2048, short side 448; windows 336/224).
-DEFAULT_SCALE = (2048, 448)
 #: larger images are downscaled to this many pixels (outputs are K x H x W float maps).
 MAX_SEGMENT_PIXELS = 16_000_000
 #: larger images are refused before decoding (about 300 MB as 8-bit RGB).
@@ -176,22 +173,6 @@ def load_image(path: Optional[str], max_pixels: Optional[int] = MAX_SEGMENT_PIXE
                f"to {image.shape[1]} x {image.shape[0]} (the outputs have that size).")
         (notify or logger.warning)(msg)
     return image, path
-
-
-def rescale_like_mmseg(image: np.ndarray, scale: Sequence[int]) -> np.ndarray:
-    """mmseg's test ``Resize(scale, keep_ratio=True)`` (mmcv.imrescale, bilinear)."""
-    import mmcv
-    return mmcv.imrescale(image, tuple(scale), interpolation="bilinear")
-
-
-def segment_image(encoder: RADSegEncoder, image_rgb: np.ndarray, classes,
-                  scale: Optional[Sequence[int]] = DEFAULT_SCALE) -> SegmentationResult:
-    """Segment ``image_rgb`` (``H x W x 3`` uint8) into ``classes``; outputs at ``H x W``."""
-    h0, w0 = image_rgb.shape[:2]
-    net_in = rescale_like_mmseg(image_rgb, scale) if scale else image_rgb
-    x = torch.from_numpy(np.ascontiguousarray(net_in)).permute(2, 0, 1)
-    x = normalize_image(x)[None]
-    return encoder.predict(x, ori_shape=(h0, w0), classes=classes)
 
 
 def output_paths(out_prefix) -> Tuple[Path, Path]:

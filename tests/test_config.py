@@ -9,7 +9,10 @@ from radseg.errors import ConfigError
 
 def test_reference_defaults_algorithm_md_section_8():
     c = RADSegConfig()
-    assert (c.model_version, c.lang_model, c.scra_scaling, c.scga_scaling) == ("c-radio_v3-b", "siglip2", 10.0, 10.0)
+    assert (c.model_version, c.lang_model, c.scra_scaling, c.scga_scaling) == ("c-radio_v3-b", None, 10.0, 10.0)
+    from radseg.models.versions import resolve_lang_model
+    assert resolve_lang_model(c.model_version, c.lang_model) == "siglip2"  # the reference's adaptor
+    assert resolve_lang_model("c-radio_v4-h", c.lang_model) == "siglip2-g"
     assert (c.slide_crop, c.slide_stride, c.prompt_denoising_thresh) == (336, 224, 0.5)
     assert (c.sam_refine, c.coarse_thresh, c.minimal_area, c.sam_mask_coff, c.sam_iou_thresh) == \
         (False, 0.10, 225, 0.005, 0.9)

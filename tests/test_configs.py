@@ -75,7 +75,9 @@ def test_base_model_config_holds_the_config_defaults():
 def test_reference_model_defaults_and_no_padding(preset):
     cfg = Config.fromfile(str(CFG / preset / "voc20.py"))
     m = cfg.model
-    assert (m.model_version, m.lang_model, m.scra_scaling, m.scga_scaling) == ("c-radio_v3-b", "siglip2", 10.0, 10.0)
+    assert (m.model_version, m.lang_model, m.scra_scaling, m.scga_scaling) == ("c-radio_v3-b", None, 10.0, 10.0)
+    from radseg.models.versions import resolve_lang_model
+    assert resolve_lang_model(m.model_version, m.lang_model) == "siglip2"
     assert (m.prompt_denoising_thresh, m.minimal_area, m.sam_mask_coff, m.sam_iou_thresh) == (0.5, 225, 0.005, 0.9)
     assert m.sam_refine is False and m.amp is False and m.compile is False
     dp = m.data_preprocessor

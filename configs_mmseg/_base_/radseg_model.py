@@ -2,7 +2,7 @@
 model = dict(
     type='RADSegSegmentation',
     model_version='c-radio_v3-b',
-    lang_model='siglip2',
+    lang_model=None,          # None: the version's own adaptor (siglip2 on C-RADIOv3, as in the reference)
     radio_source=None,        # 'hub' (default, pinned revision), 'local' or 'hf'
     radio_revision=None,      # None: the pinned default of radseg.models.radio
     radio_repo=None,          # local NVlabs/RADIO clone (air-gapped use)

@@ -1,0 +1,59 @@
+"""argparse with one-line errors: ``error: <what is wrong> (see <prog> --help)`` and exit 2.
+
+argparse's own ``error`` prints the whole usage block first; the entry points promise
+exactly one ``error:`` line on stderr for any user mistake, flags included.
+No heavy imports.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+
+
+def _one_line_error(parser: argparse.ArgumentParser, message: str):
+    print(f"error: {message} (see {parser.prog} --help)", file=sys.stderr)
+    sys.exit(2)
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose errors are one ``error:`` line (exit 2)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        _one_line_error(self, message)
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give an existing parser (e.g. one made by ``subparsers.add_parser``) one-line errors."""
+    parser.error = types.MethodType(_one_line_error, parser)
+    return parser
+
+
+def _field_of(flags) -> str:
+    longs = [f for f in flags if f.startswith("--")]
+    return (longs[0] if longs else flags[0]).lstrip("-").replace("-", "_")
+
+
+def config_flag(parser: argparse.ArgumentParser, *flags: str, help: str = None, **kwargs):
+    """A flag for a :class:`radseg.config.RADSegConfig` setting: its default stays the config's
+    (the flag's own default is ``None``, "not given") and its help is the config's meaning.
+
+    ``help`` may use ``{default}`` (and any other ``str.format`` field the caller fills in
+    later, written as ``{{name}}``)."""
+    from .config import RADSegConfig
+    name = kwargs.pop("dest", None) or _field_of(flags)
+    default = RADSegConfig.defaults()[name]
+    shown = " ".join(str(v) for v in default) if isinstance(default, tuple) else default
+    text = help.replace("{default}", str(shown)) if help else f"{RADSegConfig.help(name)} (default {shown})"
+    return parser.add_argument(*flags, dest=name, default=None, help=text.replace("%", "%%"), **kwargs)
+
+
+def config_from_args(args, base=None, **extra):
+    """``base`` (default: the reference defaults) with every setting the command line gave
+    (flags whose value is not ``None``), validated. Returns a :class:`RADSegConfig`."""
+    from .config import RADSegConfig
+    base = base if base is not None else RADSegConfig()
+    given = {k: v for k, v in vars(args).items() if k in RADSegConfig.field_names() and v is not None}
+    if isinstance(given.get("scale"), list):
+        given["scale"] = tuple(given["scale"])
+    return base.replace(**given, **extra).validate()
