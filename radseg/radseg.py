@@ -437,10 +437,8 @@ def build_core(config: RADSegConfig, device, vitdet_window_size: Optional[int] =
     from .encoder import RADSegEncoder as CoreEncoder
     from .models import build_radio
     if config.sam_refine:  # a missing SAM checkpoint fails before RADIO is loaded
-        from .models.registry import get_sam_source
-        from .models.sam import find_checkpoint
-        if not (config.sam_ckpt and get_sam_source(config.sam_ckpt) is not None):
-            find_checkpoint(config.sam_ckpt)
+        from .models.sam import resolve_sam
+        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
     kw = {} if vitdet_window_size is None else {"vitdet_window_size": vitdet_window_size}
     bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine, device=device,
                          source=config.radio_source, revision=config.radio_revision,

@@ -24,8 +24,8 @@ def test_stand_in_is_seeded():
 
 def test_register_a_source_and_use_it():
     @register_model_source("test-source-1", overwrite=True)
-    def _f(adaptor_names):
-        return build_tiny_radio(adaptor_names, seed=5)
+    def _f(request):
+        return build_tiny_radio(list(request.adaptor_names), seed=5)
     b = build_radio("test-source-1", "siglip2")
     assert b.info["model_version"] == "test-source-1" and b.info["source"] == "registry"
 

@@ -21,7 +21,7 @@ def test_v4_versions_are_known_everywhere():
     from radseg.models.radio import HF_REPOS, resolve_model_source
     for v in ("c-radio_v4-so400m", "c-radio_v4-h"):
         assert v in RADIO_VERSIONS and v in available_models() and v in HF_REPOS
-        assert getattr(resolve_model_source(v), "is_real_radio", False)
+        assert getattr(resolve_model_source(v), "radio_version", None) == v
         assert versions.is_v4(v) and versions.version_spec(v).supports_vitdet
     assert "tiny-random-v4" in available_models()
     assert versions.is_v4("/ckpts/c-radio_v4-h_half.pth.tar") and not versions.is_v4("c-radio_v3-b")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from radseg.errors import UnknownModelError, WeightsNotFoundError
-from radseg.models import get_sam_source
+from radseg.models import SourceRequest, get_sam_source
 from radseg.models import sam as sam_mod
 from radseg.models.sam import (SAM_URL, build_sam_parts, build_tiny_sam, find_checkpoint, hash_prefix, load_sam,
                                verify_checkpoint)
@@ -185,7 +185,7 @@ def test_real_vit_h_digests_are_known():
 
 
 def test_registered_tiny_sam_source():
-    a, b = get_sam_source("tiny-random-sam")(), load_sam("tiny-random-sam")
+    a, b = get_sam_source("tiny-random-sam")(SourceRequest()), load_sam("tiny-random-sam")
     assert same_weights(a, b) and same_weights(a, build_tiny_sam(0))
     assert not same_weights(a, build_tiny_sam(1))
     assert a.image_encoder.neck[0].in_channels == 32 and a.prompt_encoder.embed_dim == 32

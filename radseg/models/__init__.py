@@ -1,10 +1,11 @@
 """Model loaders and the model-source registry (RADIO, SAM, stand-ins)."""
-from .registry import (available_models, available_sam_models, get_model_source, get_sam_source,
-                       load_plugins, register_model_source, register_sam_source)
+from .registry import (MODEL_SOURCES, SAM_SOURCES, SourceRegistry, SourceRequest, available_models,
+                       available_sam_models, get_model_source, get_sam_source, load_plugins,
+                       register_model_source, register_sam_source)
 from .radio import DEFAULT_HUB_REVISION, RADIO_VERSIONS, RadioBundle, build_radio
 from . import sam, standins  # noqa: F401  (registers the seeded stand-ins)
 from . import replicas  # noqa: F401  (registers the full-size random replicas; built lazily)
 
-__all__ = ["available_models", "available_sam_models", "build_radio", "get_model_source",
-           "get_sam_source", "load_plugins", "register_model_source", "register_sam_source",
+__all__ = ["MODEL_SOURCES", "SAM_SOURCES", "SourceRegistry", "SourceRequest", "available_models",
+           "available_sam_models", "build_radio", "get_model_source", "get_sam_source", "load_plugins", "register_model_source", "register_sam_source",
            "RadioBundle", "RADIO_VERSIONS", "DEFAULT_HUB_REVISION"]

@@ -43,8 +43,8 @@ import torch
 import torch.nn as nn
 
 from ..errors import UnknownModelError, UnpinnedRevisionError, WeightsNotFoundError
-from .registry import (allow_unpinned_default, available_models, canonical_name, get_model_source,
-                       register_model_source)
+from .registry import (SourceRequest, allow_unpinned_default, available_models, canonical_name,
+                       get_model_source, register_model_source)
 
 logger = logging.getLogger(__name__)
 
@@ -323,9 +323,13 @@ def load_radio_raw(version: str, adaptor_names, source: str = "hub", revision: O
 
 
 def _real_source(version: str):
-    def factory(adaptor_names, source="hub", revision=None, repo_dir=None, allow_unpinned=None, **hub_kwargs):
-        return load_radio_raw(version, adaptor_names, source, revision, repo_dir, allow_unpinned, **hub_kwargs)
-    factory.is_real_radio = True
+    """The source of a RADIO version or checkpoint path: torch.hub (pinned), a local clone or HF."""
+    def factory(request: SourceRequest):
+        hub_kwargs = {} if request.vitdet_window_size is None else {"vitdet_window_size": request.vitdet_window_size}
+        return load_radio_raw(version, list(request.adaptor_names),
+                              request.source or os.environ.get("RADSEG_RADIO_SOURCE", "hub"),
+                              request.revision, request.repo_dir, request.allow_unpinned, **hub_kwargs)
+    factory.radio_version = version
     return factory
 
 
@@ -431,18 +435,16 @@ def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2"
         load_kw["vitdet_window_size"] = int(vitdet_window_size)
     adaptor_names = [lang_model] + (["sam"] if sam_adaptor else [])
     info = {"model_version": name, "lang_model": lang_model, **load_kw}
-    if getattr(factory, "is_real_radio", False):
-        model, extra = factory(adaptor_names, source=source or os.environ.get("RADSEG_RADIO_SOURCE", "hub"),
-                               revision=revision, repo_dir=repo_dir, allow_unpinned=allow_unpinned, **load_kw)
-    else:
-        try:
-            out = factory(adaptor_names, **load_kw)
-        except ValueError as e:
-            if "adaptor" not in str(e).lower():
-                raise
-            raise UnknownModelError(f"'{name}' has no adaptor among {adaptor_names}: {e}. "
-                                    f"Pick --lang_model from the adaptors it lists.") from None
-        model, extra = out if isinstance(out, tuple) else (out, {"source": "registry", "revision": None})
+    request = SourceRequest(tuple(adaptor_names), source=source, revision=revision, repo_dir=repo_dir,
+                            allow_unpinned=allow_unpinned, vitdet_window_size=load_kw.get("vitdet_window_size"))
+    try:
+        out = factory(request)
+    except ValueError as e:
+        if "adaptor" not in str(e).lower():
+            raise
+        raise UnknownModelError(f"'{name}' has no adaptor among {adaptor_names}: {e}. "
+                                f"Pick --lang_model from the adaptors it lists.") from None
+    model, extra = out if isinstance(out, tuple) else (out, {"source": "registry", "revision": None})
     bundle = prepare_radio(model, lang_model, sam_adaptor)
     bundle.info = {**info, **extra, **bundle.info, "backbone": versions.model_facts(bundle.model)}
     if need_sam:

@@ -1,20 +1,28 @@
-"""A registry of model sources, keyed by ``model_version``.
+"""Registries of model sources: RADIO-like backbones by ``model_version``, SAM by name.
 
-A *source* is a factory ``factory(adaptor_names: list[str]) -> RADIO-like
-model`` returning an object that exposes what RADIO_API.md describes
+A *source* is a factory with one signature for both registries::
+
+    factory(request: SourceRequest) -> model            # or (model, info dict)
+
+``request.adaptor_names`` (RADIO) and ``request.model_type`` (SAM) say what to
+build; a real RADIO source also reads where its weights come from
+(``source``/``revision``/``repo_dir``/``allow_unpinned``) and load options
+(``vitdet_window_size``); a factory reads what applies to it and ignores the
+rest. A RADIO source returns an object exposing what RADIO_API.md describes
 (``model.blocks`` via ``.model``, ``patch_size``, ``adaptors``,
-``make_preprocessor_external()``, ``forward -> (summary, features)``). The
-library, the configs and ``eval.py`` accept any registered name like a RADIO
-version. Tests and benchmarks register seeded random stand-ins this way.
+``make_preprocessor_external()``, ``forward -> (summary, features)``); a SAM
+source returns a ``segment_anything.modeling.Sam``. The library, the configs and
+``eval.py`` accept any registered name like a RADIO version. Tests and
+benchmarks register seeded random stand-ins this way.
 
 Example::
 
     from radseg.models import register_model_source
 
     @register_model_source("my-radio")
-    def build(adaptor_names):
+    def build(request):
         return torch.hub.load("/path/to/RADIO", "radio_model", source="local",
-                              version="/ckpt/my.pth.tar", adaptor_names=adaptor_names)
+                              version="/ckpt/my.pth.tar", adaptor_names=request.adaptor_names)
 
 Modules named in ``$RADSEG_PLUGINS`` (comma-separated) are imported before a
 lookup, so a subprocess such as ``eval.py`` sees sources registered there.
@@ -25,13 +33,62 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..errors import ConfigError
 
-_SOURCES: Dict[str, Callable] = {}
-_SAM_SOURCES: Dict[str, Callable] = {}
 _PLUGINS_LOADED: set = set()
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """What a source factory is asked to build (see the module docstring).
+
+    ``adaptor_names``: RADIO adaptors to attach (the language adaptor first, ``sam``
+    for RADSeg+); ``source``/``revision``/``repo_dir``/``allow_unpinned``: where real
+    RADIO weights and code come from (``None``: the defaults of
+    :mod:`radseg.models.radio`); ``vitdet_window_size``: ViTDet attention (C-RADIOv4);
+    ``model_type``: the SAM variant (``vit_h`` for RADIO's ``sam`` adaptor).
+    """
+    adaptor_names: Tuple[str, ...] = ()
+    source: Optional[str] = None
+    revision: Optional[str] = None
+    repo_dir: Optional[str] = None
+    allow_unpinned: Optional[bool] = None
+    vitdet_window_size: Optional[int] = None
+    model_type: str = "vit_h"
+
+
+class SourceRegistry:
+    """``name -> factory(request: SourceRequest)``; plugins are imported before each lookup."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._factories: Dict[str, Callable] = {}
+
+    def register(self, name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
+        """Register ``factory`` under ``name`` (usable as a decorator)."""
+        def _register(fn):
+            if name in self._factories and not overwrite and self._factories[name] is not fn:
+                raise ValueError(f"{self.kind} source '{name}' is already registered")
+            self._factories[name] = fn
+            return fn
+        return _register(factory) if factory is not None else _register
+
+    def get(self, name: str) -> Optional[Callable]:
+        load_plugins()
+        return self._factories.get(name)
+
+    def names(self) -> List[str]:
+        load_plugins()
+        return sorted(self._factories)
+
+
+#: RADIO-like backbones by model_version (RADIO versions, stand-ins, replicas, plugins).
+MODEL_SOURCES = SourceRegistry("model")
+#: SAM models by name (stand-ins, replicas, plugins); checkpoint files need no entry.
+SAM_SOURCES = SourceRegistry("SAM")
 
 #: spellings accepted for convenience -> canonical name (a notice is printed).
 ALIASES = {"radio_v3-b": "c-radio_v3-b", "radio_v3-l": "c-radio_v3-l",
@@ -60,23 +117,13 @@ class AllowUnpinnedAction(argparse.Action):
 
 
 def register_model_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
-    """Register ``factory`` under ``name`` (usable as a decorator)."""
-    def _register(fn):
-        if name in _SOURCES and not overwrite and _SOURCES[name] is not fn:
-            raise ValueError(f"model source '{name}' is already registered")
-        _SOURCES[name] = fn
-        return fn
-    return _register(factory) if factory is not None else _register
+    """Register a RADIO-like source ``factory(request) -> model`` under ``name`` (a decorator too)."""
+    return MODEL_SOURCES.register(name, factory, overwrite=overwrite)
 
 
 def register_sam_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
-    """Register a SAM factory ``factory() -> segment_anything.modeling.Sam`` under ``name``."""
-    def _register(fn):
-        if name in _SAM_SOURCES and not overwrite and _SAM_SOURCES[name] is not fn:
-            raise ValueError(f"SAM source '{name}' is already registered")
-        _SAM_SOURCES[name] = fn
-        return fn
-    return _register(factory) if factory is not None else _register
+    """Register a SAM source ``factory(request) -> segment_anything.modeling.Sam`` under ``name``."""
+    return SAM_SOURCES.register(name, factory, overwrite=overwrite)
 
 
 def load_plugins(modules: Optional[List[str]] = None) -> None:
@@ -102,20 +149,16 @@ def canonical_name(name: str) -> str:
 
 
 def get_model_source(name: str) -> Optional[Callable]:
-    load_plugins()
-    return _SOURCES.get(canonical_name(name))
+    return MODEL_SOURCES.get(canonical_name(name))
 
 
 def get_sam_source(name: str) -> Optional[Callable]:
-    load_plugins()
-    return _SAM_SOURCES.get(name)
+    return SAM_SOURCES.get(name)
 
 
 def available_models() -> List[str]:
-    load_plugins()
-    return sorted(_SOURCES)
+    return MODEL_SOURCES.names()
 
 
 def available_sam_models() -> List[str]:
-    load_plugins()
-    return sorted(_SAM_SOURCES)
+    return SAM_SOURCES.names()

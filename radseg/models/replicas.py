@@ -199,17 +199,17 @@ def build_sam_replica(seed: int = 0, small: bool = False, device=None):
 
 
 @register_model_source("c-radio_v3-b-random")
-def _radio_b_random(adaptor_names):
-    return build_radio_replica(adaptor_names, seed=0), {"source": "replica", "revision": "seed0"}
+def _radio_b_random(request):
+    return build_radio_replica(list(request.adaptor_names), seed=0), {"source": "replica", "revision": "seed0"}
 
 
 @register_model_source("c-radio_v3-b-random-small")
-def _radio_b_random_small(adaptor_names):
-    return build_radio_replica(adaptor_names, seed=0, small=True), {"source": "replica-small", "revision": "seed0"}
+def _radio_b_random_small(request):
+    return build_radio_replica(list(request.adaptor_names), seed=0, small=True), {"source": "replica-small", "revision": "seed0"}
 
 
-register_sam_source("sam-vit-h-random", lambda: build_sam_replica(seed=0))
-register_sam_source("sam-vit-h-random-small", lambda: build_sam_replica(seed=0, small=True))
+register_sam_source("sam-vit-h-random", lambda request: build_sam_replica(seed=0))
+register_sam_source("sam-vit-h-random-small", lambda request: build_sam_replica(seed=0, small=True))
 
 #: ``--small`` substitutes for the full-size names.
 SMALL_NAMES = {"c-radio_v3-b-random": "c-radio_v3-b-random-small", "sam-vit-h-random": "sam-vit-h-random-small"}

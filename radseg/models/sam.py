@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UnknownModelError, WeightsNotFoundError
-from .registry import available_sam_models, get_sam_source, register_sam_source
+from .registry import SourceRequest, available_sam_models, get_sam_source, register_sam_source
 
 SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth"
 DEFAULT_SAM_CHECKPOINT = "sam_vit_h_4b8939.pth"
@@ -122,7 +122,7 @@ def build_tiny_sam(seed: int = 0, trunk_width: int = 32):
         return build_sam_parts("tiny", trunk_width=trunk_width)
 
 
-register_sam_source("tiny-random-sam", lambda: build_tiny_sam(seed=0))
+register_sam_source("tiny-random-sam", lambda request: build_tiny_sam(seed=0))
 
 
 def hash_prefix(path) -> Optional[str]:
@@ -333,7 +333,7 @@ def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device
     resolved = resolve_sam(checkpoint, model_type)
     factory = get_sam_source(resolved)
     if factory is not None:
-        sam = factory().eval().to(device)
+        sam = factory(SourceRequest(model_type=model_type)).eval().to(device)
         sam.radseg_checkpoint = resolved  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
         return sam
     path = Path(resolved)

@@ -165,8 +165,8 @@ def build_tiny_radio(adaptor_names: List[str], seed: int = 0, **kwargs) -> TinyR
 
 
 @register_model_source("tiny-random")
-def _tiny_random(adaptor_names):
-    return build_tiny_radio(adaptor_names, seed=0), {"source": "stand-in", "revision": "seed0"}
+def _tiny_random(request):
+    return build_tiny_radio(list(request.adaptor_names), seed=0), {"source": "stand-in", "revision": "seed0"}
 
 
 from . import standins_v4  # noqa: E402,F401  (registers the C-RADIOv4-shaped stand-ins)

@@ -157,8 +157,9 @@ _SHAPES = {
 
 
 def _register(name: str, shape: dict) -> None:
-    def factory(adaptor_names, vitdet_window_size=None):
-        return (build_tiny_radio_v4(adaptor_names, seed=0, vitdet_window_size=vitdet_window_size, **shape),
+    def factory(request):
+        return (build_tiny_radio_v4(list(request.adaptor_names), seed=0,
+                                    vitdet_window_size=request.vitdet_window_size, **shape),
                 {"source": "stand-in", "revision": "seed0"})
     register_model_source(name, factory)
     register_version_spec(name, VersionSpec("c-radio_v4", "siglip2-g", V4_ADAPTORS, True, None,
