@@ -21,7 +21,8 @@ environment variable, and without that the dataset's folder in DATA_DIR is conve
   ade20k                   ADE20K_RAW       (.../ADEChallengeData2016)
 
 Options:
-  --out DATA_DIR  data folder to fill (default: $DATA_DIR, else $RADSEG_DATA_DIR, else ./data)
+  --out DATA_DIR  data folder to fill (default: $RADSEG_DATA_DIR, else ./data: the same rule as
+                  eval.py, the sweep and radseg data)
   --workers N     conversion processes (default: min(4, CPUs))
   --train         also convert the train splits (evaluation needs only val)
   PYTHON=...      interpreter to use (default: python)
@@ -48,14 +49,14 @@ if ! "$python" -c 'import numpy, PIL, radseg.data' >/dev/null 2>&1; then
          "(python3 -m venv .venv && .venv/bin/pip install -e .) or set PYTHON=/path/to/python" >&2
     exit 2
 fi
-out="${DATA_DIR:-${RADSEG_DATA_DIR:-data}}"
+out=""   # empty: radseg.data.cli applies the rule ($RADSEG_DATA_DIR, else ./data)
 common=()
 datasets=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --out|--data-dir) [ $# -ge 2 ] || { echo "error: $1 needs a folder" >&2; exit 2; }
+        --out|--data-dir) [ $# -ge 2 ] && [ -n "$2" ] || { echo "error: $1 needs a folder" >&2; exit 2; }
                           out="$2"; shift 2 ;;
         --workers) [ $# -ge 2 ] || { echo "error: --workers needs a number" >&2; exit 2; }
                    common+=(--workers "$2"); shift 2 ;;
@@ -66,6 +67,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+if [ ${#datasets[@]} -eq 0 ]; then
+    echo "error: no dataset given (see: process_dataset.sh --help)" >&2
+    exit 2
+fi
 failed=()
 for item in "${datasets[@]}"; do
     key="${item%%=*}"
@@ -84,7 +89,8 @@ for item in "${datasets[@]}"; do
     esac
     [ -n "$raw" ] && extra+=(--raw "$raw")
     echo "== $key"
-    if ! "$python" -m radseg.data.cli prepare "$key" --out "$out" ${common[@]+"${common[@]}"} \
+    [ -n "$out" ] && extra+=(--out "$out")
+    if ! "$python" -m radseg.data.cli prepare "$key" ${common[@]+"${common[@]}"} \
             ${extra[@]+"${extra[@]}"}; then
         failed+=("$key")
     fi
@@ -95,4 +101,4 @@ if [ ${#failed[@]} -gt 0 ]; then
          "folders are given)" >&2
     exit 1
 fi
-echo "done; check each dataset with: $python -m radseg.data.cli verify DATASET --data-dir $out"
+echo "done; check each dataset with: $python -m radseg.data.cli verify DATASET${out:+ --data-dir $out}"

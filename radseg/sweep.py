@@ -17,8 +17,10 @@ and the sweep keeps ``<work dir>/sweep_status.json`` (every run's state, rewritt
 atomically after each change). A sweep started again skips runs with a complete,
 matching ``result.json``; ``--force`` reruns everything.
 
-This module needs no mmseg/mmengine and never touches CUDA itself: a crash, OOM
-or CUDA error in a run ends that subprocess only.
+This module needs no mmseg/mmengine and runs no CUDA work itself (it only counts the
+visible GPUs for ``--gpus``): a crash, OOM or CUDA error in a run ends that subprocess
+only. The data folder follows eval.py's rule (``--data-root``, else ``$RADSEG_DATA_DIR``,
+else ``./data``), resolved once and passed to every run.
 """
 from __future__ import annotations
 
@@ -36,12 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .cli_args import OneLineArgumentParser
 from .errors import ConfigError
+from .presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from .results.records import atomic_write_text, is_complete_record, load_record
 
-PAPER_DATASETS = ("voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k")
-EXTRA_DATASETS = ("voc21", "context60", "coco_object")
-RESOLUTIONS = ("low_res", "mid_res", "high_res")
 DEFAULT_MODELS = ("c-radio_v3-b",)
 DEFAULT_LANG_MODEL = "siglip2"
 DEFAULT_SCALING = 10.0
@@ -74,7 +75,7 @@ def _refine_mode(v: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="eval_all_multi_res.py",
         description="Evaluate RADSeg over datasets x presets x SAM refinement x models, one eval.py "
                     "subprocess per run, resumable. Defaults = the reference sweep: the five paper "
@@ -102,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scga_scaling", "--scga-scaling", type=float, default=DEFAULT_SCALING)
     e.add_argument("--sam_ckpt", "--sam-ckpt", default=None,
                    help="SAM checkpoint or registered SAM source, for the refinement runs")
-    e.add_argument("--data-root", "--data_root", dest="data_root", default=None)
+    e.add_argument("--data-root", "--data_root", dest="data_root", default=None,
+                   help="data folder holding the benchmark folders (default: $RADSEG_DATA_DIR, else ./data); "
+                        "resolved once and passed to every run")
     e.add_argument("--num-workers", "--num_workers", dest="num_workers", type=int, default=None)
     e.add_argument("--plugin", action="append", default=[])
     e.add_argument("--radio_source", "--radio-source", choices=("hub", "local", "hf"), default=None)
@@ -117,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"root of the run folders (default {DEFAULT_WORK_DIR})")
     s.add_argument("--config-dir", default=None,
                    help="folder with low_res/ mid_res/ high_res/ configs (default <repo>/configs_mmseg)")
-    s.add_argument("--gpus", type=int, default=1,
-                   help="GPUs to use (default 1). See --parallel-mode")
+    s.add_argument("--gpus", type=int, default=None, metavar="N",
+                   help="GPUs to use (default: one run at a time on whatever device eval.py finds). N must "
+                        "not exceed the visible GPUs. See --parallel-mode")
+    s.add_argument("--cpu", action="store_true",
+                   help="run on the CPU (no GPU visible to the runs); with --gpus N: N CPU processes (side by "
+                        "side, or torchrun with Gloo)")
     s.add_argument("--parallel-mode", choices=PARALLEL_MODES, default="runs",
                    help="with --gpus N > 1: 'runs' (default) = N single-GPU runs side by side, each "
                         "with its own CUDA_VISIBLE_DEVICES; 'torchrun' = one run at a time over N "
@@ -132,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true",
                    help="print the plan (run folder and exact eval command per run) and exit")
     return p
+
+
+_BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
 
 
 # -- plan ----------------------------------------------------------------------------------------
@@ -282,8 +292,10 @@ def eval_command(run: Run, args) -> List[str]:
     if run.refine and args.sam_ckpt:
         cmd += ["--sam_ckpt", args.sam_ckpt]
     cmd += ["--work-dir", str(run.run_dir)]
-    if args.data_root:
-        cmd += ["--data-root", args.data_root]
+    data = getattr(args, "resolved_data", None)  # the one data-folder rule, applied once by plan_sweep
+    data_root = str(data.path) if data is not None else args.data_root
+    if data_root:
+        cmd += ["--data-root", data_root]
     if args.num_workers is not None:
         cmd += ["--num-workers", str(args.num_workers)]
     for plugin in args.plugin:
@@ -298,6 +310,15 @@ def eval_command(run: Run, args) -> List[str]:
     return cmd
 
 
+def _lang_model(model: str, lang_model: Optional[str]) -> Optional[str]:
+    """The adaptor a run of ``model`` asked for ``lang_model`` uses (as its record holds it)."""
+    try:
+        from .models.versions import resolve_lang_model
+        return resolve_lang_model(model, lang_model)
+    except Exception:  # noqa: BLE001 - an unknown name: compare as given
+        return lang_model
+
+
 def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
     """Why the record ``rec`` does not stand for ``run`` (None when it does)."""
     from .models.registry import canonical_name
@@ -308,7 +329,8 @@ def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
         ("resolution", rec.get("resolution"), run.resolution, rec.get("resolution") == run.resolution),
         ("sam_refine", rec.get("sam_refine"), run.refine, bool(rec.get("sam_refine")) == run.refine),
         ("model", rec.get("model_version"), run.model, bool(names & got_models)),
-        ("lang_model", rec.get("lang_model"), args.lang_model, rec.get("lang_model") == args.lang_model),
+        ("lang_model", rec.get("lang_model"), _lang_model(run.model, args.lang_model),
+         rec.get("lang_model") == _lang_model(run.model, args.lang_model)),
     ]
     for key, want in (("scra_scaling", args.scra_scaling), ("scga_scaling", args.scga_scaling)):
         try:
@@ -343,6 +365,9 @@ def plan_sweep(args) -> List[Run]:
     models = _dedup(_split(args.models))
     if not models:
         raise ConfigError("--models is empty.")
+    if not hasattr(args, "gpus_given"):
+        args.gpus_given = args.gpus is not None
+        args.gpus = 1 if args.gpus is None else args.gpus
     if args.gpus < 1:
         raise ConfigError(f"--gpus must be >= 1 (got {args.gpus}).")
     if args.num_workers is not None and args.num_workers < 0:
@@ -350,10 +375,16 @@ def plan_sweep(args) -> List[Run]:
     if args.run_timeout is not None and args.run_timeout <= 0:
         raise ConfigError("--run-timeout must be positive.")
     for key in ("scra_scaling", "scga_scaling"):
-        if getattr(args, key) <= 0:
+        if not (math.isfinite(getattr(args, key)) and getattr(args, key) > 0):
             raise ConfigError(f"--{key} must be positive (got {getattr(args, key)}); the reference uses 10.")
-    if args.data_root and not Path(os.path.expanduser(args.data_root)).is_dir():
-        raise ConfigError(f"--data-root '{args.data_root}' is not a folder.")
+    for key in ("amp", "compile"):  # passed to eval.py as text: check them once, here
+        if getattr(args, key) is not None and str(getattr(args, key)).strip().lower() not in _BOOL_WORDS:
+            raise ConfigError(f"--{key} expects True or False (got '{getattr(args, key)}').")
+    for kv in args.cfg_options or []:
+        if "=" not in kv:
+            raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
+    from .data.benchmarks import resolve_data_dir
+    args.resolved_data = resolve_data_dir(args.data_root)  # checked by run_sweep (not for --dry-run)
     refines = {"both": [False, True], "on": [True], "off": [False]}[args.sam_refine]
     config_dir = Path(args.config_dir) if args.config_dir else repo_root() / "configs_mmseg"
     if not config_dir.is_dir():
@@ -532,8 +563,11 @@ def _kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
             continue
 
 
-def gpu_ids(n: int) -> List[str]:
-    """The N device ids for side-by-side runs: the first N of CUDA_VISIBLE_DEVICES, else 0..N-1."""
+def gpu_ids(n: int, cpu: bool = False) -> List[str]:
+    """The N device ids for side-by-side runs: the first N of CUDA_VISIBLE_DEVICES, else 0..N-1
+    (``cpu``: the labels cpu0..cpuN-1; the runs then see no GPU)."""
+    if cpu:
+        return [f"cpu{i}" for i in range(n)]
     visible = [x.strip() for x in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if x.strip()]
     if len(visible) >= n:
         return visible[:n]
@@ -559,6 +593,7 @@ class Sweep:
         self.out = out or sys.stdout
         self.started_at = _now()
         self.durations: List[float] = []
+        self.data_info: Dict[str, str] = {}  # dataset -> "folder (N images)", said when its runs start
 
     def say(self, msg: str) -> None:
         print(msg, file=self.out, flush=True)
@@ -590,7 +625,9 @@ class Sweep:
         log.flush()
         log_start = log.tell()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        if gpu is not None:
+        if getattr(self.args, "cpu", False):
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        elif gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         t0 = time.time()
         try:
@@ -602,8 +639,11 @@ class Sweep:
             return _Active(run, None, log, log_path, log_start, t0, slot)
         run.state, run.gpu, run.pid = "running", gpu, proc.pid
         run.started_at, run.exit_code, run.error, run.duration_s = _now(), None, None, None
-        on = f" on GPU {gpu}" if gpu is not None else ""
+        on = "" if gpu is None else f" on {gpu}" if gpu.startswith("cpu") else f" on GPU {gpu}"
         self.say(f"[{run.index}/{len(self.runs)}] {run.label}{on} ({run.reason}) -> {log_path}")
+        data = (self.data_info or {}).get(run.dataset)
+        if data:
+            self.say(f"    data: {data}")
         self.save()
         return _Active(run, proc, log, log_path, log_start, t0, slot)
 
@@ -666,12 +706,15 @@ class Sweep:
         todo = [r for r in self.runs if r.state == "pending"]
         side_by_side = args.parallel_mode == "runs" and args.gpus > 1
         slots = args.gpus if side_by_side else 1
-        gpus = gpu_ids(args.gpus) if side_by_side else [None]
+        gpus = gpu_ids(args.gpus, cpu=args.cpu) if side_by_side else [None]
         mode = (f"{slots} runs side by side" if side_by_side else
                 f"one run at a time over {args.gpus} processes ({args.parallel_mode})"
                 if args.gpus > 1 else "one run at a time")
         self.say(f"sweep: {n} runs ({len(todo)} to run, {len(skipped)} already complete) in "
-                 f"{self.root}, {mode}")
+                 f"{self.root}, {mode}" + (" on the CPU" if args.cpu else ""))
+        data = getattr(args, "resolved_data", None)
+        if data is not None:
+            self.say(f"data folder: {data.describe()}")
         for r in skipped:
             self.say(f"[{r.index}/{n}] {r.label}: skipped ({r.reason})")
         self.save()
@@ -728,9 +771,14 @@ def print_plan(runs: Sequence[Run], args, out=None) -> None:
     out = out or sys.stdout
     n = len(runs)
     side_by_side = args.parallel_mode == "runs" and args.gpus > 1
-    ids = gpu_ids(args.gpus) if side_by_side else []
+    ids = gpu_ids(args.gpus, cpu=args.cpu) if side_by_side else []
     print(f"plan: {n} runs under {args.work_dir}"
-          + (f", {args.gpus} side by side on GPUs {','.join(ids)}" if side_by_side else ""), file=out)
+          + (f", {args.gpus} side by side on {'' if args.cpu else 'GPUs '}{','.join(ids)}" if side_by_side else ""),
+          file=out)
+    data = getattr(args, "resolved_data", None)
+    if data is not None:
+        print(f"data folder: {data.describe()}" + ("" if data.path.is_dir() else " (does not exist yet)"),
+              file=out)
     for r in runs:
         done, why = completed_record(r, args)
         tag = "skip (complete record)" if done and not args.force else "run"
@@ -745,6 +793,45 @@ def check_work_dir(root: Path) -> None:
     for parent in root.parents:
         if parent.exists() and not parent.is_dir():
             raise ConfigError(f"--work-dir '{root}': '{parent}' is a file, not a folder.")
+
+
+def visible_gpu_count() -> int:
+    """CUDA GPUs this process can see (0 without CUDA); the runs are subprocesses, so asking here
+    leaves no CUDA state behind that matters."""
+    try:
+        import torch
+        return int(torch.cuda.device_count())
+    except Exception:  # noqa: BLE001 - no torch / broken driver: no GPU
+        return 0
+
+
+def check_gpus(args) -> None:
+    """``--gpus N`` needs N visible GPUs (not with ``--cpu``, nor for slurm: the GPUs are on the nodes)."""
+    if not getattr(args, "gpus_given", False) or args.cpu or args.parallel_mode == "slurm":
+        return
+    n = visible_gpu_count()
+    if n == 0:
+        raise ConfigError(f"--gpus {args.gpus}: this machine has no CUDA GPU (torch.cuda.device_count() is 0). "
+                          f"Drop --gpus to run one run at a time here, or add --cpu to run {args.gpus} CPU "
+                          f"processes.")
+    if n < args.gpus:
+        cvd = os.environ.get("CUDA_VISIBLE_DEVICES")
+        raise ConfigError(f"--gpus {args.gpus}: only {n} CUDA GPU(s) visible"
+                          + (f" (CUDA_VISIBLE_DEVICES={cvd})" if cvd is not None else "")
+                          + f"; use --gpus {n} or fewer.")
+
+
+def describe_datasets(datasets: Sequence[str], data_dir: Path) -> Dict[str, str]:
+    """``dataset -> "folder (N images)"`` (or what is missing), said when a dataset's runs start;
+    a missing dataset fails its runs only (eval.py says why)."""
+    from .data.benchmarks import resolve_root
+    from .data.verify import count_images
+    info = {}
+    for ds in datasets:
+        root = resolve_root(ds, data_dir)
+        n, problem = count_images(ds, root)
+        info[ds] = f"{root} ({n} images)" if problem is None else f"{root}: {problem}"
+    return info
 
 
 def warn_missing_sam(runs: Sequence[Run], args, out=None) -> None:
@@ -773,10 +860,19 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     check_work_dir(root)
     runs = plan_sweep(args)
     check_models(_dedup(r.model for r in runs), args.plugin)
-    warn_missing_sam(runs, args, out)
     if args.dry_run:
+        warn_missing_sam(runs, args, out)
+        try:
+            check_gpus(args)
+        except ConfigError as e:
+            print(f"warning: {e}", file=sys.stderr)
         print_plan(runs, args, out)
         return 0
+    check_gpus(args)
+    from .data.benchmarks import require_data_dir
+    require_data_dir(args.resolved_data)
+    warn_missing_sam(runs, args, out)
+    data_info = describe_datasets(_dedup(r.dataset for r in runs), args.resolved_data.path)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -794,7 +890,9 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     old = signal.signal(signal.SIGTERM, on_term)
     try:
         with SweepLock(root):
-            return Sweep(args, runs, out).execute()
+            sweep = Sweep(args, runs, out)
+            sweep.data_info = data_info
+            return sweep.execute()
     finally:
         signal.signal(signal.SIGTERM, old)
 

@@ -87,13 +87,13 @@ def test_missing_image(ctx):
     assert not rep.ok and "1 image listed in" in rep.errors[0] and "2010_000001" in rep.errors[0]
 
 
-def test_size_mismatch_full_only(ctx):
+def test_size_mismatch_found_by_quick_and_full(ctx):
     write_label(ctx / "SegmentationClassContext" / "2010_000001.png", np.zeros((8, 10)))
-    assert verify_dataset("context60", ctx, quick=True).ok  # quick: nothing decoded
-    rep = verify_dataset("context60", ctx)
-    assert not rep.ok and len(rep.errors) == 1
-    assert "size (width x height) differs" in rep.errors[0]
-    assert "2010_000001 (label 10x8, image 12x8)" in rep.errors[0]
+    for quick in (True, False):  # quick reads every header
+        rep = verify_dataset("context60", ctx, quick=quick)
+        assert not rep.ok and len(rep.errors) == 1
+        assert "size (width x height) differs" in rep.errors[0]
+        assert "SegmentationClassContext/2010_000001.png (label 10x8, image 12x8)" in rep.errors[0]
 
 
 def test_out_of_range_value(ctx):
@@ -103,7 +103,7 @@ def test_out_of_range_value(ctx):
     rep = verify_dataset("context60", ctx)
     assert not rep.ok
     assert "values outside 0..59" in rep.errors[0]
-    assert "2008_000002 (60, 255)" in rep.errors[0]
+    assert "SegmentationClassContext/2008_000002.png (60, 255)" in rep.errors[0]
 
 
 def test_rgb_label(ctx):
@@ -111,10 +111,12 @@ def test_rgb_label(ctx):
     write_label(ctx / "SegmentationClassContext" / "2008_000002.png", arr, mode="RGB")
     rep = verify_dataset("context60", ctx)
     assert not rep.ok
-    assert "not single-channel 8-bit" in rep.errors[0] and "2008_000002 (RGB)" in rep.errors[0]
+    assert "not single-channel 8-bit" in rep.errors[0] and "2008_000002.png (RGB)" in rep.errors[0]
+    assert verify_dataset("context60", ctx, quick=True).errors == rep.errors  # the header says RGB
     (ctx / "SegmentationClassContext" / "2010_000001.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     rep = verify_dataset("context60", ctx)
-    assert len(rep.errors) == 2 and "1 unreadable label PNG: 2010_000001" in rep.errors[0]
+    assert len(rep.errors) == 2
+    assert "1 unreadable label PNG: SegmentationClassContext/2010_000001.png" in rep.errors[0]
 
 
 def test_split_file_blank_line_and_duplicate(ctx):
@@ -202,7 +204,7 @@ def test_coco_object_rejects_255(tmp_path):
     write_label(root / "annotations" / "val2017" / "000000000139.png", np.zeros((4, 5)))
     rep = verify_dataset("coco_object", root)
     assert not rep.ok and "outside 0..80" in rep.errors[0]
-    assert verify_dataset("coco_object", root, quick=True).ok
+    assert verify_dataset("coco_object", root, quick=True).errors == rep.errors  # in the sample
     (root / "images" / "val2017" / "000000000139.jpg").unlink()
     rep = verify_dataset("coco_object", root, quick=True)
     assert not rep.ok and "no *.jpg images" in rep.errors[0]
@@ -244,3 +246,48 @@ def test_add_parser_and_no_mm_imports(ctx):
                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for m in mods:
                 assert m.split(".")[0] not in ("mmseg", "mmengine", "mmcv"), f"{py.name}: {m}"
+
+
+# -- issue 8: one data-folder rule; the quick check reads every header and a decoded sample -----------
+
+def test_table_follows_presets():
+    from radseg.presets import DATASETS
+    for key in BENCHMARK_KEYS:
+        assert (DEFAULT_ROOTS[key],) + ALT_ROOTS[key] == DATASETS[key].data_dirnames
+
+
+def test_data_dir_rule(tmp_path, monkeypatch):
+    from radseg.data import require_data_dir, resolve_data_dir
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RADSEG_DATA_DIR", str(tmp_path / "env"))
+    assert resolve_data_dir("flag") == (tmp_path / "flag", "--data-root")  # the flag first
+    assert resolve_data_dir(None) == (tmp_path / "env", "$RADSEG_DATA_DIR")  # then the variable
+    monkeypatch.setenv("RADSEG_DATA_DIR", "")  # empty = unset
+    d = resolve_data_dir(None, flag="--out")
+    assert d.path == tmp_path / "data" and d.is_default  # then ./data
+    with pytest.raises(DatasetError, match=r"data folder .*data \(from the default ./data\) does not exist"):
+        require_data_dir(d)
+    (tmp_path / "data").mkdir()
+    assert require_data_dir(d) == tmp_path / "data"
+    with pytest.raises(DatasetError, match="--out is empty"):
+        resolve_data_dir("", flag="--out")
+
+
+def test_quick_check_decodes_a_sample(ctx, monkeypatch):
+    import radseg.data.verify as verify
+    assert verify.sample_indices(1000, 16) == verify.sample_indices(1000, 16)  # fixed seed
+    s = verify.sample_indices(1000, 5)
+    assert len(s) == 5 and s[0] == 0 and s[-1] == 999
+    arr = np.zeros((8, 12), np.uint8)
+    arr[0, 0] = 200
+    write_label(ctx / "SegmentationClassContext" / "2008_000003.png", arr)
+    img = ctx / "JPEGImages" / "2010_000001.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (8, 12, 3), dtype=np.uint8)).save(img)
+    img.write_bytes(img.read_bytes()[:-30])  # the header reads, the decoding fails
+    rep = verify_dataset("context60", ctx, quick=True)
+    assert rep.n_labels_checked == 3 and rep.n_images_decoded == 3
+    assert any("JPEGImages/2010_000001.jpg" in e and "unreadable image" in e for e in rep.errors), rep.errors
+    assert any("SegmentationClassContext/2008_000003.png (200)" in e for e in rep.errors), rep.errors
+    monkeypatch.setattr(verify, "QUICK_LABEL_SAMPLE", 0)  # outside the sample: the metric finds it
+    monkeypatch.setattr(verify, "QUICK_IMAGE_SAMPLE", 0)
+    assert verify_dataset("context60", ctx, quick=True).ok

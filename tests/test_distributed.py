@@ -33,7 +33,7 @@ def single(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     make_dataset("voc20", data, n=N_IMAGES)
     work = tmp_path_factory.mktemp("single")
-    out = run([sys.executable, *eval_args(data, work)])
+    out = run([sys.executable, *eval_args(data, work), "--save-predictions", work / "pred"])
     assert out.returncode == 0, out.stderr[-3000:]
     rec = json.loads((work / "result.json").read_text())
     return data, work, rec
@@ -49,7 +49,7 @@ def test_torchrun_two_processes_gloo_same_metrics(single, tmp_path):
     data, single_work, want = single
     work = tmp_path / "dist"
     out = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               *eval_args(data, work), "--launcher", "pytorch"])
+               *eval_args(data, work), "--launcher", "pytorch", "--save-predictions", work / "pred"])
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     got = json.loads((work / "result.json").read_text())
     assert got["world_size"] == 2 and want["world_size"] == 1
@@ -67,6 +67,14 @@ def test_torchrun_two_processes_gloo_same_metrics(single, tmp_path):
     # only rank 0 wrote a record
     assert len(list((work / "results").glob("*.json"))) == 1
     assert len((work / "results.jsonl").read_text().splitlines()) == 1
+    # --save-predictions: each rank wrote its images, rank 0 the gathered manifest (each image once,
+    # in the dataset's order), the same as one process wrote
+    man = json.loads((work / "pred" / "predictions.json").read_text())
+    man1 = json.loads((single_work / "pred" / "predictions.json").read_text())
+    assert man == man1 and len(man["items"]) == N_IMAGES
+    for it in man["items"]:
+        assert (work / "pred" / it["pred"]).read_bytes() == (single_work / "pred" / it["pred"]).read_bytes()
+    assert got["predictions_dir"] == str(work / "pred")
 
 
 def test_sweep_torchrun_mode(single, tmp_path):
@@ -74,7 +82,7 @@ def test_sweep_torchrun_mode(single, tmp_path):
     root = tmp_path / "sweep"
     out = run([sys.executable, ROOT / "eval_all_multi_res.py", "--work-dir", root, "--data-root", data,
                "--models", "tiny-random", "--datasets", "voc20", "--resolutions", "low_res",
-               "--sam-refine", "off", "--num-workers", "0", "--gpus", "2", "--parallel-mode", "torchrun"])
+               "--sam-refine", "off", "--num-workers", "0", "--gpus", "2", "--cpu", "--parallel-mode", "torchrun"])
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     assert "over 2 processes (torchrun)" in out.stdout
     got = json.loads((root / "tiny-random/norefine/low_res/voc20/result.json").read_text())

@@ -68,9 +68,9 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def done_sweep(tmp_path_factory, data_dir):
-    """A completed 2 x 2 sweep (2 runs side by side: --gpus 2, CPU here)."""
+    """A completed 2 x 2 sweep (2 runs side by side: --gpus 2 --cpu)."""
     root = tmp_path_factory.mktemp("sweep") / "root"
-    out = sweep(*tiny(root, data_dir, "--gpus", "2"), check_rc=0)
+    out = sweep(*tiny(root, data_dir, "--gpus", "2", "--cpu"), check_rc=0)
     return root, out
 
 
@@ -88,7 +88,7 @@ def record(root, res, ds):
 
 # -- a full sweep -------------------------------------------------------------------------------
 
-def test_sweep_runs_every_cell_in_its_own_folder(done_sweep):
+def test_sweep_runs_every_cell_in_its_own_folder(done_sweep, data_dir):
     root, out = done_sweep
     st = status(root)
     assert st["counts"]["done"] == 4 and st["counts"]["failed"] == 0 and st["finished"] is True
@@ -102,8 +102,11 @@ def test_sweep_runs_every_cell_in_its_own_folder(done_sweep):
             log = (d / "eval.log").read_text()
             assert "Iter(test)" in log and "mIoU" in log  # mmengine's progress goes to the run's log
             assert not (d / "failed.json").exists()
-    # side by side: two slots, each run pinned to its own device id
-    assert {r["gpu"] for r in st["runs"]} == {"0", "1"}
+    # side by side: two slots (CPU processes here), each run in its own
+    assert {r["gpu"] for r in st["runs"]} == {"cpu0", "cpu1"}
+    # the data folder (one rule, resolved once) and each dataset's folder and image count
+    assert f"data folder: {data_dir} (from --data-root)" in out.stdout
+    assert f"data: {data_dir / 'VOC2012'} (2 images)" in out.stdout
     # progress lines
     assert "[1/4] low_res voc20 tiny-random refine=off" in out.stdout
     assert "4 done, 0 failed, 0 skipped" in out.stdout and "ETA" in out.stdout
@@ -336,7 +339,7 @@ def test_last_error_line():
 
 
 def test_refinement_runs_go_to_their_own_folder_and_row(sweep_copy, data_dir):
-    pytest.importorskip("radseg.sam_refine")
+    pytest.importorskip("radseg.core.sam_refine")
     root = sweep_copy
     out = sweep("--work-dir", root, "--data-root", data_dir, "--models", "tiny-random", "--num-workers", "0",
                 "--datasets", "voc20", "--resolutions", "low_res", "--sam-refine", "both",

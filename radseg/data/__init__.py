@@ -8,12 +8,14 @@ mmengine or mmcv imports, so ``radseg data ...`` works without them.
     rep.raise_for_errors()
 """
 from .benchmarks import (ALT_ROOTS, BENCHMARK_KEYS, BENCHMARKS, DEFAULT_DATA_DIR, DEFAULT_ROOTS,
-                         Benchmark, candidate_roots, default_data_dir, get_benchmark, resolve_root)
+                         Benchmark, DataDir, candidate_roots, default_data_dir, get_benchmark,
+                         require_data_dir, resolve_data_dir, resolve_root)
 from .prepare import PrepareResult, prepare_dataset
 from .verify import VerifyReport, check_dataset, verify_dataset
 
 __all__ = [
     "ALT_ROOTS", "BENCHMARK_KEYS", "BENCHMARKS", "DEFAULT_DATA_DIR", "DEFAULT_ROOTS", "Benchmark",
-    "candidate_roots", "default_data_dir", "get_benchmark", "resolve_root", "PrepareResult",
+    "DataDir", "candidate_roots", "default_data_dir", "get_benchmark", "require_data_dir",
+    "resolve_data_dir", "resolve_root", "PrepareResult",
     "prepare_dataset", "VerifyReport", "check_dataset", "verify_dataset",
 ]

@@ -9,19 +9,22 @@ Exit codes: 0 usable (warnings allowed), 1 verification found problems,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..errors import RADSegError
-from .benchmarks import BENCHMARK_KEYS, DEFAULT_ROOTS, default_data_dir
+from ..cli_args import OneLineArgumentParser, one_line_errors
+from ..errors import DatasetError, RADSegError
+from .benchmarks import BENCHMARK_KEYS, DEFAULT_ROOTS, resolve_data_dir
 
 _EPILOG = "datasets and their default folders under DATA_DIR: " + ", ".join(
     f"{k} -> {r}" for k, r in DEFAULT_ROOTS.items()) + ". See docs/DATA.md."
 
 
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify}")
+    sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify}",
+                                parser_class=OneLineArgumentParser)
     sub.required = True
 
     pp = sub.add_parser(
@@ -36,7 +39,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
                          "in DATA_DIR, i.e. convert in place; for coco_object the coco_stuff164k "
                          "folder)")
     pp.add_argument("--out", "--data-dir", dest="data_dir", metavar="DATA_DIR", default=None,
-                    help="data folder to fill (default: $RADSEG_DATA_DIR or ./data)")
+                    help="data folder to fill (default: $RADSEG_DATA_DIR, else ./data)")
     pp.add_argument("--train", action="store_true",
                     help="also convert the train split (evaluation needs only val)")
     pp.add_argument("--workers", type=int, default=None, metavar="N",
@@ -58,9 +61,10 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
                     help="dataset folder (default: DATA_DIR/<default folder>, or an accepted "
                          "alternative name that exists)")
     pv.add_argument("--data-dir", dest="data_dir", metavar="DATA_DIR", default=None,
-                    help="data folder (default: $RADSEG_DATA_DIR or ./data)")
+                    help="data folder (default: $RADSEG_DATA_DIR, else ./data)")
     pv.add_argument("--quick", action="store_true",
-                    help="only folders, split file and label files by name (no decoding)")
+                    help="what eval.py checks: folders, split file, pairing, every header (size, mode), "
+                         "the values of a sample of labels and a sample of decoded images")
     pv.add_argument("--strict", action="store_true",
                     help="a val count different from the official one is an error")
     pv.add_argument("--workers", type=int, default=None, metavar="N",
@@ -71,6 +75,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``data`` sub-command (with ``prepare`` / ``verify``) to a top-level CLI."""
     p = subparsers.add_parser("data", help="prepare or verify benchmark datasets",
                               description="Prepare or verify benchmark datasets.", epilog=_EPILOG)
+    one_line_errors(p)
     _add_subcommands(p)
     p.set_defaults(func=run)
     return p
@@ -80,7 +85,13 @@ def _prepare(args) -> int:
     from .prepare import prepare_dataset
     from .verify import verify_dataset
 
-    res = prepare_dataset(args.dataset, raw=args.raw, data_dir=args.data_dir, train=args.train,
+    data_dir = resolve_data_dir(args.data_dir, flag="--out")
+    if data_dir.path.exists() and not data_dir.path.is_dir():
+        raise DatasetError(f"data folder {data_dir.describe()} is a file, not a folder: pass --out DIR.")
+    if args.workers is not None and args.workers < 1:
+        raise DatasetError(f"--workers must be >= 1 (got {args.workers}).")
+    print(f"data folder: {data_dir.describe()}")
+    res = prepare_dataset(args.dataset, raw=args.raw, data_dir=data_dir.path, train=args.train,
                           workers=args.workers, json_path=args.json_path,
                           cityscapes_method=args.cityscapes_method)
     print(res.message())
@@ -92,14 +103,33 @@ def _prepare(args) -> int:
 
 
 def _verify(args) -> int:
-    from .benchmarks import resolve_root
+    from .benchmarks import candidate_roots, require_data_dir, resolve_root
     from .verify import verify_dataset
 
-    root = args.root or resolve_root(args.dataset, args.data_dir or default_data_dir())
+    if args.workers is not None and args.workers < 1:
+        raise DatasetError(f"--workers must be >= 1 (got {args.workers}).")
+    if args.root is not None and args.data_dir is not None:
+        raise DatasetError("give the dataset folder (ROOT) or --data-dir, not both.")
+    if args.root:
+        root = Path(os.path.abspath(os.path.expanduser(args.root)))
+        if not root.is_dir():
+            what = "is a file" if root.exists() else "does not exist"
+            raise DatasetError(f"ROOT '{args.root}' {what}; give the {args.dataset} folder or the data "
+                               f"folder that holds it.")
+    else:
+        data_dir = resolve_data_dir(args.data_dir, flag="--data-dir")
+        require_data_dir(data_dir)
+        print(f"data folder: {data_dir.describe()}")
+        root = resolve_root(args.dataset, data_dir.path)
+        if not root.is_dir():
+            tried = ", ".join(str(c) for c in candidate_roots(args.dataset, data_dir.path))
+            raise DatasetError(f"no {args.dataset} folder in data folder {data_dir.describe()} (tried {tried}): "
+                               f"prepare it with `radseg data prepare {args.dataset} --raw DOWNLOAD`, or give "
+                               f"its folder as ROOT.")
     if args.root:  # the data folder given instead of the dataset folder (as eval.py --data-root allows)
-        inner = Path(resolve_root(args.dataset, args.root))
-        if inner != Path(args.root) and inner.is_dir():
-            print(f"note: {args.root} holds the data folders; checking {inner}", file=sys.stderr)
+        inner = Path(resolve_root(args.dataset, root))
+        if inner != root and inner.is_dir():
+            print(f"note: {args.root} holds the data folders; checking {inner}")
             root = inner
     rep = verify_dataset(args.dataset, root, quick=args.quick, strict=args.strict,
                          workers=args.workers, progress=True)
@@ -119,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m radseg.data.cli",
-                                     description="Prepare or verify benchmark datasets.",
-                                     epilog=_EPILOG)
+    parser = OneLineArgumentParser(prog="python -m radseg.data.cli",
+                                   description="Prepare or verify benchmark datasets.",
+                                   epilog=_EPILOG)
     _add_subcommands(parser)
     return run(parser.parse_args(argv))
 

@@ -1,12 +1,14 @@
 """Check a prepared benchmark folder before evaluating on it (DATASETS.md section 8).
 
 :func:`verify_dataset` returns a :class:`VerifyReport`. ``quick=True`` is the
-cheap part (folders exist, split file readable and clean, at least one image,
-every image has a label file by name; nothing is decoded) for ``eval.py`` to
-run before loading models. The full check also reads each image header (size
-only, no decoding) and decodes each label with PIL + ``np.array`` (palette
-indices, never ``.convert``): single-channel 8-bit, same H x W as the image,
-values in the benchmark's range.
+part ``eval.py`` runs before loading models (seconds): folders exist, split file
+readable and clean, at least one image, every image has its label file; every
+image's and label's *header* (PIL opens lazily: size and mode, no decoding):
+labels single-channel ('L' or 'P') and the same W x H as their image; the values
+of a sample of labels (first, last, random others with a fixed seed) in the
+benchmark's range; a sample of images decodes. The full check decodes every
+label (PIL + ``np.array``: palette indices, never ``.convert``). Problems name
+the file (relative to the dataset root).
 
 A wrong image count is a warning (subsets are legitimate), an error with
 ``strict=True``. Everything else listed is an error: mmseg would crash mid-run
@@ -54,6 +56,7 @@ class VerifyReport:
     strict: bool = False
     n_images: int = 0
     n_labels_checked: int = 0
+    n_images_decoded: int = 0
     errors: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
 
@@ -64,7 +67,10 @@ class VerifyReport:
     def summary(self) -> str:
         """A short multi-line report: one status line, then one line per problem."""
         if self.quick:
-            what = "quick check: folders, split, label files by name"
+            what = "quick check: pairs, every header"
+            if self.n_labels_checked:
+                what += (f", values of {_plural(self.n_labels_checked, 'label')}, "
+                         f"{_plural(self.n_images_decoded, 'image')} decoded")
         elif self.n_labels_checked:
             what = f"full check: {self.n_labels_checked} labels decoded"
         else:
@@ -223,36 +229,90 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     return pairs
 
 
+#: Labels whose values are checked (decoded) by the quick check: the first, the last and
+#: random others (fixed seed); the metric checks every label again during the run.
+QUICK_LABEL_SAMPLE = 16
+#: Images decoded by the quick check (first, last, random others; fixed seed).
+QUICK_IMAGE_SAMPLE = 5
+SAMPLE_SEED = 0
+
+
+def sample_indices(n: int, k: int, seed: int = SAMPLE_SEED) -> List[int]:
+    """``k`` of ``range(n)``: the first, the last and random others (fixed ``seed``), sorted."""
+    if k <= 0 or n <= 0:
+        return []
+    if k >= n:
+        return list(range(n))
+    picked = {0, n - 1} if k >= 2 else {0}
+    if k > 2:
+        rng = np.random.default_rng(seed)
+        picked.update(int(i) for i in rng.choice(np.arange(1, n - 1), size=k - 2, replace=False))
+    return sorted(picked)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def count_images(key: str, root: PathLike) -> Tuple[int, Optional[str]]:
+    """``(number of val images, first structural problem or None)`` of ``root``, by file names only."""
+    b = get_benchmark(key)
+    root = Path(os.path.expanduser(str(root)))
+    rep = VerifyReport(key=key, root=root, quick=True)
+    _list_pairs(b, root, rep)
+    return rep.n_images, (rep.errors[0] if rep.errors else None)
+
+
 def _check_pair(args) -> List[Tuple[str, str, str]]:
-    """Problems of one (name, image, label, allowed) as (kind, name, detail) tuples."""
-    name, img_path, lbl_path, allowed = args
+    """Problems of one image/label pair as (kind, file, detail) tuples.
+
+    ``args`` = (name, image path, label path, allowed values, dataset root, decode_label,
+    decode_image). Every pair: both headers (PIL opens lazily: size and mode only). With
+    ``decode_label`` the label's values are read and checked; with ``decode_image`` the image
+    is decoded. Labels are read as palette indices, never ``.convert``-ed.
+    """
+    name, img_path, lbl_path, allowed, root, decode_label, decode_image = args
     from PIL import Image
 
+    img_rel, lbl_rel = _rel(img_path, root), _rel(lbl_path, root)
     out = []
     try:
-        with Image.open(img_path) as im:  # header only: no decoding
+        with Image.open(img_path) as im:  # header only unless decode_image
             img_size = im.size
+            if decode_image:
+                im.load()
     except Exception as e:  # noqa: BLE001 - any unreadable file is a finding
-        return [("bad_image", name, f"{type(e).__name__}")]
+        return [("bad_image", img_rel, _why(e))]
     try:
         with Image.open(lbl_path) as lb:
             mode, lbl_size = lb.mode, lb.size
             if mode not in LABEL_MODES:
-                return [("mode", name, mode)]
-            arr = np.array(lb)
+                return [("mode", lbl_rel, mode)]
+            arr = np.array(lb) if decode_label else None
     except Exception as e:  # noqa: BLE001
-        return [("bad_label", name, f"{type(e).__name__}")]
-    if arr.dtype != np.uint8 or arr.ndim != 2:
-        return [("mode", name, f"{mode} {arr.dtype} {arr.shape}")]
+        return [("bad_label", lbl_rel, _why(e))]
+    if arr is not None and (arr.dtype != np.uint8 or arr.ndim != 2):
+        return [("mode", lbl_rel, f"{mode} {arr.dtype} {arr.shape}")]
     if lbl_size != img_size:
-        out.append(("size", name, f"label {lbl_size[0]}x{lbl_size[1]}, image "
-                                  f"{img_size[0]}x{img_size[1]}"))
-    counts = np.bincount(arr.ravel(), minlength=256)
-    bad = np.flatnonzero((counts > 0) & ~allowed)
-    if bad.size:
-        vals = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
-        out.append(("values", name, vals))
+        out.append(("size", lbl_rel, f"label {lbl_size[0]}x{lbl_size[1]}, image "
+                                     f"{img_size[0]}x{img_size[1]}"))
+    if arr is not None:
+        counts = np.bincount(arr.ravel(), minlength=256)
+        bad = np.flatnonzero((counts > 0) & ~allowed)
+        if bad.size:
+            vals = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
+            out.append(("values", lbl_rel, vals))
     return out
+
+
+def _why(e: Exception) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if len(msg) > 80 or str(os.sep) in msg:  # PIL repeats the path: keep it short
+        msg = ""
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
 
 
 _KIND_TEXT = {  # kind -> (singular, plural)
@@ -264,8 +324,11 @@ _KIND_TEXT = {  # kind -> (singular, plural)
     "values": ("label with values outside {}", "labels with values outside {}"),
 }
 _KIND_HINT = {
+    "bad_image": " (corrupt or not an image: re-extract it from the original download, or remove it "
+                 "from the split)",
     "mode": " (labels must be mode 'L' or 'P'; colour PNGs are the wrong files: re-run "
             "`radseg data prepare`)",
+    "size": " (the wrong label files, or resized images: re-run `radseg data prepare`)",
 }
 
 
@@ -283,23 +346,30 @@ def verify_dataset(key: str, root: PathLike, quick: bool = False, strict: bool =
                    workers: Optional[int] = None, progress: bool = False) -> VerifyReport:
     """Check the prepared val split of benchmark ``key`` in folder ``root``.
 
-    ``quick`` skips all decoding (seconds on any set); ``strict`` makes a wrong
-    image count an error; ``workers`` threads read labels (default: up to 8).
-    Unknown ``key`` raises :class:`DatasetError`; dataset problems are reported.
+    ``quick`` (what ``eval.py`` runs before loading any model, seconds on any set): the
+    structure, every image's and label's header (size, mode: a wrong-size or colour label is
+    an error), the values of a sample of :data:`QUICK_LABEL_SAMPLE` labels and the decoding
+    of :data:`QUICK_IMAGE_SAMPLE` images. The full check decodes every label.
+    ``strict`` makes a wrong image count an error; ``workers`` threads read files (default:
+    up to 8). Unknown ``key`` raises :class:`DatasetError`; dataset problems are reported.
     """
     b = get_benchmark(key)
     root = Path(os.path.expanduser(str(root)))
     rep = VerifyReport(key=key, root=root, quick=quick, strict=strict)
     pairs = _list_pairs(b, root, rep)
-    if quick or not pairs:
+    if not pairs:
         return rep
 
     allowed = b.allowed_values()
-    tasks = [(n, i, l, allowed) for n, i, l in pairs]
+    n = len(pairs)
+    label_sample = set(range(n)) if not quick else set(sample_indices(n, QUICK_LABEL_SAMPLE))
+    image_sample = set(sample_indices(n, QUICK_IMAGE_SAMPLE))
+    tasks = [(nm, i, lb, allowed, root, k in label_sample, k in image_sample)
+             for k, (nm, i, lb) in enumerate(pairs)]
     workers = workers or default_workers()
     found: Dict[str, List[Tuple[str, str]]] = {}
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        results = ex.map(_check_pair, tasks)
+        results = ex.map(_check_pair, tasks, chunksize=64)
         if progress:
             from tqdm import tqdm
 
@@ -308,7 +378,8 @@ def verify_dataset(key: str, root: PathLike, quick: bool = False, strict: bool =
         for probs in results:
             for kind, name, detail in probs:
                 found.setdefault(kind, []).append((name, detail))
-    rep.n_labels_checked = len(tasks)
+    rep.n_labels_checked = len(label_sample)
+    rep.n_images_decoded = len(image_sample)
     for kind in ("bad_image", "bad_label", "mode", "size", "values"):
         if kind in found:
             rep.errors.append(_describe(kind, found[kind], b))

@@ -17,20 +17,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
 from .. import __version__
 from ..class_names import load_class_names
-from ..errors import ConfigError, DatasetError
+from ..cli_args import OneLineArgumentParser
+from ..errors import ConfigError, DatasetError, WeightsNotFoundError
 from ..models.radio import resolve_model_source
-from ..models.registry import ALIASES
-from ..results.records import write_run_record
+from ..models.registry import ALIASES, AllowUnpinnedAction
+from ..presets import DATASETS as PRESET_DATASETS
+from ..presets import RESOLUTIONS
+from ..results.records import nonfinite_metrics, write_run_record
 
 logger = logging.getLogger(__name__)
-
-RESOLUTIONS = ("low_res", "mid_res", "high_res")
 
 
 def str2bool(v) -> bool:
@@ -46,7 +47,7 @@ def str2bool(v) -> bool:
 
 
 def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
     p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
     p.add_argument("--model_version", "--model-version", dest="model_version", default=None,
@@ -62,13 +63,20 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     p.add_argument("--work-dir", "--work_dir", dest="work_dir", default=None,
                    help="where logs and result records go (default work_logs/<preset>_<dataset>)")
     p.add_argument("--data-root", "--data_root", dest="data_root", default=None,
-                   help="data folder holding the benchmark folders (default $RADSEG_DATA_DIR, then <repo>/data), "
-                        "or the benchmark folder itself")
+                   help="data folder holding the benchmark folders, or the benchmark folder itself "
+                        "(default: $RADSEG_DATA_DIR, else ./data)")
+    p.add_argument("--save-predictions", "--save_predictions", dest="save_predictions", default=None,
+                   metavar="DIR", help="write each image's predicted label PNG (palette; value = class "
+                                       "index, 255 = ignore) and DIR/predictions.json")
+    p.add_argument("--save-probs", "--save_probs", dest="save_probs", action="store_true",
+                   help="with --save-predictions: also each image's class probabilities "
+                        "(float16 .npy, K x H x W)")
     p.add_argument("--radio_source", "--radio-source", dest="radio_source", choices=("hub", "local", "hf"),
                    default=None,
                    help="where RADIO comes from (default hub, pinned revision)")
     p.add_argument("--radio_revision", "--radio-revision", dest="radio_revision", default=None, help="override the pinned RADIO revision")
     p.add_argument("--radio_repo", "--radio-repo", dest="radio_repo", default=None, help="local clone of NVlabs/RADIO (air-gapped use)")
+    p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction, help="accept a --radio_revision that is not a 40-hex commit (recorded)")
     p.add_argument("--amp", type=str2bool, nargs="?", const=True, default=None, help="fp16 autocast")
     p.add_argument("--compile", type=str2bool, nargs="?", const=True, default=None,
                    help="torch.compile the backbone")
@@ -114,6 +122,13 @@ def load_config(args):
         ns = argparse.Namespace()
         DictAction(option_strings=[], dest="opts")(None, ns, args.cfg_options)  # mmengine's parsing
         cfg.merge_from_dict(ns.opts)
+    missing = [k for k in ("model", "test_dataloader") if not isinstance(cfg.get(k), dict)]
+    if missing:
+        raise ConfigError(f"'{args.config}' is not an evaluation config (it defines no {' or '.join(missing)}). "
+                          f"Pick one of configs_mmseg/{{low_res,mid_res,high_res}}/<dataset>.py.")
+    bs = cfg.test_dataloader.get("batch_size", 1)
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+        raise ConfigError(f"test_dataloader.batch_size must be a whole number >= 1 (got {bs!r}).")
     return cfg
 
 
@@ -132,9 +147,6 @@ def apply_cli(cfg, args) -> List[str]:
         val = getattr(args, key)
         if val is not None:
             m[key] = val
-    for key in ("scra_scaling", "scga_scaling"):
-        if float(m.get(key, 10.0)) <= 0:
-            raise ConfigError(f"--{key} must be positive (got {m[key]}); the reference uses 10.")
     if args.num_workers is not None:
         if args.num_workers < 0:
             raise ConfigError("--num-workers must be >= 0")
@@ -167,52 +179,63 @@ def repo_root_for(config_path: str) -> Path:
     return Path.cwd()
 
 
-def resolve_data_root(cfg, args) -> str:
-    """Set ``test_dataloader.dataset.data_root`` (see ``--data-root``); returns it."""
+def validate_settings(cfg) -> None:
+    """Check ``cfg.model``'s RADSeg settings with :meth:`radseg.config.RADSegConfig.validate`
+    (numbers, ranges, slide crop/stride, ...) before anything loads: one ConfigError line."""
+    from ..config import RADSegConfig
+    if cfg.model.get("type") != "RADSegSegmentation":
+        return
+    values = {k: v for k, v in cfg.model.items() if k != "type"}
+    RADSegConfig.from_dict(values, ignore_unknown=True).validate()
+
+
+def resolve_data_root(cfg, args) -> Tuple[str, str]:
+    """Set ``test_dataloader.dataset.data_root`` by the one data-folder rule; returns
+    ``(dataset folder, "<data folder> (from <source>)")``.
+
+    The data folder is :func:`radseg.data.benchmarks.resolve_data_dir`: ``--data-root``, else
+    ``$RADSEG_DATA_DIR``, else ``./data``. In it, the first existing of the benchmark's folder
+    names (:mod:`radseg.presets` ``data_dirnames``, or the config's); the data folder may also
+    be the benchmark folder itself. A config for another dataset with an absolute
+    ``data_root`` is used as written when neither ``--data-root`` nor ``$RADSEG_DATA_DIR`` is set.
+    """
+    from ..data.benchmarks import DEFAULT_DATA_DIR, require_data_dir, resolve_data_dir
     ds = cfg.test_dataloader.dataset
-    dirnames = list(cfg.get("data_dirnames") or [])
-    current = ds.get("data_root", "")
+    bench = cfg.get("benchmark")
+    dirnames = list(cfg.get("data_dirnames") or
+                    (PRESET_DATASETS[bench].data_dirnames if bench in PRESET_DATASETS else []))
+    current = str(ds.get("data_root", "") or "")
     img_prefix = (ds.get("data_prefix") or {}).get("img_path", "")
-
-    def looks_like_dataset(root: Path) -> bool:
-        return (root / img_prefix).is_dir() if img_prefix else root.is_dir()
-
-    if args.data_root:
-        base = Path(os.path.expanduser(args.data_root))
-        if not base.exists():
-            raise DatasetError(f"--data-root '{args.data_root}' does not exist. Give the folder that "
-                               f"holds the benchmark folders ({', '.join(dirnames) or 'see the config'}).")
-        tried = [base / d for d in dirnames]
-        for cand in tried:
-            if cand.is_dir():
-                ds.data_root = str(cand)
-                return ds.data_root
-        if looks_like_dataset(base):
-            ds.data_root = str(base)
-            return ds.data_root
-        raise DatasetError(
-            f"no {cfg.get('benchmark', 'dataset')} folder under --data-root '{args.data_root}': tried "
-            f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with "
-            f"`radseg data prepare {cfg.get('benchmark', 'DATASET')}` (see docs/DATA.md) or point "
-            f"--data-root at the folder that holds it.")
-    root = Path(current)
-    if root.is_absolute() or root.is_dir():
-        return str(root)
-    data_dirs = [Path(os.environ["RADSEG_DATA_DIR"])] if os.environ.get("RADSEG_DATA_DIR") else []
-    data_dirs.append(repo_root_for(args.config) / "data")
-    tried = [d / name for d in data_dirs for name in (dirnames or [root.name])]
+    data_dir = resolve_data_dir(args.data_root)
+    if not dirnames:  # a config for another dataset
+        if os.path.isabs(current) and data_dir.is_default:
+            if not Path(current).is_dir():
+                raise DatasetError(f"data_root '{current}' of config '{args.config}' is not a folder: fix it "
+                                   f"in the config, or pass --data-root DIR.")
+            return current, f"{current} (from the config)"
+        parts = Path(current).parts
+        rel = Path(*parts[1:]) if parts and parts[0] == DEFAULT_DATA_DIR else Path(current)
+        dirnames = [str(rel)] if str(rel) not in ("", ".") and not rel.is_absolute() else []
+    base = require_data_dir(data_dir)
+    tried = [base / d for d in dirnames]
     for cand in tried:
         if cand.is_dir():
             ds.data_root = str(cand)
-            return ds.data_root
+            return ds.data_root, data_dir.describe()
+    if (base / img_prefix).is_dir() if img_prefix else not dirnames:  # the benchmark folder itself
+        ds.data_root = str(base)
+        return ds.data_root, data_dir.describe()
+    what = bench or "dataset"
     raise DatasetError(
-        f"{cfg.get('benchmark', 'dataset')} data not found: tried {current} and "
-        f"{', '.join(str(t) for t in tried)}. Prepare it with `radseg data prepare "
-        f"{cfg.get('benchmark', 'DATASET')}` (docs/DATA.md), or pass --data-root DIR.")
+        f"no {what} folder in data folder {data_dir.describe()}: tried "
+        f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with "
+        f"`radseg data prepare {bench or 'DATASET'} --raw DOWNLOAD` (docs/DATA.md), or point --data-root "
+        f"at the folder that holds it.")
 
 
-def check_dataset(cfg) -> int:
-    """Cheap checks before loading any model. Returns the number of classes of the dataset."""
+def check_dataset(cfg) -> Tuple[int, int]:
+    """Cheap checks before loading any model (:func:`radseg.data.verify.verify_dataset` with
+    ``quick=True`` for the benchmarks). Returns ``(number of classes, number of images)``."""
     from mmseg.registry import DATASETS
     ds = cfg.test_dataloader.dataset
     cls = DATASETS.get(ds.type)
@@ -223,12 +246,53 @@ def check_dataset(cfg) -> int:
     from ..data.benchmarks import BENCHMARKS
     if bench in BENCHMARKS:
         from ..data.verify import check_dataset as verify_quick
-        verify_quick(bench, ds.data_root, quick=True)  # same one-line message as `radseg data verify`
-    else:  # a user's own dataset config: only the image folder is checked here
-        img_dir = Path(ds.data_root) / (ds.get("data_prefix") or {}).get("img_path", "")
-        if not img_dir.is_dir() or not any(img_dir.iterdir()):
-            raise DatasetError(f"image folder '{img_dir}' is missing or empty. Check --data-root.")
-    return len(classes)
+        rep = verify_quick(bench, ds.data_root, quick=True)  # same one-line message as `radseg data verify`
+        return len(classes), rep.n_images
+    # a user's own dataset config: only the image folder is checked here
+    img_dir = Path(ds.data_root) / (ds.get("data_prefix") or {}).get("img_path", "")
+    n = sum(1 for p in img_dir.rglob("*") if p.is_file()) if img_dir.is_dir() else 0
+    if not n:
+        raise DatasetError(f"image folder '{img_dir}' is missing or empty. Check --data-root.")
+    return len(classes), n
+
+
+def check_sam_file(path) -> None:
+    """A SAM checkpoint file that cannot be right fails now, not after the backbone loaded:
+    its SHA-256 against the hash prefix in its name (:func:`radseg.models.sam.verify_checkpoint`)
+    and, cheaply, its container (torch's zip format or a legacy pickle)."""
+    import zipfile
+
+    from ..models.sam import SAM_URL, verify_checkpoint
+    verify_checkpoint(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        ok = zipfile.is_zipfile(path) or head[:1] == b"\x80"
+    except OSError as e:
+        raise WeightsNotFoundError(f"cannot read SAM checkpoint '{path}': {e.strerror}.") from None
+    if not ok:
+        raise WeightsNotFoundError(
+            f"SAM checkpoint '{path}' is not a PyTorch checkpoint (truncated, corrupt or the wrong file): "
+            f"download {SAM_URL} again.")
+
+
+def check_predictions_dir(args) -> Optional[Path]:
+    """``--save-predictions DIR``: the absolute folder, created and writable (None without it)."""
+    if args.save_predictions is None:
+        return None
+    if not str(args.save_predictions).strip():
+        raise ConfigError("--save-predictions is empty: give a folder.")
+    out = Path(os.path.abspath(os.path.expanduser(args.save_predictions)))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"--save-predictions '{args.save_predictions}' is a file (or lies under one); "
+                          f"give a folder.") from None
+    except OSError as e:
+        raise ConfigError(f"cannot create --save-predictions '{args.save_predictions}': {e.strerror}.") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConfigError(f"--save-predictions '{args.save_predictions}' is not writable; pick another folder.")
+    return out
 
 
 # -- provenance ---------------------------------------------------------------------------------
@@ -341,17 +405,23 @@ def run_evaluation(args) -> Dict[str, Any]:
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
     check_model_keys(cfg)
+    validate_settings(cfg)  # numbers and ranges of every RADSeg setting, before anything loads
+    if args.save_probs and not args.save_predictions:
+        raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
+                          "label PNGs).")
     resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
-    resolve_data_root(cfg, args)
-    num_classes = check_dataset(cfg)
+    data_root, data_from = resolve_data_root(cfg, args)
+    num_classes, n_found = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
-    if cfg.model.get("sam_refine"):  # a missing SAM checkpoint fails before RADIO is loaded
+    if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
         from ..models.registry import get_sam_source
         from ..models.sam import find_checkpoint
         ckpt = cfg.model.get("sam_ckpt")
         if not (ckpt and get_sam_source(str(ckpt))):
-            cfg.model.sam_ckpt = str(find_checkpoint(ckpt))
+            path = find_checkpoint(ckpt)
+            check_sam_file(path)
+            cfg.model.sam_ckpt = str(path)
 
     name = Path(args.config).stem
     res = resolution_of(args.config)
@@ -362,6 +432,14 @@ def run_evaluation(args) -> Dict[str, Any]:
         raise ConfigError(f"--work-dir '{cfg.work_dir}' is a file (or lies under one); give a folder.") from None
     except OSError as e:
         raise ConfigError(f"cannot create --work-dir '{cfg.work_dir}': {e.strerror}.") from None
+    if args.save_predictions is not None and num_classes > 255:
+        raise ConfigError(f"--save-predictions writes 8-bit label PNGs (255 = ignore): at most 255 classes, "
+                          f"this dataset has {num_classes}.")
+    pred_dir = check_predictions_dir(args)
+    if pred_dir is not None:
+        from .predictions import hook_config
+        cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
+            hook_config(pred_dir, save_probs=args.save_probs, dataset=cfg.get("benchmark") or name)]
     check_launcher(args.launcher)
     cfg.launcher = args.launcher
     if args.launcher != "none":
@@ -369,6 +447,10 @@ def run_evaluation(args) -> Dict[str, Any]:
         if cfg.get("model_wrapper_cfg") is None:
             cfg.model_wrapper_cfg = dict(type=_register_inference_wrapper())
         _init_dist_without_gpu(args.launcher, cfg.env_cfg.dist_cfg)
+    rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID") or os.environ.get("OMPI_COMM_WORLD_RANK")
+    if rank in (None, "0"):
+        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {n_found} images; data folder {data_from})"
+              + (f"; predictions -> {pred_dir}" if pred_dir is not None else ""), flush=True)
 
     # Load the weights before the runner: an unreachable checkpoint fails here with one
     # line, not after mmengine's environment dump; the segmentor then takes this bundle.
@@ -378,10 +460,16 @@ def run_evaluation(args) -> Dict[str, Any]:
     preload_radio(m.model_version, m.get("lang_model", "siglip2"), need_sam=bool(m.get("sam_refine")),
                   source=m.get("radio_source"), revision=m.get("radio_revision"), repo_dir=m.get("radio_repo"))
 
+    import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
+
+    warnings.filterwarnings("ignore", message="The draw is False")
+    warnings.filterwarnings("ignore", message=r".*instance named of visualizer has been created")
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     t_built = time.time()
-    metrics = runner.test()
+    with warnings.catch_warnings():  # a class without pixels (or no pixel at all: checked below)
+        warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)
+        metrics = runner.test()
     t_done = time.time()
 
     from mmengine.dist import get_rank
@@ -389,6 +477,15 @@ def run_evaluation(args) -> Dict[str, Any]:
     model = runner.model.module if hasattr(runner.model, "module") else runner.model
     info = model.model_info if hasattr(model, "model_info") else {}
     summary = {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc") if k in metrics}
+    bad = nonfinite_metrics(summary)
+    if bad:  # nothing was scored: an error, never a complete record
+        ignored = (" or 0 (background, ignored by this benchmark)"
+                   if getattr(runner.test_dataloader.dataset, "reduce_zero_label", False) else "")
+        raise DatasetError(
+            f"no label pixel was scored in the {n_images} images of {data_root} "
+            f"({', '.join(f'{k}={v}' for k, v in bad.items())}): every label value is 255 (ignore){ignored}. "
+            f"Check the labels with `radseg data verify {cfg.get('benchmark') or 'DATASET'}`; no result "
+            f"record written.")
     classes = runner.test_dataloader.dataset.metainfo["classes"]
     def _r(v):
         return None if v is None else round(float(v), 2)
@@ -398,10 +495,13 @@ def run_evaluation(args) -> Dict[str, Any]:
     record = {
         "benchmark": cfg.get("benchmark", name), "config": args.config, "resolution": res,
         "model_version": info.get("model_version", cfg.model.model_version),
-        "lang_model": cfg.model.lang_model, "model_source": info.get("source"),
+        "lang_model": info.get("lang_model") or cfg.model.lang_model, "model_source": info.get("source"),
         "model_revision": info.get("revision"), "sam_refine": bool(cfg.model.get("sam_refine")),
+        "allow_unpinned": bool(getattr(args, "allow_unpinned", False)),
         "scra_scaling": cfg.model.scra_scaling, "scga_scaling": cfg.model.scga_scaling,
         "cfg_options": list(args.cfg_options or []),
+        "data_root": os.path.abspath(data_root),
+        "predictions_dir": str(pred_dir) if pred_dir is not None else None,
         "metrics": summary, "per_class": per_class, "num_images": n_images,
         "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
         "images_per_s": round(n_images / max(t_done - t_built, 1e-9), 4),

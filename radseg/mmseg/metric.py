@@ -3,16 +3,48 @@
 The summary numbers (aAcc, mIoU, mAcc, rounded to 2 decimals by mmseg) are
 exactly mmseg's; per-class values are added as ``IoU.<class>`` and
 ``Acc.<class>`` (mmseg 0.x style) so they survive the distributed collect.
+
+Every label is checked as it is scored: a value outside ``0..num_classes-1``
+that is not the ignore index (255) is a :class:`radseg.errors.DatasetError`
+naming the label file and its image, not a silent ``mIoU 0.0`` / ``aAcc nan``.
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
+
+from ..errors import DatasetError
+
+
+def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample) -> None:
+    """Raise :class:`DatasetError` if ``label`` (as the metric sees it) holds a value that is
+    neither a class index ``0..num_classes-1`` nor ``ignore_index``; ``sample`` names the files."""
+    bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+    if not bool(bad.any()):
+        return
+    vals = torch.unique(label[bad]).tolist()
+    reduce = bool(sample.get("reduce_zero_label", False))
+    shown = [v + 1 for v in vals] if reduce else vals  # the values in the file
+    text = ", ".join(str(int(v)) for v in shown[:8]) + (", ..." if len(shown) > 8 else "")
+    allowed = f"1..{num_classes} (0 = background, ignored)" if reduce else f"0..{num_classes - 1}"
+    raise DatasetError(
+        f"label '{sample.get('seg_map_path', '?')}' (image '{sample.get('img_path', '?')}') holds value(s) "
+        f"{text}, outside {allowed} and {ignore_index} (ignore) for this {num_classes}-class dataset: "
+        f"the wrong label files or a wrong conversion; re-create them with `radseg data prepare` "
+        f"and check them with `radseg data verify`.")
 
 
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
+
+    def process(self, data_batch: dict, data_samples) -> None:
+        if not self.format_only:
+            num_classes = len(self.dataset_meta["classes"])
+            for sample in data_samples:
+                check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample)
+        super().process(data_batch, data_samples)
 
     def compute_metrics(self, results: list) -> dict:
         metrics = super().compute_metrics(results)

@@ -8,7 +8,10 @@ Layout in a run's work dir::
     results.jsonl                    one line per record (appended)
 
 A record is *complete* when it parses, has ``schema == RECORD_SCHEMA``,
-``status == "complete"`` and the summary metrics.
+``status == "complete"`` and finite summary metrics (aAcc, mIoU, mAcc).
+:func:`write_run_record` refuses a record whose summary metrics are missing or
+not finite (NaN, inf): such a run measured nothing and is an error, never a
+complete record.
 """
 from __future__ import annotations
 
@@ -85,8 +88,30 @@ def format_summary(record: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def nonfinite_metrics(metrics: Any) -> Dict[str, Any]:
+    """``{key: value}`` of the summary metrics (:data:`SUMMARY_KEYS`) that are missing or not finite."""
+    metrics = metrics if isinstance(metrics, dict) else {}
+    bad = {}
+    for k in SUMMARY_KEYS:
+        v = metrics.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            bad[k] = v
+    return bad
+
+
 def write_run_record(work_dir, record: Dict[str, Any], stamp: str, name: str) -> Path:
-    """Write a complete record (see module doc). Returns the kept ``results/*.json`` path."""
+    """Write a complete record (see module doc). Returns the kept ``results/*.json`` path.
+
+    Raises :class:`radseg.errors.RADSegError` (nothing written) when a summary metric is
+    missing or not finite.
+    """
+    bad = nonfinite_metrics(record.get("metrics"))
+    if bad:
+        from ..errors import RADSegError
+        raise RADSegError(
+            f"the run produced no valid score ({', '.join(f'{k}={v}' for k, v in bad.items())}); no result "
+            f"record written. Usually no label pixel was scored (every label value is 255 = ignore, or the "
+            f"labels are the wrong files): check the data with `radseg data verify`.")
     work_dir = Path(work_dir)
     record = _clean(dict(record, schema=RECORD_SCHEMA, status="complete"))
     text = json.dumps(record, indent=2, sort_keys=False) + "\n"
@@ -109,6 +134,7 @@ def load_record(path) -> Optional[Dict[str, Any]]:
 
 
 def is_complete_record(path) -> bool:
+    """True when the record at ``path`` is complete: schema, status and finite summary metrics."""
     rec = load_record(path)
-    return bool(rec) and rec.get("schema") == RECORD_SCHEMA and rec.get("status") == "complete" \
-        and all(isinstance(rec.get("metrics", {}).get(k), (int, float)) for k in SUMMARY_KEYS)
+    return isinstance(rec, dict) and rec.get("schema") == RECORD_SCHEMA and rec.get("status") == "complete" \
+        and not nonfinite_metrics(rec.get("metrics"))
