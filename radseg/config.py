@@ -40,6 +40,8 @@ class RADSegConfig:
     radio_revision: Optional[str] = _setting(None, "git revision of the RADIO source (None: the pinned one)")
     radio_repo: Optional[str] = _setting(None, "local NVlabs/RADIO clone for air-gapped use")
     allow_unpinned: bool = _setting(False, "allow an unpinned Hugging Face revision (recorded)")
+    vitdet_window_size: Optional[int] = _setting(None, "ViTDet windowed attention, in patches (C-RADIOv4 only; "
+                                                       "None: global attention)")
     # -- the algorithm (ALGORITHM.md sections 2-6) ------------------------------------------------
     scra_scaling: float = _setting(10.0, "SCRA temperature s_ra (> 0)")
     scga_scaling: float = _setting(10.0, "SCGA temperature s_ga (> 0)")
@@ -153,6 +155,8 @@ class RADSegConfig:
         if (self.max_windows_per_batch is not None and self.max_windows_per_batch != "auto"
                 and _integer(self, "max_windows_per_batch") < 1):
             raise ConfigError(f"max_windows_per_batch must be >= 1, 'auto' or None (got {self.max_windows_per_batch}).")
+        if self.vitdet_window_size is not None and _integer(self, "vitdet_window_size") < 1:
+            raise ConfigError(f"vitdet_window_size must be >= 1 or None (got {self.vitdet_window_size}).")
         if self.scale is not None:
             if (len(self.scale) != 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
                                                 and s > 0 for s in self.scale)):

@@ -151,7 +151,7 @@ class RADSegPredictor:
     @classmethod
     def from_config(cls, config: RADSegConfig, device=None) -> "RADSegPredictor":
         """Validate ``config``, then load the models it names onto ``device``."""
-        from .encoder import RADSegEncoder
+        from .core.encoder import RADSegEncoder
         from .models import build_radio
         config.validate()
         device = resolve_device(device)
@@ -160,12 +160,15 @@ class RADSegPredictor:
             config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
         bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine,
                              device=device, source=config.radio_source, revision=config.radio_revision,
-                             repo_dir=config.radio_repo)
+                             repo_dir=config.radio_repo, allow_unpinned=config.allow_unpinned,
+                             vitdet_window_size=config.vitdet_window_size)
         config.validate(patch_size=bundle.patch_size)
+        from .models.versions import check_resolution_step  # ViTDet windows need coarser steps
+        check_resolution_step(config.slide_crop, config.slide_stride, bundle, config.sam_refine)
         encoder = RADSegEncoder.from_config(bundle, config).to(device)
         if config.sam_refine:
             from .models.sam import load_sam
-            from .sam_refine import SAMRefiner
+            from .core.sam_refine import SAMRefiner
             encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
         return cls(encoder, config)
 
@@ -230,7 +233,7 @@ class RADSegPredictor:
     def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]):
         """The network input already resized and normalised (``1 x 3 x H x W``), as mmseg's
         data preprocessor gives it; outputs at ``ori_shape``. Returns the encoder's
-        :class:`radseg.encoder.SegmentationResult`."""
+        :class:`radseg.core.encoder.SegmentationResult`."""
         return self.encoder.predict(img, ori_shape=ori_shape)
 
 

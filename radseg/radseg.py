@@ -17,7 +17,7 @@ the duck-typed interface of docs/RAYFRONTS_API.md section 7 (RayFronts does no
   ``align_spatial_features_with_language``, ``is_compatible_size``,
   ``get_nearest_size``, ``num_classes``, ``cat_index_to_name``, ``cat_name_to_index``.
 
-**Relationship to** :class:`radseg.encoder.RADSegEncoder` (the library's core
+**Relationship to** :class:`radseg.core.encoder.RADSegEncoder` (the library's core
 encoder, same name, different class): this class is an *adapter* around one
 instance of it (``self.core``), built from a :class:`radseg.config.RADSegConfig`.
 Every step of the algorithm (SCRA, sliding windows, SCGA, ``head_mlp``
@@ -114,7 +114,7 @@ def _classes_list(classes) -> Optional[List[str]]:
 class RADSegEncoder:
     """RADSeg (RADSeg+ with ``sam_refinement=True``) as a RayFronts image encoder.
 
-    Not to be confused with :class:`radseg.encoder.RADSegEncoder`, the library's
+    Not to be confused with :class:`radseg.core.encoder.RADSegEncoder`, the library's
     core encoder, which this class wraps as ``self.core`` (see the module docstring).
 
     Args (names and defaults of the reference, RAYFRONTS_API.md section 3c):
@@ -200,7 +200,7 @@ class RADSegEncoder:
         self.vitdet_window_size = opts["vitdet_window_size"]
         self.amp = bool(amp)
         self.eps = 1e-10
-        from .text_embeddings import default_templates
+        from .core.text_embeddings import default_templates
         self.prompt_templates = default_templates()
 
         self.core = build_core(self.config, self.device, vitdet_window_size=self.vitdet_window_size)
@@ -296,7 +296,7 @@ class RADSegEncoder:
             raise ConfigError("this encoder has no language adaptor to align features with.")
         if not self.return_radio_features or (self.predict and onehot):
             return features
-        from .dense_logits import project_tokens
+        from .core.dense_logits import project_tokens
         with torch.no_grad(), self._autocast():
             return project_tokens(features.float(), self.lang_adaptor.head_mlp).float()
 
@@ -313,7 +313,7 @@ class RADSegEncoder:
         """Where an ``h x w`` input goes: ``resized`` (the stride-resized size),
         ``windows`` (rows, cols), ``num_windows`` and ``grid`` (the stitched feature map's
         ``h' x w'``), as docs/RAYFRONTS_API.md section 5 tabulates them."""
-        from .sliding_windows import stride_resize_shape, window_grid
+        from .core.sliding_windows import stride_resize_shape, window_grid
         p = self.core.patch_size
         crop, stride = self.config.slide_crop, self.config.slide_stride
         if crop <= 0:
@@ -338,8 +338,8 @@ class RADSegEncoder:
         if self.return_radio_features:
             feats = core.feature_map(x)
         else:  # the reference projects every window with head_mlp before stitching
-            from .dense_logits import project_tokens
-            from .sliding_windows import sliding_window_features
+            from .core.dense_logits import project_tokens
+            from .core.sliding_windows import sliding_window_features
             if core.slide_crop <= 0:
                 h, w = x.shape[-2:]
                 nh, nw = self.get_nearest_size(h, w)
@@ -350,13 +350,13 @@ class RADSegEncoder:
                 x, core.slide_crop, core.slide_stride, core.patch_size, core.max_windows_per_batch)
         if core.use_scga and (self.scga_policy == "always"
                               or self.window_layout(*x.shape[-2:])["num_windows"] > 1):
-            from .scga import scga
+            from .core.scga import scga
             feats = scga(feats, core.scga_scaling)
         return feats
 
     def _probabilities(self, x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
         """One normalised image -> ``N x H0 x W0`` denoised probabilities (library steps)."""
-        from .dense_logits import cosine_probabilities, denoise_prompts, project_tokens, upsample
+        from .core.dense_logits import cosine_probabilities, denoise_prompts, project_tokens, upsample
         feats = self._feature_map(x)
         # with return_radio_features=False the windows were projected already: not twice
         proj = project_tokens(feats, self.lang_adaptor.head_mlp) if self.return_radio_features else feats
@@ -377,7 +377,7 @@ class RADSegEncoder:
           (1-based with ``ignore_label``, 0 where the max probability is below
           ``prediction_thresh``).
         """
-        from .dense_logits import predict_labels
+        from .core.dense_logits import predict_labels
         x = rgb_image
         if x.dim() == 3:
             x = x[None]
@@ -433,30 +433,10 @@ class RADSegEncoder:
 
 
 def build_core(config: RADSegConfig, device, vitdet_window_size: Optional[int] = None):
-    """The library's :class:`radseg.encoder.RADSegEncoder` (and its SAM refiner) for ``config``."""
-    from .encoder import RADSegEncoder as CoreEncoder
-    from .models import build_radio
-    if config.sam_refine:  # a missing SAM checkpoint fails before RADIO is loaded
-        from .models.sam import resolve_sam
-        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
-    kw = {} if vitdet_window_size is None else {"vitdet_window_size": vitdet_window_size}
-    bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine, device=device,
-                         source=config.radio_source, revision=config.radio_revision,
-                         repo_dir=config.radio_repo, **kw)
-    _check_windows(config, bundle)
-    core = CoreEncoder.from_config(bundle, config).to(device)
-    if config.sam_refine:
-        from .models.sam import load_sam
-        from .sam_refine import SAMRefiner
-        core.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
-    return core
-
-
-def _check_windows(config: RADSegConfig, bundle) -> None:
-    """Windows, strides and the SAM pass against the model's minimum resolution step."""
-    from .models.versions import check_resolution_step
-    config.validate(patch_size=bundle.patch_size)
-    check_resolution_step(config.slide_crop, config.slide_stride, bundle, config.sam_refine)
+    """The library's :class:`radseg.core.encoder.RADSegEncoder` (and its SAM refiner) for
+    ``config``, built by :meth:`radseg.RADSegPredictor.from_config` (checks included)."""
+    from .predictor import RADSegPredictor
+    return RADSegPredictor.from_config(config.replace(vitdet_window_size=vitdet_window_size), device).encoder
 
 
 def normalize_01(x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-from .encoder import SegmentationResult
+from .core.encoder import SegmentationResult
 from .errors import DatasetError
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from radseg.config import RADSegConfig as _D
-from radseg.sam_refine import Regions, SamOutput, dense_mask_prompt, half_resolution, sam_decode
+from radseg.core.sam_refine import Regions, SamOutput, dense_mask_prompt, half_resolution, sam_decode
 
 
 def extract_regions(labels: torch.Tensor, probs: torch.Tensor,

@@ -49,7 +49,7 @@ def test_presets_carry_the_real_sizes_and_settings():
     p = BENCH_PRESETS["cityscapes_high"]
     pre = get_dataset(p.dataset).preset(p.resolution)
     assert rescale_size(*p.image_size, pre.scale) == (1344, 2688)
-    from radseg.sliding_windows import stride_resize_shape, window_grid
+    from radseg.core.sliding_windows import stride_resize_shape, window_grid
     assert len(window_grid(*stride_resize_shape(1344, 2688, 336, 224), 336, 224)) == 72
     assert resolve_presets(["default", "voc_low"]) == list(DEFAULT_PRESETS)
 

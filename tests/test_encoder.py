@@ -1,6 +1,6 @@
 import torch
 
-from radseg.encoder import RADSegEncoder
+from radseg.core.encoder import RADSegEncoder
 from radseg.models import build_radio
 
 CLASSES = ["cat", "dog", "sky", "grass", "road"]

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from radseg.encoder import RADSegEncoder, auto_window_cap
+from radseg.core.encoder import RADSegEncoder, auto_window_cap
 from radseg.models import build_radio
 from radseg.models.sam import build_tiny_sam
-from radseg.sam_refine import (SAMRefiner, extract_regions, make_predictor, merge_refined, positive_points_only,
+from radseg.core.sam_refine import (SAMRefiner, extract_regions, make_predictor, merge_refined, positive_points_only,
                                refine_with_sam)
-from radseg.sliding_windows import stitch_windows, stitch_windows_loop, window_grid
+from radseg.core.sliding_windows import stitch_windows, stitch_windows_loop, window_grid
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sam_refine_previous as previous  # noqa: E402

@@ -12,13 +12,13 @@ import torch
 
 from radseg.bench.core import miou_between
 from radseg.config import RADSegConfig
-from radseg.encoder import RADSegEncoder
+from radseg.core.encoder import RADSegEncoder
 from radseg.errors import ConfigError
 from radseg.models import build_radio
 from radseg.models.sam import build_tiny_sam
 from radseg.preprocess import normalize_image
-from radseg.sam_refine import SAMRefiner
-from radseg.scra import SCRAttention
+from radseg.core.sam_refine import SAMRefiner
+from radseg.core.scra import SCRAttention
 
 sys.path.insert(0, str(Path(__file__).parent))
 from datagen import make_image_and_label  # noqa: E402

@@ -127,7 +127,7 @@ def test_batch_equals_one_image_at_a_time(pred_enc, feat_enc):
 
 
 def test_probabilities_are_the_library_encoders(pred_enc):
-    """Same numbers as radseg.encoder.RADSegEncoder.coarse_probabilities (no second implementation)."""
+    """Same numbers as radseg.core.encoder.RADSegEncoder.coarse_probabilities (no second implementation)."""
     from radseg.radseg import normalize_01
     x = torch.rand(1, 3, 96, 160)
     ours = pred_enc.encode_image_to_feat_map(x, ignore_label=False)[0]

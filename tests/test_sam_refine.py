@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from radseg.models.sam import build_tiny_sam
-from radseg.sam_refine import (SamOutput, SAMRefiner, dense_mask_prompt, extract_regions,
+from radseg.core.sam_refine import (SamOutput, SAMRefiner, dense_mask_prompt, extract_regions,
                                half_resolution, make_predictor, merge_refined, refine_with_sam, sam_decode,
                                sam_image_embedding, sam_input_size)
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from timm.layers import Attention
 
-from radseg.scga import scga
-from radseg.scra import SCRAttention, apply_scra, remove_scra
+from radseg.core.scga import scga
+from radseg.core.scra import SCRAttention, apply_scra, remove_scra
 
 
 def manual_scra(attn, x, s):

@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from radseg.sliding_windows import (resize_to_stride, sliding_window_features, stitch_windows,
+from radseg.core.sliding_windows import (resize_to_stride, sliding_window_features, stitch_windows,
                                     stride_resize_shape, window_grid)
 
 
@@ -103,7 +103,7 @@ def test_crop_zero_is_one_pass():
 def test_window_cap_is_bit_identical_to_one_call_on_the_stand_in():
     """The memory cap (max_windows_per_batch) changes the backbone's call shape; on CPU the
     stand-in RADIO gives the same bits either way (the reference makes one call)."""
-    from radseg.encoder import RADSegEncoder
+    from radseg.core.encoder import RADSegEncoder
     enc = RADSegEncoder.from_pretrained("tiny-random", slide_crop=64, slide_stride=32, text_disk_cache=False)
     img = torch.randn(1, 3, 96, 160, generator=torch.Generator().manual_seed(1))
     full = enc.feature_map(img)

@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from radseg.dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
+from radseg.core.dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
                                  project_tokens, upsample)
-from radseg.text_embeddings import TextEmbedder, default_templates, flatten_synonyms
+from radseg.core.text_embeddings import TextEmbedder, default_templates, flatten_synonyms
 
 
 class FakeAdaptor:

@@ -134,7 +134,7 @@ def _stats(values: List[float]) -> Dict[str, float]:
 
 def _window_crops(enc, img: torch.Tensor) -> torch.Tensor:
     """The windows the pipeline sends through the backbone for ``img`` (``B x 3 x H x W``)."""
-    from ..sliding_windows import resize_to_stride, window_grid
+    from ..core.sliding_windows import resize_to_stride, window_grid
     x = resize_to_stride(img, enc.slide_crop, enc.slide_stride)
     boxes = window_grid(x.shape[-2], x.shape[-1], enc.slide_crop, enc.slide_stride)
     crops = torch.stack([x[:, :, y1:y2, x1:x2] for (y1, y2, x1, x2) in boxes], dim=1)
@@ -143,8 +143,8 @@ def _window_crops(enc, img: torch.Tensor) -> torch.Tensor:
 
 def backbone_limit_fn(enc, imgs: List[torch.Tensor], refine: bool):
     """A closure running only the backbone on the pipeline's windows (+ the 1024 px pass)."""
-    from ..encoder import auto_window_cap
-    from ..sam_refine import sam_input_size
+    from ..core.encoder import auto_window_cap
+    from ..core.sam_refine import sam_input_size
     crops = _window_crops(enc, torch.cat(imgs))
     cap = enc.max_windows_per_batch
     if cap == "auto":
@@ -165,7 +165,7 @@ def backbone_limit_fn(enc, imgs: List[torch.Tensor], refine: bool):
 def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: str, repeats: int,
              warmup: int) -> Dict:
     """Time one configured encoder on one batch; returns the figures and the last outputs."""
-    from ..encoder import _fast_math
+    from ..core.encoder import _fast_math
     from .timing import StageTimer, count_syncs, sync, timed_ms
     cuda = torch.device(device).type == "cuda"
     b = len(imgs)
@@ -221,13 +221,13 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
               warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
               log=print) -> Dict:
     """Run every case and return the report (``{"meta": ..., "results": [...]}``, JSON-ready)."""
-    from ..encoder import RADSegEncoder
+    from ..core.encoder import RADSegEncoder
     from ..models import build_radio
     from ..models.replicas import SMALL_NAMES
     from ..models.sam import load_sam
     from ..preprocess import rescale_size
     from ..presets import get_dataset
-    from ..sam_refine import SAMRefiner
+    from ..core.sam_refine import SAMRefiner
     device = check_device(device)
     names = resolve_presets(presets)
     for m in modes:

@@ -19,9 +19,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import RADSegConfig as _D  # the one place defaults live
-from .config import RADSegConfig
-from .errors import ConfigError
+from ..config import RADSegConfig as _D  # the one place defaults live
+from ..config import RADSegConfig
+from ..errors import ConfigError
 from .dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
                            project_tokens, upsample)
 from .scga import scga
@@ -74,8 +74,6 @@ def auto_window_cap(encoder, img: torch.Tensor, crop: int, fraction: float = 0.5
     free, _ = torch.cuda.mem_get_info(img.device)
     per = window_bytes(encoder, crop)
     return max(1, int(free * fraction // per))
-
-from .preprocess import MEAN_RGB, STD_RGB, normalize_image  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -164,7 +162,7 @@ class RADSegEncoder(nn.Module):
                         device="cpu", need_sam: bool = False, source=None, revision=None,
                         repo_dir=None, **kwargs) -> "RADSegEncoder":
         """Load the backbone (see :func:`radseg.models.build_radio`) and wrap it."""
-        from .models import build_radio
+        from ..models import build_radio
         bundle = build_radio(model_version, lang_model, need_sam=need_sam, device=device,
                              source=source, revision=revision, repo_dir=repo_dir)
         return cls(bundle, **kwargs).to(device)

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import RADSegConfig as _D  # the one place defaults live
-from .errors import ConfigError
+from ..config import RADSegConfig as _D  # the one place defaults live
+from ..errors import ConfigError
 
 Size = Tuple[int, int]
 

@@ -30,8 +30,8 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 
-from .errors import WeightsNotFoundError
-from .preprocess import MEAN_RGB, STD_RGB
+from ..errors import WeightsNotFoundError
+from ..preprocess import MEAN_RGB, STD_RGB
 
 #: segment_anything/build_sam.py's ViT-H image encoder.
 VIT_H_TRUNK = dict(embed_dim=1280, depth=32, num_heads=16, global_attn_indexes=(7, 15, 23, 31), window_size=14,
@@ -73,7 +73,7 @@ def ensure_trunk(sam) -> nn.Module:
     if origin == "tiny-random-sam":
         enc = build_tiny_trunk(neck, trunk_width=int(neck[0].in_channels))
     elif origin:
-        from .models.sam import _read_state_dict, find_checkpoint
+        from ..models.sam import _read_state_dict, find_checkpoint
         path = find_checkpoint(origin)
         sd = {k[len("image_encoder."):]: v for k, v in _read_state_dict(path).items()
               if k.startswith("image_encoder.")}

@@ -25,7 +25,7 @@ class SCRAttention(nn.Module):
         super().__init__()
         missing = [a for a in self.REQUIRED if not hasattr(attn, a)]
         if missing:
-            from .errors import UnknownModelError
+            from ..errors import UnknownModelError
             raise UnknownModelError(
                 f"SCRA needs the last block's attention to have '{missing[0]}' (a timm Attention has "
                 f"{', '.join(self.REQUIRED)}); {type(attn).__name__} lacks {', '.join(missing)}.")

@@ -15,10 +15,11 @@ import logging
 import os
 import weakref
 import zlib
-from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
+
+from ..cache import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +38,6 @@ def flatten_synonyms(classes: Sequence[Sequence[str]]) -> Tuple[List[str], List[
             queries.append(s)
             owner.append(idx)
     return queries, owner
-
-
-def cache_dir() -> Path:
-    """``$RADSEG_CACHE_DIR`` or ``~/.cache/radseg``."""
-    root = os.environ.get("RADSEG_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "radseg")
-    return Path(root)
 
 
 #: tensors up to this many bytes go into the SHA-256 as they are; larger ones as their CRC-32

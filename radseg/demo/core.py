@@ -355,7 +355,7 @@ class DemoApp:
     def configure(predictor, settings: DemoSettings) -> None:
         """Apply ``settings`` to a loaded predictor in place (no reload): resize scale, windows,
         SCRA / SCGA scaling, RADSeg+'s coarse threshold. Checked first (ConfigError)."""
-        from ..scra import SCRAttention, apply_scra
+        from ..core.scra import SCRAttention, apply_scra
         enc = predictor.encoder
         cfg = predictor.config.replace(**settings.overrides())
         cfg.validate(patch_size=enc.patch_size)

@@ -160,11 +160,10 @@ def apply_cli(cfg, args) -> List[str]:
 
 def check_model_keys(cfg) -> None:
     """Unknown ``model.*`` keys (typos in configs or --cfg-options) fail with the known ones."""
-    import inspect
-    from .segmentor import RADSegSegmentation
+    from ..config import RADSegConfig
     if cfg.model.get("type") != "RADSegSegmentation":
         return
-    known = set(inspect.signature(RADSegSegmentation.__init__).parameters) - {"self"}
+    known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg"}
     unknown = sorted(set(cfg.model) - known - {"type"})
     if unknown:
         raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
@@ -254,26 +253,6 @@ def check_dataset(cfg) -> Tuple[int, int]:
     if not n:
         raise DatasetError(f"image folder '{img_dir}' is missing or empty. Check --data-root.")
     return len(classes), n
-
-
-def check_sam_file(path) -> None:
-    """A SAM checkpoint file that cannot be right fails now, not after the backbone loaded:
-    its SHA-256 against the hash prefix in its name (:func:`radseg.models.sam.verify_checkpoint`)
-    and, cheaply, its container (torch's zip format or a legacy pickle)."""
-    import zipfile
-
-    from ..models.sam import SAM_URL, verify_checkpoint
-    verify_checkpoint(path)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-        ok = zipfile.is_zipfile(path) or head[:1] == b"\x80"
-    except OSError as e:
-        raise WeightsNotFoundError(f"cannot read SAM checkpoint '{path}': {e.strerror}.") from None
-    if not ok:
-        raise WeightsNotFoundError(
-            f"SAM checkpoint '{path}' is not a PyTorch checkpoint (truncated, corrupt or the wrong file): "
-            f"download {SAM_URL} again.")
 
 
 def check_predictions_dir(args) -> Optional[Path]:
@@ -415,13 +394,8 @@ def run_evaluation(args) -> Dict[str, Any]:
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
     if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
-        from ..models.registry import get_sam_source
-        from ..models.sam import find_checkpoint
-        ckpt = cfg.model.get("sam_ckpt")
-        if not (ckpt and get_sam_source(str(ckpt))):
-            path = find_checkpoint(ckpt)
-            check_sam_file(path)
-            cfg.model.sam_ckpt = str(path)
+        from ..models.sam import resolve_sam
+        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"))
 
     name = Path(args.config).stem
     res = resolution_of(args.config)
@@ -453,19 +427,21 @@ def run_evaluation(args) -> Dict[str, Any]:
               + (f"; predictions -> {pred_dir}" if pred_dir is not None else ""), flush=True)
 
     # Load the weights before the runner: an unreachable checkpoint fails here with one
-    # line, not after mmengine's environment dump; the segmentor then takes this bundle.
-    from ..models.radio import preload_radio
+    # line, not after mmengine's environment dump; the segmentor then takes this predictor.
+    from ..predictor import RADSegPredictor
+    from .segmentor import prebuilt_predictor, segmentor_config
     t0 = time.time()
-    m = cfg.model
-    preload_radio(m.model_version, m.get("lang_model", "siglip2"), need_sam=bool(m.get("sam_refine")),
-                  source=m.get("radio_source"), revision=m.get("radio_revision"), repo_dir=m.get("radio_repo"))
+    settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
+                                                                 "data_preprocessor", "init_cfg")}
+    predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
 
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
 
     warnings.filterwarnings("ignore", message="The draw is False")
     warnings.filterwarnings("ignore", message=r".*instance named of visualizer has been created")
     from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    with prebuilt_predictor(predictor):
+        runner = Runner.from_cfg(cfg)
     t_built = time.time()
     with warnings.catch_warnings():  # a class without pixels (or no pixel at all: checked below)
         warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)

@@ -1,6 +1,7 @@
 """``RADSegSegmentation``: the RADSeg encoder as an mmseg segmentor (inference only)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import List, Optional
 
@@ -10,7 +11,10 @@ from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 
 from ..class_names import load_class_names
-from ..encoder import MEAN_RGB, STD_RGB, RADSegEncoder
+from ..config import RADSegConfig
+from ..errors import ConfigError
+from ..predictor import RADSegPredictor
+from ..preprocess import MEAN_RGB, STD_RGB
 
 logger = logging.getLogger(__name__)
 
@@ -19,51 +23,66 @@ DATA_PREPROCESSOR = dict(type="SegDataPreProcessor", mean=list(MEAN_RGB), std=li
                          bgr_to_rgb=True)
 
 
+#: one slot: a predictor loaded before mmengine's runner (see :func:`prebuilt_predictor`)
+_PREBUILT: List = []
+
+
+@contextlib.contextmanager
+def prebuilt_predictor(predictor):
+    """Hand ``predictor`` to the :class:`RADSegSegmentation` built inside the block.
+
+    ``eval.py`` loads the weights before mmengine's runner so that a failed download is
+    the only line printed; the segmentor the runner builds then takes this predictor
+    instead of loading again. It must ask for exactly ``predictor.config`` (anything
+    else is a :class:`ConfigError`, never a silent second load); an unused predictor is
+    dropped when the block ends.
+    """
+    _PREBUILT[:] = [predictor]
+    try:
+        yield predictor
+    finally:
+        _PREBUILT.clear()
+
+
+def segmentor_config(class_names: str, settings: dict) -> RADSegConfig:
+    """The :class:`RADSegConfig` of ``model=dict(type='RADSegSegmentation', **settings)``;
+    an unknown key is a ConfigError naming it."""
+    return RADSegConfig.from_dict({**settings, "class_names": class_names}).validate()
+
+
 @MODELS.register_module()
 class RADSegSegmentation(BaseSegmentor):
-    """Zero-shot segmentor: one :class:`radseg.encoder.RADSegEncoder` per model.
+    """Zero-shot segmentor over one :class:`radseg.RADSegPredictor`.
 
-    Config keys (``model=dict(type="RADSegSegmentation", ...)``): ``model_version``,
-    ``lang_model``, ``class_names`` (built-in key or path), ``num_classes``
-    (validated against the file when given), ``radio_source``, ``radio_revision``,
-    ``radio_repo``, ``scra_scaling``, ``scga_scaling``, ``slide_crop``,
-    ``slide_stride``, ``prompt_denoising_thresh``, ``use_scra``, ``use_scga``,
-    ``amp``, ``compile``, ``max_windows_per_batch``, ``sam_refine``, ``sam_ckpt``,
-    ``coarse_thresh``, ``minimal_area``, ``sam_mask_coff``, ``sam_iou_thresh``.
+    Config keys (``model=dict(type="RADSegSegmentation", ...)``): ``class_names``
+    (built-in key or path), ``num_classes`` (validated against the file when given),
+    ``data_preprocessor``, and every setting of :class:`radseg.config.RADSegConfig`
+    (its defaults and meanings are there; the test pipeline's resize is the config's
+    ``Resize``, so ``scale`` is unused here).
     """
 
-    def __init__(self, class_names: str, model_version: str = "c-radio_v3-b",
-                 lang_model: str = "siglip2", num_classes: Optional[int] = None,
-                 radio_source: Optional[str] = None, radio_revision: Optional[str] = None,
-                 radio_repo: Optional[str] = None, scra_scaling: float = 10.0,
-                 scga_scaling: float = 10.0, slide_crop: int = 336, slide_stride: int = 224,
-                 prompt_denoising_thresh: float = 0.5, use_scra: bool = True, use_scga: bool = True,
-                 amp: bool = False, compile: bool = False, max_windows_per_batch: Optional[int] = None,
-                 sam_refine: bool = False, sam_ckpt: Optional[str] = None, coarse_thresh: float = 0.10,
-                 minimal_area: int = 225, sam_mask_coff: float = 0.005, sam_iou_thresh: float = 0.9,
-                 batched_mask_prompt: bool = False, text_disk_cache: bool = True,
-                 data_preprocessor=None, init_cfg=None):
+    def __init__(self, class_names: str, num_classes: Optional[int] = None,
+                 data_preprocessor=None, init_cfg=None, **settings):
         if data_preprocessor is None or isinstance(data_preprocessor, dict):
             # built from mmseg's registry so the segmentor also works outside the runner's scope
             data_preprocessor = MODELS.build(dict(data_preprocessor or DATA_PREPROCESSOR))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        config = segmentor_config(class_names, settings)
         self.class_names = load_class_names(class_names, num_classes)
-        self.sam_refine = bool(sam_refine)
-        self.encoder = RADSegEncoder.from_pretrained(
-            model_version, lang_model, need_sam=self.sam_refine, source=radio_source,
-            revision=radio_revision, repo_dir=radio_repo, scra_scaling=scra_scaling,
-            scga_scaling=scga_scaling, slide_crop=slide_crop, slide_stride=slide_stride,
-            prompt_denoising_thresh=prompt_denoising_thresh, use_scra=use_scra, use_scga=use_scga,
-            amp=amp, compile=compile, max_windows_per_batch=max_windows_per_batch,
-            text_disk_cache=text_disk_cache)
+        if _PREBUILT:
+            predictor = _PREBUILT.pop()
+            if predictor.config != config:
+                diff = sorted(k for k, v in config.to_dict().items() if predictor.config.to_dict()[k] != v)
+                raise ConfigError(f"the model loaded before the runner differs from the config's in "
+                                  f"{', '.join(diff)}; load it with the same settings.")
+        else:
+            predictor = RADSegPredictor.from_config(config, device="cpu")  # the runner moves it
+        self.predictor = predictor
+        self.config = config
+        self.sam_refine = config.sam_refine
+        self.encoder = predictor.encoder  # a registered submodule: .to(device) moves it
         self.encoder.set_classes(self.class_names)
-        if self.sam_refine:
-            from ..models.sam import load_sam
-            from ..sam_refine import SAMRefiner
-            self.encoder.sam_refiner = SAMRefiner(
-                load_sam(sam_ckpt), coarse_thresh=coarse_thresh, minimal_area=minimal_area,
-                sam_mask_coff=sam_mask_coff, sam_iou_thresh=sam_iou_thresh,
-                batched_mask_prompt=batched_mask_prompt)
+        if self.encoder.sam_refiner is not None:
             self.sam = self.encoder.sam_refiner.sam  # registered so .to(device) moves it
 
     @property
@@ -79,7 +98,7 @@ class RADSegSegmentation(BaseSegmentor):
                             for _ in range(inputs.shape[0])]
         for img, sample in zip(inputs, data_samples):
             ori_shape = sample.metainfo.get("ori_shape", img.shape[-2:])
-            result = self.encoder.predict(img[None], ori_shape=ori_shape)
+            result = self.predictor.predict_normalized(img[None], ori_shape)
             sample.set_data({
                 "seg_logits": PixelData(data=result.probs),
                 "pred_sem_seg": PixelData(data=result.labels[None]),

@@ -43,6 +43,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UnknownModelError, UnpinnedRevisionError, WeightsNotFoundError
+from ..config import RADSegConfig
 from .registry import (SourceRequest, allow_unpinned_default, available_models, canonical_name,
                        get_model_source, register_model_source)
 
@@ -385,26 +386,7 @@ def resolve_model_source(model_version: str, flag: str = "--model_version"):
         f"radseg.models.register_model_source).")
 
 
-_PRELOADED: Dict[tuple, RadioBundle] = {}
-
-
-def _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir) -> tuple:
-    return (canonical_name(model_version), lang_model, bool(need_sam), source, revision, repo_dir)
-
-
-def preload_radio(model_version: str, lang_model: str = "siglip2", *, need_sam: bool = False,
-                  source: Optional[str] = None, revision: Optional[str] = None,
-                  repo_dir: Optional[str] = None, allow_unpinned: Optional[bool] = None) -> RadioBundle:
-    """Build a bundle now (on the CPU) and hand it to the next :func:`build_radio` with the same
-    arguments (used by ``eval.py`` to fail on missing weights before the runner starts)."""
-    key = _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir)
-    if key not in _PRELOADED:
-        _PRELOADED[key] = build_radio(model_version, lang_model, need_sam=need_sam, source=source,
-                                      revision=revision, repo_dir=repo_dir, allow_unpinned=allow_unpinned)
-    return _PRELOADED[key]
-
-
-def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2", *,
+def build_radio(model_version: str = RADSegConfig.model_version, lang_model: Optional[str] = None, *,
                 need_sam: bool = False, device="cpu", source: Optional[str] = None,
                 revision: Optional[str] = None, repo_dir: Optional[str] = None,
                 allow_unpinned: Optional[bool] = None, vitdet_window_size: Optional[int] = None) -> RadioBundle:
@@ -420,11 +402,6 @@ def build_radio(model_version: str = "c-radio_v3-b", lang_model: str = "siglip2"
     ``allow_unpinned`` (default ``$RADSEG_ALLOW_UNPINNED``) lets remote code run from a
     revision that is not a commit (see :func:`check_pinned`).
     """
-    key = _preload_key(model_version, lang_model, need_sam, source, revision, repo_dir)
-    if key in _PRELOADED:  # handed over once, never shared between two encoders
-        bundle = _PRELOADED.pop(key)
-        bundle.model.to(device)
-        return bundle
     from . import versions
     name = canonical_name(model_version)
     factory = resolve_model_source(model_version)

@@ -148,7 +148,7 @@ def file_digests(path, chunk_size: int = 1 << 22) -> Dict[str, str]:
 
 
 def _digest_cache_path() -> Path:
-    from ..text_embeddings import cache_dir
+    from ..cache import cache_dir
     return cache_dir() / DIGEST_CACHE_FILE
 
 
@@ -225,7 +225,7 @@ def verify_checkpoint(path, model_type: str = "vit_h") -> None:
 
 def search_locations(name: str = DEFAULT_SAM_CHECKPOINT) -> List[Path]:
     """Folders-then-name candidates of steps 3-5 of the module docstring."""
-    from ..text_embeddings import cache_dir
+    from ..cache import cache_dir
     return [Path.cwd() / name, cache_dir() / "checkpoints" / name,
             Path(torch.hub.get_dir()) / "checkpoints" / name]
 
@@ -313,7 +313,23 @@ def resolve_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h") -> 
         return str(checkpoint)
     path = find_checkpoint(checkpoint)
     verify_checkpoint(path, model_type)
+    check_container(path)
     return str(path)
+
+
+def check_container(path) -> None:
+    """Cheaply: the file is a PyTorch checkpoint (torch's zip format or a legacy pickle)."""
+    import zipfile
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        ok = zipfile.is_zipfile(path) or head[:1] == b"\x80"
+    except OSError as e:
+        raise WeightsNotFoundError(f"cannot read SAM checkpoint '{path}': {e.strerror}.") from None
+    if not ok:
+        raise WeightsNotFoundError(
+            f"SAM checkpoint '{path}' is not a PyTorch checkpoint (truncated, corrupt or the wrong file): "
+            f"download {SAM_URL} again.")
 
 
 def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device="cpu"):
@@ -334,10 +350,10 @@ def load_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h", device
     factory = get_sam_source(resolved)
     if factory is not None:
         sam = factory(SourceRequest(model_type=model_type)).eval().to(device)
-        sam.radseg_checkpoint = resolved  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
+        sam.radseg_checkpoint = resolved  # where radseg.core.sam_trunk loads the trunk from (C-RADIOv4)
         return sam
     path = Path(resolved)
     sam = build_sam_parts(model_type)
     load_sam_state(sam, _read_state_dict(path), origin=f"checkpoint '{path}'", model_type=model_type)
-    sam.radseg_checkpoint = str(path)  # where radseg.sam_trunk loads the trunk from (C-RADIOv4)
+    sam.radseg_checkpoint = str(path)  # where radseg.core.sam_trunk loads the trunk from (C-RADIOv4)
     return sam.to(device)

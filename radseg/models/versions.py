@@ -13,7 +13,7 @@ an attribute the model lacks fails with a message naming it.
   list) is taken as ``siglip2-g`` on v4, with a notice.
 * :func:`wants_sam_adaptor`: request RADIO's ``sam`` adaptor only for RADSeg+ and only
   on versions that have one; otherwise RADSeg+ runs SAM ViT-H's own image encoder
-  (:mod:`radseg.sam_trunk`, RADIO_V4.md section 8.1).
+  (:mod:`radseg.core.sam_trunk`, RADIO_V4.md section 8.1).
 * :func:`min_resolution_step`: patch size x ViTDet window size (windows, strides and
   the SAM pass must be multiples of it).
 """
