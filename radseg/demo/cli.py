@@ -5,6 +5,7 @@ import argparse
 import socket
 import sys
 
+from ..cli_args import config_flag
 from ..errors import RADSegError
 from .core import DEFAULT_MAX_MEGAPIXELS
 
@@ -33,15 +34,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "to your network)")
     p.add_argument("--port", type=int, default=None,
                    help=f"port (default {DEFAULT_PORT}, or a free one if {DEFAULT_PORT} is taken)")
-    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b",
-                   help="model preselected in the page (default c-radio_v3-b: needs its weights cached, or a "
-                        "network on the first run); tiny-random: the offline stand-in with random weights. "
-                        "The page lists every registered model")
-    p.add_argument("--sam-refine", "--sam_refine", dest="sam_refine", action="store_true",
-                   help="preselect RADSeg+ (SAM refinement)")
-    p.add_argument("--sam-ckpt", "--sam_ckpt", dest="sam_ckpt", default=None,
-                   help="SAM ViT-H checkpoint for RADSeg+ (default: look up sam_vit_h_4b8939.pth; the random "
-                        "stand-ins use their random SAM)")
+    config_flag(p, "--model_version", "--model-version",
+                help="model preselected in the page (default {default}: needs its weights cached, or a "
+                     "network on the first run); tiny-random: the offline stand-in with random weights. "
+                     "The page lists every registered model")
+    config_flag(p, "--sam-refine", "--sam_refine", action="store_const", const=True,
+                help="preselect RADSeg+ (SAM refinement)")
+    config_flag(p, "--sam-ckpt", "--sam_ckpt",
+                help="SAM ViT-H checkpoint for RADSeg+ (default: look up sam_vit_h_4b8939.pth; the random "
+                     "stand-ins use their random SAM)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--max-megapixels", "--max_megapixels", dest="max_megapixels", type=float,
                    default=DEFAULT_MAX_MEGAPIXELS,
@@ -58,6 +59,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run_demo(args) -> int:
+    from ..config import RADSegConfig
+    for name in ("model_version", "sam_refine"):  # not given: the config's default
+        if getattr(args, name) is None:
+            setattr(args, name, RADSegConfig.defaults()[name])
     from ..models.radio import resolve_model_source
     from ..models.registry import load_plugins
     from ..predictor import resolve_device

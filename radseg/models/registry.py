@@ -108,7 +108,7 @@ class AllowUnpinnedAction(argparse.Action):
     """``--allow-unpinned``: store True and set ``$RADSEG_ALLOW_UNPINNED=1``, so the loaders
     (and subprocesses such as the sweep's eval.py runs) accept an unpinned RADIO revision."""
 
-    def __init__(self, option_strings, dest, default=False, required=False, help=None):
+    def __init__(self, option_strings, dest, default=None, required=False, help=None):
         super().__init__(option_strings, dest, nargs=0, default=default, required=required, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
