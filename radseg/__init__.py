@@ -16,8 +16,8 @@ _LAZY = {
     "RADSegConfig": "config",
     "RADSegPredictor": "predictor",
     "Prediction": "predictor",
-    "RADSegEncoder": "encoder",
-    "SegmentationResult": "encoder",
+    "RADSegEncoder": "core.encoder",
+    "SegmentationResult": "core.encoder",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
