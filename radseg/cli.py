@@ -7,47 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
-from typing import Callable, List, Optional
+from typing import List, Optional
 
-from .cli_args import config_flag, config_from_args
+from .cli_args import config_flag, config_from_args, guarded
 from .errors import RADSegError
-
-# mmengine's registry re-raises build errors as "class `X` in module: <message>".
-_REGISTRY_PREFIX = re.compile(r"^(class `\w+` in [\w.]+: )+")
-
-
-def user_message(err: BaseException) -> str:
-    return _REGISTRY_PREFIX.sub("", str(err).strip())
-
-
-def _worker_message(text: str) -> str:
-    """The original message of an error re-raised from a DataLoader worker (else ``text``)."""
-    if "Original Traceback" not in text:
-        return text
-    m = re.search(r"radseg\.errors\.\w+: (.+?)\s*$", text, re.S)
-    return m.group(1).strip() if m else text.strip().splitlines()[-1]
-
-
-def guarded(fn: Callable[[], int]) -> int:
-    """Run ``fn``; turn a :class:`RADSegError` into one line on stderr and exit status 2."""
-    try:
-        return fn() or 0
-    except RADSegError as e:
-        # DataLoader workers re-raise our errors (same class) with the worker traceback
-        # in the message: show the original message only.
-        print(f"error: {_worker_message(user_message(e))}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:
-        text = str(e)
-        if "Original Traceback" in text and "radseg.errors." in text:
-            print(f"error: {_worker_message(text)}", file=sys.stderr)
-            return 2
-        raise
 
 
 # -- eval -------------------------------------------------------------------------------------------
@@ -115,28 +79,6 @@ def _add_segment(sub):
     p.set_defaults(func=_run_segment)
 
 
-def _check_device(name: Optional[str]) -> str:
-    import torch
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise RADSegError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RADSegError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
-        n = torch.cuda.device_count()
-        if dev.index is not None and dev.index >= n:
-            raise RADSegError(f"--device {name}: this machine has {n} CUDA GPU(s) (cuda:0 to cuda:{n - 1}).")
-    elif dev.type == "mps":
-        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise RADSegError(f"--device {name}: Apple's MPS is not available here; use --device cpu.")
-    elif dev.type != "cpu":
-        raise RADSegError(f"--device {name}: use cpu or cuda (cuda:N).")
-    return name
-
-
 def _note(msg: str) -> None:
     print(f"note: {msg}", file=sys.stderr)
 
@@ -153,7 +95,8 @@ def _run_segment(args) -> int:
     if len(classes) > 256:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
     config = config_from_args(args)
-    device = _check_device(args.device)
+    from .predictor import resolve_device
+    device = resolve_device(args.device)
     from .models.radio import check_pinned, resolve_model_source
     resolve_model_source(config.model_version)  # an unknown name fails before the image is read
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)

@@ -238,15 +238,24 @@ class RADSegPredictor:
 
 
 def resolve_device(name=None) -> torch.device:
-    """``None`` -> CUDA if available else CPU; a CUDA device without a GPU is a clear error."""
+    """``None`` -> CUDA if available else CPU. A device this machine lacks (CUDA without a
+    GPU, a GPU index past the last, MPS off a Mac) or an unknown name is a one-line
+    :class:`RADSegError` (``--device`` in every command line goes through here)."""
     if name is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(name)
     except (RuntimeError, TypeError):
-        raise RADSegError(f"device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RADSegError(f"device '{name}': no CUDA GPU is available here; use cpu.")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise RADSegError(f"device '{name}': this machine has {torch.cuda.device_count()} GPU(s).")
+        raise RADSegError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RADSegError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise RADSegError(f"--device {name}: this machine has {n} CUDA GPU(s) (cuda:0 to cuda:{n - 1}).")
+    elif dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise RADSegError(f"--device {name}: Apple's MPS is not available here; use --device cpu.")
+    elif dev.type != "cpu":
+        raise RADSegError(f"--device {name}: use cpu or cuda (cuda:N).")
     return dev

@@ -71,17 +71,12 @@ def resolve_presets(names: Sequence[str]) -> List[str]:
 
 
 def check_device(name: Optional[str]) -> str:
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device '{name}' is not a device; use cpu or cuda (cuda:N).") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: no CUDA GPU is available here; use --device cpu.")
+    """:func:`radseg.predictor.resolve_device`, limited to what the benchmark times (cpu, cuda)."""
+    from ..predictor import resolve_device
+    dev = resolve_device(name)
     if dev.type not in ("cpu", "cuda"):
         raise ConfigError(f"--device {name}: radseg bench runs on cpu or cuda.")
-    return name
+    return str(dev) if name is None else name
 
 
 def git_revision() -> Optional[str]:

@@ -9,16 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..results.cli import parse_on_off  # the same on/off parsing as `radseg results`
 from ..results.table import METRICS
-
-
-def _refine(v: str) -> bool:
-    s = v.strip().lower()
-    if s in ("on", "true", "yes", "1"):
-        return True
-    if s in ("off", "false", "no", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected on or off, got '{v}'")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -49,7 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="only these presets (low_res, mid_res, high_res)")
     p.add_argument("--model", "--models", dest="models", nargs="+", default=None,
                    help="only these model versions")
-    p.add_argument("--refine", type=_refine, default=None, metavar="on|off",
+    p.add_argument("--refine", type=parse_on_off, default=None, metavar="on|off",
                    help="only runs with SAM refinement on / off")
     p.set_defaults(func=run)
     return p

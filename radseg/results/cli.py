@@ -24,7 +24,7 @@ class ResultsError(RADSegError):
     """No records, or a bad ``radseg results`` argument."""
 
 
-def _refine(v: str) -> bool:
+def parse_on_off(v: str) -> bool:
     s = v.strip().lower()
     if s in ("on", "true", "yes", "1"):
         return True
@@ -59,7 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="only these presets (low_res, mid_res, high_res)")
     p.add_argument("--model", "--models", dest="models", nargs="+", default=None,
                    help="only these model versions")
-    p.add_argument("--refine", type=_refine, default=None, metavar="on|off",
+    p.add_argument("--refine", type=parse_on_off, default=None, metavar="on|off",
                    help="only runs with SAM refinement on / off")
     p.set_defaults(func=run)
     return p
