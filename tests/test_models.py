@@ -136,7 +136,7 @@ def test_allow_unpinned_flag_sets_the_environment(monkeypatch):
     monkeypatch.delenv("RADSEG_ALLOW_UNPINNED", raising=False)
     p = argparse.ArgumentParser()
     p.add_argument("--allow-unpinned", dest="allow_unpinned", action=AllowUnpinnedAction)
-    assert p.parse_args([]).allow_unpinned is False and not allow_unpinned_default()
+    assert p.parse_args([]).allow_unpinned is None and not allow_unpinned_default()  # not given: the config decides
     assert p.parse_args(["--allow-unpinned"]).allow_unpinned is True and allow_unpinned_default()
 
 

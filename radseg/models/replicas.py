@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .registry import register_model_source, register_sam_source
-from .standins import HashTokenizer, InputConditioner, RadioOutput, TinyTextEncoder
+from .standins import HashTokenizer, InputConditioner, RadioOutput, RadioSurface, TinyTextEncoder
 
 #: C-RADIOv3-B sizes (RADIO_API.md; the issue's numbers).
 RADIO_B = dict(width=768, depth=12, heads=12, num_summary=4, num_registers=4, max_res=2048, patch=16,
@@ -112,7 +112,7 @@ class CPEPatchGenerator(nn.Module):
         return torch.cat([self.prefix[None].expand(B, -1, -1), tokens], dim=1)
 
 
-class RADIOReplica(nn.Module):
+class RADIOReplica(RadioSurface):
     """The ``RADIOModel`` surface (like :class:`radseg.models.standins.TinyRADIO`) at real sizes."""
 
     def __init__(self, width: int, depth: int, heads: int, num_summary: int, num_registers: int, max_res: int,
@@ -132,18 +132,7 @@ class RADIOReplica(nn.Module):
         self.input_conditioner = InputConditioner()
         known = {"siglip2": lambda: LanguageAdaptor(width, mlp_hidden, c_t, text_width),
                  "sam": lambda: SamAdaptor(width, mlp_hidden, c_sam)}
-        for n in adaptor_names:
-            if n not in known:
-                raise ValueError(f"Unknown adaptor '{n}'. Known adaptors: {sorted(known)}")
-        self.adaptors = nn.ModuleDict({n: known[n]() for n in adaptor_names})
-
-    def make_preprocessor_external(self) -> nn.Module:
-        cond, self.input_conditioner = self.input_conditioner, nn.Identity()
-        return cond
-
-    def get_nearest_supported_resolution(self, h: int, w: int):
-        p = self.patch_size
-        return max(p, round(h / p) * p), max(p, round(w / p) * p)
+        self.attach_adaptors(known, adaptor_names)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         vit = self.model

@@ -100,7 +100,34 @@ class InputConditioner(nn.Module):
         return (x - self.mean) / self.std
 
 
-class TinyRADIO(nn.Module):
+class RadioSurface(nn.Module):
+    """What every RADIO-shaped stand-in shares (RADIO_API.md): ``adaptors`` built by name,
+    ``make_preprocessor_external()`` and ``get_nearest_supported_resolution`` (multiples of
+    :attr:`min_resolution_step`, the patch size unless a subclass coarsens it)."""
+
+    patch_size: int
+
+    @property
+    def min_resolution_step(self) -> int:
+        return self.patch_size
+
+    def attach_adaptors(self, known: dict, adaptor_names: Sequence[str]) -> None:
+        """``known``: name -> constructor; an unknown name raises ``ValueError`` as RADIO does."""
+        for n in adaptor_names:
+            if n not in known:
+                raise ValueError(f"Unknown adaptor '{n}'. Known adaptors: {sorted(known)}")
+        self.adaptors = nn.ModuleDict({n: known[n]() for n in adaptor_names})
+
+    def make_preprocessor_external(self) -> nn.Module:
+        cond, self.input_conditioner = self.input_conditioner, nn.Identity()
+        return cond
+
+    def get_nearest_supported_resolution(self, h: int, w: int):
+        s = self.min_resolution_step
+        return max(s, round(h / s) * s), max(s, round(w / s) * s)
+
+
+class TinyRADIO(RadioSurface):
     """The RADIOModel surface: ``model`` (timm ViT), ``patch_size``, ``adaptors``, ...
 
     ``forward(x)`` returns ``RadioOutput(summary, features)`` with features
@@ -122,18 +149,7 @@ class TinyRADIO(nn.Module):
         known = {"siglip2": lambda: TinyLanguageAdaptor(width, c_t),
                  "clip": lambda: TinyLanguageAdaptor(width, c_t),
                  "sam": lambda: TinySamAdaptor(width, c_sam)}
-        for n in adaptor_names:
-            if n not in known:
-                raise ValueError(f"Unknown adaptor '{n}'. Known adaptors: {sorted(known)}")
-        self.adaptors = nn.ModuleDict({n: known[n]() for n in adaptor_names})
-
-    def make_preprocessor_external(self) -> nn.Module:
-        cond, self.input_conditioner = self.input_conditioner, nn.Identity()
-        return cond
-
-    def get_nearest_supported_resolution(self, h: int, w: int):
-        p = self.patch_size
-        return max(p, round(h / p) * p), max(p, round(w / p) * p)
+        self.attach_adaptors(known, adaptor_names)
 
     def forward(self, x: torch.Tensor):
         x = self.input_conditioner(x)
@@ -168,5 +184,3 @@ def build_tiny_radio(adaptor_names: List[str], seed: int = 0, **kwargs) -> TinyR
 def _tiny_random(request):
     return build_tiny_radio(list(request.adaptor_names), seed=0), {"source": "stand-in", "revision": "seed0"}
 
-
-from . import standins_v4  # noqa: E402,F401  (registers the C-RADIOv4-shaped stand-ins)

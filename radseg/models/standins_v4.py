@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from .registry import register_model_source
-from .standins import RadioOutput, TinyLanguageAdaptor, _mlp
+from .standins import RadioOutput, RadioSurface, TinyLanguageAdaptor, _mlp
 from .versions import VersionSpec, register_version_spec
 
 V4_ADAPTORS = ("siglip2-g", "dino_v3", "sam3")
@@ -61,7 +61,7 @@ class V4InputConditioner(nn.Module):
         return (x - self.norm_mean) / self.norm_std
 
 
-class TinyRADIOv4(nn.Module):
+class TinyRADIOv4(RadioSurface):
     """The RADIOModel surface of a C-RADIOv4 checkpoint at a chosen width and depth."""
 
     def __init__(self, width: int = 32, depth: int = 8, heads: int = 2, mlp_ratio: float = 4.0,
@@ -89,14 +89,6 @@ class TinyRADIOv4(nn.Module):
     @property
     def min_resolution_step(self) -> int:
         return self.patch_size * (self.vitdet_window_size or 1)
-
-    def make_preprocessor_external(self) -> nn.Module:
-        cond, self.input_conditioner = self.input_conditioner, nn.Identity()
-        return cond
-
-    def get_nearest_supported_resolution(self, h: int, w: int):
-        s = self.min_resolution_step
-        return max(s, round(h / s) * s), max(s, round(w / s) * s)
 
     def windowed_blocks(self) -> List[int]:
         """Indices of the blocks that run windowed under ViTDet (RADIO_V4.md section 3)."""
