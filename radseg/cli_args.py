@@ -2,13 +2,54 @@
 
 argparse's own ``error`` prints the whole usage block first; the entry points promise
 exactly one ``error:`` line on stderr for any user mistake, flags included.
+:func:`guarded` does the same for a :class:`radseg.errors.RADSegError` raised while a
+command runs (every entry point: ``radseg``, ``eval.py``, the sweep, ``radseg bench``).
 No heavy imports.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import types
+from typing import Callable
+
+from .errors import RADSegError
+
+# mmengine's registry re-raises build errors as "class `X` in module: <message>".
+_REGISTRY_PREFIX = re.compile(r"^(class `\w+` in [\w.]+: )+")
+
+
+def user_message(err: BaseException) -> str:
+    return _REGISTRY_PREFIX.sub("", str(err).strip())
+
+
+def _worker_message(text: str) -> str:
+    """The original message of an error re-raised from a DataLoader worker (else ``text``)."""
+    if "Original Traceback" not in text:
+        return text
+    m = re.search(r"radseg\.errors\.\w+: (.+?)\s*$", text, re.S)
+    return m.group(1).strip() if m else text.strip().splitlines()[-1]
+
+
+def guarded(fn: Callable[[], int]) -> int:
+    """Run ``fn``; turn a :class:`RADSegError` into one line on stderr and exit status 2."""
+    try:
+        return fn() or 0
+    except RADSegError as e:
+        # DataLoader workers re-raise our errors (same class) with the worker traceback
+        # in the message: show the original message only.
+        print(f"error: {_worker_message(user_message(e))}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        text = str(e)
+        if "Original Traceback" in text and "radseg.errors." in text:
+            print(f"error: {_worker_message(text)}", file=sys.stderr)
+            return 2
+        raise
 
 
 def _one_line_error(parser: argparse.ArgumentParser, message: str):

@@ -30,6 +30,9 @@ time.
 SCGA policy (``scga_policy``): ``"always"`` (default; the reference release applies
 SCGA to every image) or ``"multi_window"`` (RayFronts' copy of the encoder applies
 it only when sliding windows are on and the image needs more than one window).
+
+Size: one class, the whole RayFronts interface (docs/RAYFRONTS_API.md section 7) with its
+reference-named constructor keys; splitting it would scatter one published API.
 """
 from __future__ import annotations
 

@@ -382,8 +382,8 @@ def sweep_args(t, d, *extra):
 
 def _gpus(count):
     def set_(mp):
-        import radseg.sweep
-        mp.setattr(radseg.sweep, "visible_gpu_count", lambda: count)
+        import radseg.sweep.processes
+        mp.setattr(radseg.sweep.processes, "visible_gpu_count", lambda: count)
     return set_
 
 
@@ -430,10 +430,10 @@ def test_sweep_bad_input(name, env, monkeypatch, capsys):
 
 
 def test_sweep_gpus_with_cpu_flag_and_slurm_need_no_local_gpu(env, monkeypatch, capsys):
-    import radseg.sweep
+    import radseg.sweep.processes
     from radseg.sweep import main
     tmp, data = env
-    monkeypatch.setattr(radseg.sweep, "visible_gpu_count", lambda: 0)
+    monkeypatch.setattr(radseg.sweep.processes, "visible_gpu_count", lambda: 0)
     assert main(sweep_args(tmp, data, "--gpus", "2", "--cpu", "--dry-run")) == 0
     assert "2 side by side on cpu0,cpu1" in capsys.readouterr().out
     assert main(sweep_args(tmp, data, "--gpus", "2", "--parallel-mode", "slurm", "--dry-run")) == 0

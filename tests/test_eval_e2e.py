@@ -67,6 +67,12 @@ def test_two_runs_identical_and_earlier_results_kept(data_dir, tmp_path):
     assert b.returncode == 0, b.stderr[-3000:]
     second = json.loads((w / "result.json").read_text())
     assert first["metrics"] == second["metrics"] and first["per_class"] == second["per_class"]
+    # the segmentor's RADSegConfig and its hash are in the record
+    from radseg.config import RADSegConfig
+    from radseg.results.provenance import config_hash
+    cfg = RADSegConfig.from_dict(first["radseg_config"])
+    assert cfg.model_version == "tiny-random" and cfg.slide_crop == 336 and cfg.sam_refine is False
+    assert first["config_hash"] == second["config_hash"] == config_hash(first["radseg_config"])
     assert len(list((w / "results").glob("*.json"))) == 2
     assert len((w / "results.jsonl").read_text().splitlines()) == 2
 
@@ -129,6 +135,19 @@ def test_alias_notice_and_sam_refine_flag_forms():
     assert p.parse_args(["--config", "x"]).sam_refine is None
 
 
+def test_fast_flag_reaches_the_model_config():
+    from mmengine.config import Config
+
+    from radseg.mmseg.evaluate import apply_cli, build_parser
+    p = build_parser()
+    assert p.parse_args(["--config", "x"]).fast is None  # not given: the config file's value
+    cfg = Config.fromfile(str(ROOT / "configs_mmseg" / "low_res" / "voc20.py"))
+    apply_cli(cfg, p.parse_args(["--config", "x", "--num-workers", "0"]))
+    assert not cfg.model.get("fast", False)
+    apply_cli(cfg, p.parse_args(["--config", "x", "--fast", "--num-workers", "0"]))
+    assert cfg.model.fast is True
+
+
 def test_corrupt_image_is_named_and_earlier_results_survive(tmp_path):
     data = tmp_path / "data"
     root = make_dataset("ade20k", data, n=3)
@@ -163,6 +182,8 @@ def test_sam_refine_end_to_end_is_deterministic_and_recorded(tmp_path):
     assert plain.returncode == 0
     base = json.loads((tmp_path / "plain" / "result.json").read_text())
     assert base["sam_refine"] is False and base["per_class"] != recs[0]["per_class"]
+    assert recs[0]["radseg_config"]["sam_refine"] is True and recs[0]["radseg_config"]["sam_iou_thresh"] == 0.0
+    assert recs[0]["config_hash"] == recs[1]["config_hash"] != base["config_hash"]
 
 
 def test_missing_sam_checkpoint_fails_before_loading_models(data_dir, tmp_path):

@@ -107,6 +107,8 @@ def test_config_hash_ignores_work_dir_only():
     c = {"settings": {"model": {"scra_scaling": 5.0}, "work_dir": "/a"}}
     assert config_hash(a) == config_hash(b) != config_hash(c)
     assert config_hash({}) == ""
+    # a record that carries eval.py's own hash (of its radseg_config) is shown with that one
+    assert config_hash({**a, "config_hash": "0123456789ab"}) == "0123456789ab"
 
 
 def test_qualitative_grids_pick_the_pair_and_the_largest_disagreements(work, data):

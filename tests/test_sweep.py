@@ -258,13 +258,24 @@ def test_dry_run_prints_the_plan_and_creates_nothing(tmp_path, data_dir):
     assert len(cmds) == 30
     first = cmds[0]
     assert "eval.py --config" in first and "configs_mmseg/low_res/voc20.py" in first
-    assert "--model_version c-radio_v3-b --lang_model siglip2 --scra_scaling 10 --scga_scaling 10" in first
+    # --lang_model is passed only when given (eval.py's default: the version's own adaptor)
+    assert "--model_version c-radio_v3-b --scra_scaling 10 --scga_scaling 10" in first
+    assert "--lang_model" not in out.stdout and "--allow-unpinned" not in out.stdout
     assert "--sam_refine False" in first and "--sam_ckpt" not in first
     assert first.endswith("--cfg-options model.slide_stride=112")
     assert "--sam_refine True --sam_ckpt my_sam.pth" in cmds[15]
     assert f"dir: {root}/c-radio_v3-b/refine/high_res/ade20k" in out.stdout
     datasets = [ln.split("] ")[1].split()[1] for ln in lines if ln.startswith("[")]
     assert datasets[:5] == ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k"]
+
+
+def test_dry_run_passes_lang_model_and_allow_unpinned_when_given(tmp_path, data_dir):
+    out = sweep("--work-dir", tmp_path / "w", "--dry-run", "--data-root", data_dir, "--datasets", "voc20",
+                "--resolutions", "low_res", "--sam-refine", "off", "--lang_model", "siglip",
+                "--scga_scaling", "5", "--allow-unpinned", check_rc=0)
+    [cmd] = [ln.split("cmd: ", 1)[1] for ln in out.stdout.splitlines() if "cmd: " in ln]
+    assert "--model_version c-radio_v3-b --lang_model siglip --scra_scaling 10 --scga_scaling 5" in cmd
+    assert cmd.endswith("--allow-unpinned")
 
 
 def test_dry_run_parallel_commands(tmp_path):

@@ -89,7 +89,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from ..cli import guarded
+    from ..cli_args import guarded
     from ..cli_args import OneLineArgumentParser
     p = _configure(OneLineArgumentParser(prog="radseg bench", description=__doc__.splitlines()[0]))
     args = p.parse_args(argv)

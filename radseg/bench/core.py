@@ -23,7 +23,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -32,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from ..results.provenance import git_revision
 
 #: stage names of the breakdown, in pipeline order
 STAGES = ("windows_backbone", "scga", "project_cosine", "upsample", "regions", "sam_embedding",
@@ -77,18 +77,6 @@ def check_device(name: Optional[str]) -> str:
     if dev.type not in ("cpu", "cuda"):
         raise ConfigError(f"--device {name}: radseg bench runs on cpu or cuda.")
     return str(dev) if name is None else name
-
-
-def git_revision() -> Optional[str]:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (rev + ("+dirty" if dirty else "")) if rev else None
 
 
 def device_name(device: str) -> str:
@@ -239,7 +227,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
     meta = {"device": device_name(device), "device_type": torch.device(device).type, "torch": torch.__version__,
             "cuda": torch.version.cuda if torch.device(device).type == "cuda" else None,
             "cudnn": torch.backends.cudnn.version() if torch.device(device).type == "cuda" else None,
-            "python": platform.python_version(), "git_revision": git_revision(),
+            "python": platform.python_version(), "git_revision": git_revision(Path(__file__).resolve().parents[2]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "model_version": model_version, "sam": sam if need_sam else None, "small": bool(small),
             "repeats": repeats, "warmup": warmup, "sam_iou_thresh": sam_iou_thresh,

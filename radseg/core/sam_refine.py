@@ -16,6 +16,10 @@ Every reference quirk is reproduced (and commented where it happens); see
 docs/SAM_REFINEMENT.md. The only deliberate departure is behind
 ``batched_mask_prompt`` (off by default).
 
+Size: one algorithm step (ALGORITHM.md section 7) and its hook, kept in one module so it
+reads top to bottom against the spec and docs/SAM_REFINEMENT.md; its parts share the
+``Regions``/``SamOutput`` types and the reference's quirks.
+
 Speed: the reference is CPU-bound here (connected components with
 scikit-image on host arrays, per-region Python loops, several device<->host
 copies). This module copies the half-resolution label map to the host once

@@ -29,8 +29,8 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .prepare import (PrepareResult, clean_temp_files, find_folder, image_size, label_is_valid,
-                      link_images, run_tasks, same_path, save_label, worker_error)
+from .common import (PrepareResult, clean_temp_files, find_folder, image_size, label_is_valid,
+                     link_images, read_label_png, run_tasks, same_path, save_label, worker_error)
 
 #: Raw thing values (COCO category id - 1) that have no masks in COCO.
 UNUSED_THING_VALUES = (11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90)
@@ -68,23 +68,6 @@ def known_raw_values() -> np.ndarray:
     ok[used_raw_values()] = True
     ok[255] = True
     return ok
-
-
-def read_label_png(path) -> np.ndarray:
-    """Indices of a single-channel label PNG ('L' or 'P'); anything else is a DatasetError."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "P"):
-                raise DatasetError(f"{path} is a {im.mode} image, not a single-channel label "
-                                   f"map: extract the original download again.")
-            return np.array(im)
-    except DatasetError:
-        raise
-    except Exception as e:  # noqa: BLE001 - PIL raises many kinds on damaged files
-        raise DatasetError(f"{path} cannot be read ({type(e).__name__}: {e}): extract the "
-                           f"original download again.") from None
 
 
 def _convert_one(task) -> Optional[Tuple[str, List[int]]]:

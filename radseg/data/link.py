@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .prepare import PrepareResult, ensure_link, find_folder, same_path
+from .common import PrepareResult, ensure_link, find_folder, same_path
 
 _LOOK = {
     "voc": (["", "VOC2012", "VOCdevkit/VOC2012"],

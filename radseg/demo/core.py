@@ -8,6 +8,10 @@ raw inputs (an image path, free-text classes, numbers that may be empty) into a
 traceback: :meth:`DemoApp.run` returns it in ``result.error``.
 
 No Gradio import here: the tests drive this module directly, ``app.py`` wires it to the page.
+
+Size: the demo's whole page logic (inputs, outputs, :class:`DemoApp`) as the one
+Gradio-free layer that app.py wraps and the tests drive; a candidate split is the inputs
+section (parsing and :class:`DemoSettings`) into its own module.
 """
 from __future__ import annotations
 

@@ -3,33 +3,30 @@
 :func:`run_evaluation` is what ``eval.py`` calls: it applies the command-line
 settings to the config, checks the cheap things first (config, data folder,
 class-name file, model name) so mistakes fail in seconds, runs the runner's
-test loop with mmseg's IoU metric and writes the result record
-(:mod:`radseg.results.records`).
+test loop with mmseg's IoU metric and writes the result record (built by
+:func:`radseg.results.provenance.build_record`, written by
+:mod:`radseg.results.records`). The distributed set-up is :mod:`.distributed`.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import platform
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import torch
-
-from .. import __version__
 from ..class_names import load_class_names
-from ..cli_args import OneLineArgumentParser
-from ..errors import ConfigError, DatasetError, WeightsNotFoundError
+from ..cli_args import OneLineArgumentParser, config_flag
+from ..config import RADSegConfig
+from ..errors import ConfigError, DatasetError
 from ..models.radio import resolve_model_source
 from ..models.registry import ALIASES, AllowUnpinnedAction
 from ..presets import DATASETS as PRESET_DATASETS
-from ..presets import RESOLUTIONS
+from ..results.provenance import build_record, resolution_of, summarize_metrics, versions
 from ..results.records import nonfinite_metrics, write_run_record
+from .distributed import configure_launcher, launcher_rank
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +43,24 @@ def str2bool(v) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got '{v}'")
 
 
+def _bool_help(name: str) -> str:
+    return f"{RADSegConfig.help(name)} (True/False, or a bare flag for True; default {{default}})"
+
+
 def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     p = OneLineArgumentParser(
-        prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric).")
+        prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric). "
+                               "Model settings not given keep the config file's values (the defaults "
+                               "shown are RADSegConfig's, which the configs use).")
     p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
-    p.add_argument("--model_version", "--model-version", dest="model_version", default=None,
-                   help="RADIO version (default c-radio_v3-b), a .pth.tar path, or a registered name")
-    p.add_argument("--lang_model", "--lang-model", dest="lang_model", default=None,
-                   help="language adaptor (default siglip2)")
-    p.add_argument("--scra_scaling", "--scra-scaling", dest="scra_scaling", type=float, default=None, help="SCRA scaling s_ra (default 10)")
-    p.add_argument("--scga_scaling", "--scga-scaling", dest="scga_scaling", type=float, default=None, help="SCGA scaling s_ga (default 10)")
-    p.add_argument("--sam_refine", "--sam-refine", dest="sam_refine", type=str2bool, nargs="?", const=True, default=None,
-                   help="RADSeg+: SAM refinement (True/False, or a bare flag for True)")
-    p.add_argument("--sam_ckpt", "--sam-ckpt", dest="sam_ckpt", default=None,
-                   help="SAM ViT-H checkpoint (default: look up sam_vit_h_4b8939.pth)")
+    config_flag(p, "--model_version", "--model-version",
+                help="RADIO version (default {default}), a .pth.tar path, or a registered name")
+    config_flag(p, "--lang_model", "--lang-model")
+    config_flag(p, "--scra_scaling", "--scra-scaling", type=float)
+    config_flag(p, "--scga_scaling", "--scga-scaling", type=float)
+    config_flag(p, "--sam_refine", "--sam-refine", type=str2bool, nargs="?", const=True,
+                help=_bool_help("sam_refine"))
+    config_flag(p, "--sam_ckpt", "--sam-ckpt")
     p.add_argument("--work-dir", "--work_dir", dest="work_dir", default=None,
                    help="where logs and result records go (default work_logs/<preset>_<dataset>)")
     p.add_argument("--data-root", "--data_root", dest="data_root", default=None,
@@ -71,15 +72,13 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     p.add_argument("--save-probs", "--save_probs", dest="save_probs", action="store_true",
                    help="with --save-predictions: also each image's class probabilities "
                         "(float16 .npy, K x H x W)")
-    p.add_argument("--radio_source", "--radio-source", dest="radio_source", choices=("hub", "local", "hf"),
-                   default=None,
-                   help="where RADIO comes from (default hub, pinned revision)")
-    p.add_argument("--radio_revision", "--radio-revision", dest="radio_revision", default=None, help="override the pinned RADIO revision")
-    p.add_argument("--radio_repo", "--radio-repo", dest="radio_repo", default=None, help="local clone of NVlabs/RADIO (air-gapped use)")
+    config_flag(p, "--radio_source", "--radio-source", choices=("hub", "local", "hf"))
+    config_flag(p, "--radio_revision", "--radio-revision")
+    config_flag(p, "--radio_repo", "--radio-repo")
     p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction, help="accept a --radio_revision that is not a 40-hex commit (recorded)")
-    p.add_argument("--amp", type=str2bool, nargs="?", const=True, default=None, help="fp16 autocast")
-    p.add_argument("--compile", type=str2bool, nargs="?", const=True, default=None,
-                   help="torch.compile the backbone")
+    config_flag(p, "--amp", type=str2bool, nargs="?", const=True, help=_bool_help("amp"))
+    config_flag(p, "--compile", type=str2bool, nargs="?", const=True, help=_bool_help("compile"))
+    config_flag(p, "--fast", action="store_const", const=True)
     p.add_argument("--num-workers", "--num_workers", dest="num_workers", type=int, default=None,
                    help="data loader workers (config default 4, at most the number of CPU cores)")
     p.add_argument("--plugin", action="append", default=[],
@@ -143,7 +142,7 @@ def apply_cli(cfg, args) -> List[str]:
                      f"using '{ALIASES[m.model_version]}'.")
         m.model_version = ALIASES[m.model_version]
     for key in ("lang_model", "scra_scaling", "scga_scaling", "sam_refine", "sam_ckpt",
-                "radio_source", "radio_revision", "radio_repo", "amp", "compile"):
+                "radio_source", "radio_revision", "radio_repo", "amp", "compile", "fast"):
         val = getattr(args, key)
         if val is not None:
             m[key] = val
@@ -160,7 +159,6 @@ def apply_cli(cfg, args) -> List[str]:
 
 def check_model_keys(cfg) -> None:
     """Unknown ``model.*`` keys (typos in configs or --cfg-options) fail with the known ones."""
-    from ..config import RADSegConfig
     if cfg.model.get("type") != "RADSegSegmentation":
         return
     known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg"}
@@ -169,19 +167,9 @@ def check_model_keys(cfg) -> None:
         raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
 
 
-def repo_root_for(config_path: str) -> Path:
-    """The folder holding ``configs_mmseg`` (the repo), found upwards from the config."""
-    p = Path(config_path).resolve().parent
-    for cand in [p, *p.parents]:
-        if cand.name == "configs_mmseg":
-            return cand.parent
-    return Path.cwd()
-
-
 def validate_settings(cfg) -> None:
     """Check ``cfg.model``'s RADSeg settings with :meth:`radseg.config.RADSegConfig.validate`
     (numbers, ranges, slide crop/stride, ...) before anything loads: one ConfigError line."""
-    from ..config import RADSegConfig
     if cfg.model.get("type") != "RADSegSegmentation":
         return
     values = {k: v for k, v in cfg.model.items() if k != "type"}
@@ -274,106 +262,6 @@ def check_predictions_dir(args) -> Optional[Path]:
     return out
 
 
-# -- provenance ---------------------------------------------------------------------------------
-
-def git_revision(path: Path) -> Optional[str]:
-    try:
-        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5)
-        rev = out.stdout.strip() if out.returncode == 0 else None
-        if rev:
-            dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            return rev + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return None
-
-
-def versions() -> Dict[str, str]:
-    import mmcv
-    import mmengine
-    import mmseg
-    v = {"radseg": __version__, "torch": torch.__version__, "mmseg": mmseg.__version__,
-         "mmengine": mmengine.__version__, "mmcv": mmcv.__version__,
-         "python": platform.python_version()}
-    from .compat import using_shim
-    v["mmcv_ops"] = "radseg shim (mmcv-lite)" if using_shim() else "compiled"
-    return v
-
-
-def resolution_of(config: str) -> Optional[str]:
-    for part in Path(config).parts:
-        if part in RESOLUTIONS:
-            return part
-    return None
-
-
-# -- distributed (--launcher pytorch|slurm|mpi) -------------------------------------------------
-
-LAUNCHER_ENV = {"pytorch": ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"),
-                "slurm": ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_NODELIST"),
-                "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK")}
-LAUNCHER_HINT = {"pytorch": "torchrun --nproc_per_node N eval.py ... --launcher pytorch",
-                 "slurm": "srun --ntasks N python eval.py ... --launcher slurm",
-                 "mpi": "mpirun -np N python eval.py ... --launcher mpi"}
-
-
-def check_launcher(launcher: str) -> None:
-    """``--launcher X`` needs the environment its launcher sets; say how to start it."""
-    missing = [k for k in LAUNCHER_ENV.get(launcher, ()) if k not in os.environ]
-    if missing:
-        raise ConfigError(f"--launcher {launcher} needs the variables its launcher sets ({', '.join(missing)} "
-                          f"missing). Start it as `{LAUNCHER_HINT[launcher]}`, or drop --launcher.")
-
-
-def _register_inference_wrapper() -> str:
-    """Register (once) a model wrapper for distributed *inference*; returns its registry name.
-
-    mmengine wraps the model in ``MMDistributedDataParallel`` when launched distributed.
-    A test loop needs no gradient synchronisation, and DDP refuses a CPU module given
-    ``device_ids`` (mmengine always passes them) and a model without trainable parameters.
-    This wrapper only holds the module (``.module``) and forwards the loop's calls; each
-    process still gets its shard of the images from mmengine's ``DefaultSampler`` and the
-    metric gathers the per-image results (truncated to the dataset size) once.
-    """
-    from mmengine.registry import MODEL_WRAPPERS
-    name = "RADSegInferenceWrapper"
-    if name not in MODEL_WRAPPERS.module_dict:
-        class RADSegInferenceWrapper(torch.nn.Module):
-            def __init__(self, module):
-                super().__init__()
-                self.module = module
-
-            def test_step(self, data):
-                return self.module.test_step(data)
-
-            def val_step(self, data):
-                return self.module.val_step(data)
-
-            def forward(self, *args, **kwargs):
-                return self.module(*args, **kwargs)
-
-        MODEL_WRAPPERS.register_module(name=name, module=RADSegInferenceWrapper)
-    return name
-
-
-def _init_dist_without_gpu(launcher: str, dist_cfg) -> None:
-    """Initialise the (Gloo) process group on a machine without CUDA.
-
-    mmengine's ``init_dist`` calls ``torch.cuda.set_device(local_rank)`` unconditionally for
-    the pytorch, slurm and mpi launchers, which raises "Found no NVIDIA driver" without a GPU.
-    Here it runs with ``set_device`` a no-op; the Runner then finds the group initialised.
-    """
-    from unittest import mock
-
-    from mmengine.dist import init_dist, is_distributed
-    if torch.cuda.is_available() or is_distributed():
-        return
-    with mock.patch.object(torch.cuda, "set_device", lambda *a, **k: None):
-        init_dist(launcher, **dict(dist_cfg))
-
-
 # -- run --------------------------------------------------------------------------------------------
 
 def run_evaluation(args) -> Dict[str, Any]:
@@ -414,15 +302,8 @@ def run_evaluation(args) -> Dict[str, Any]:
         from .predictions import hook_config
         cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
             hook_config(pred_dir, save_probs=args.save_probs, dataset=cfg.get("benchmark") or name)]
-    check_launcher(args.launcher)
-    cfg.launcher = args.launcher
-    if args.launcher != "none":
-        cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "nccl" if torch.cuda.is_available() else "gloo"
-        if cfg.get("model_wrapper_cfg") is None:
-            cfg.model_wrapper_cfg = dict(type=_register_inference_wrapper())
-        _init_dist_without_gpu(args.launcher, cfg.env_cfg.dist_cfg)
-    rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID") or os.environ.get("OMPI_COMM_WORLD_RANK")
-    if rank in (None, "0"):
+    configure_launcher(cfg, args.launcher)
+    if launcher_rank() in (None, "0"):
         print(f"data: {data_root} ({cfg.get('benchmark') or name}, {n_found} images; data folder {data_from})"
               + (f"; predictions -> {pred_dir}" if pred_dir is not None else ""), flush=True)
 
@@ -452,7 +333,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     n_images = len(runner.test_dataloader.dataset)
     model = runner.model.module if hasattr(runner.model, "module") else runner.model
     info = model.model_info if hasattr(model, "model_info") else {}
-    summary = {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc") if k in metrics}
+    summary = summarize_metrics(metrics)
     bad = nonfinite_metrics(summary)
     if bad:  # nothing was scored: an error, never a complete record
         ignored = (" or 0 (background, ignored by this benchmark)"
@@ -462,33 +343,19 @@ def run_evaluation(args) -> Dict[str, Any]:
             f"({', '.join(f'{k}={v}' for k, v in bad.items())}): every label value is 255 (ignore){ignored}. "
             f"Check the labels with `radseg data verify {cfg.get('benchmark') or 'DATASET'}`; no result "
             f"record written.")
-    classes = runner.test_dataloader.dataset.metainfo["classes"]
-    def _r(v):
-        return None if v is None else round(float(v), 2)
-    per_class = {c: {"IoU": _r(metrics.get(f"IoU.{c}")), "Acc": _r(metrics.get(f"Acc.{c}"))}
-                 for c in classes}
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
-    record = {
-        "benchmark": cfg.get("benchmark", name), "config": args.config, "resolution": res,
-        "model_version": info.get("model_version", cfg.model.model_version),
-        "lang_model": info.get("lang_model") or cfg.model.lang_model, "model_source": info.get("source"),
-        "model_revision": info.get("revision"), "sam_refine": bool(cfg.model.get("sam_refine")),
-        "allow_unpinned": bool(getattr(args, "allow_unpinned", False)),
-        "scra_scaling": cfg.model.scra_scaling, "scga_scaling": cfg.model.scga_scaling,
-        "cfg_options": list(args.cfg_options or []),
-        "data_root": os.path.abspath(data_root),
-        "predictions_dir": str(pred_dir) if pred_dir is not None else None,
-        "metrics": summary, "per_class": per_class, "num_images": n_images,
-        "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
-        "images_per_s": round(n_images / max(t_done - t_built, 1e-9), 4),
-        "peak_gpu_mem_mb": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
-                            if torch.cuda.is_available() else None),
-        "device": device, "world_size": int(os.environ.get("WORLD_SIZE", 1)),
-        "hostname": socket.gethostname(), "versions": versions(),
-        "git_revision": git_revision(repo_root_for(args.config)),
-        "command": sys.argv, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "settings": cfg.to_dict(),
-    }
+    import mmcv
+    import mmengine
+    import mmseg
+
+    from .compat import using_shim
+    record = build_record(
+        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name), config=args.config,
+        model_info=info, allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
+        data_root=data_root, predictions_dir=pred_dir, metrics=metrics,
+        classes=runner.test_dataloader.dataset.metainfo["classes"], num_images=n_images,
+        times=(t0, t_built, t_done), radseg_config=predictor.config.to_dict(),
+        framework_versions=versions((mmseg, mmengine, mmcv),
+                                    {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}))
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")

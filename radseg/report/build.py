@@ -134,8 +134,13 @@ class ReportData:
 
 
 def config_hash(record: dict) -> str:
-    """First 12 hex digits of the SHA-256 of the effective config (``settings``, less
-    ``work_dir``), canonical JSON; equal hashes = the same settings. ``""`` without one."""
+    """The record's own ``config_hash`` (of its ``radseg_config``, written by eval.py:
+    :func:`radseg.results.provenance.config_hash`) when it has one; for older records, the
+    first 12 hex digits of the SHA-256 of the effective config (``settings``, less
+    ``work_dir``), canonical JSON. Equal hashes = the same settings. ``""`` without either."""
+    own = record.get("config_hash")
+    if isinstance(own, str) and own:
+        return own
     settings = record.get("settings")
     if not isinstance(settings, dict):
         return ""

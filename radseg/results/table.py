@@ -1,7 +1,8 @@
 """Paper-style tables from result records (pure Python: no torch, no mmseg).
 
 * :func:`find_records` collects the complete ``result.json`` records under a folder;
-  :func:`newest_per_cell` keeps the newest per (row, resolution, dataset).
+  :func:`newest_per_cell` keeps the newest per (row, resolution, dataset) (both in
+  :mod:`.collect`, re-exported here).
 * :func:`build_table` lays them out like the paper: rows = model x refinement
   (``c-radio_v3-b`` / ``c-radio_v3-b + SAM``), columns = datasets grouped per
   resolution, plus an ``Avg`` column per resolution; :func:`render` writes
@@ -13,15 +14,19 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .records import RECORD_SCHEMA, SUMMARY_KEYS, load_record
+from .collect import (DEFAULT_LANG_MODEL, DEFAULT_SCALING, Entry, _order, _row_sort_key, filter_entries,
+                      find_records, json_repr, model_name, newest_per_cell, record_problem, row_label)
 from .reference import Reference
+
+__all__ = ["DATASET_ORDER", "DEFAULT_LANG_MODEL", "DEFAULT_SCALING", "DISPLAY", "Entry", "FORMATS", "METRICS",
+           "MISSING", "PerClass", "RESOLUTION_ORDER", "Table", "build_per_class", "build_table",
+           "filter_entries", "find_records", "json_repr", "latex_escape", "model_name", "newest_per_cell",
+           "record_problem", "render", "render_csv", "render_latex", "render_markdown", "render_per_class",
+           "row_label"]
 
 RESOLUTION_ORDER = ("low_res", "mid_res", "high_res")
 DATASET_ORDER = ("voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
@@ -29,193 +34,9 @@ DATASET_ORDER = ("voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
 DISPLAY = {"voc20": "VOC20", "context59": "Context59", "coco_stuff164k": "COCO-Stuff",
            "cityscapes": "Cityscapes", "ade20k": "ADE20K", "voc21": "VOC21",
            "context60": "Context60", "coco_object": "COCO-Object"}
-DEFAULT_LANG_MODEL = "siglip2"
-DEFAULT_SCALING = 10.0
 METRICS = ("mIoU", "mAcc", "aAcc")
 FORMATS = ("md", "csv", "latex")
 MISSING = "–"
-
-
-# -- records -------------------------------------------------------------------------------------
-
-def model_name(rec: dict) -> str:
-    """The model as the table shows it (a checkpoint path shows its file name)."""
-    m = str(rec.get("model_version") or ((rec.get("settings") or {}).get("model") or {})
-            .get("model_version") or "?")
-    if "/" in m or m.endswith((".pth", ".pt", ".tar")):
-        m = os.path.basename(m)
-    return m
-
-
-def row_label(rec: dict) -> str:
-    """``<model>[ (lang, s_ra, s_ga when not the defaults, --cfg-options overrides)][ + SAM]``."""
-    label = model_name(rec)
-    extras = []
-    lang = rec.get("lang_model")
-    if lang and lang != DEFAULT_LANG_MODEL:
-        extras.append(str(lang))
-    for key, short in (("scra_scaling", "s_ra"), ("scga_scaling", "s_ga")):
-        try:
-            v = float(rec.get(key))
-        except (TypeError, ValueError):
-            continue
-        if not math.isclose(v, DEFAULT_SCALING):
-            extras.append(f"{short}={v:g}")
-    # --cfg-options overrides change the numbers: they are part of the row's identity
-    extras += [o for o in (rec.get("cfg_options") or []) if not o.startswith("test_dataloader.num_workers")]
-    if extras:
-        label += f" ({', '.join(extras)})"
-    if rec.get("sam_refine"):
-        label += " + SAM"
-    return label
-
-
-def _row_sort_key(label: str) -> Tuple[str, int]:
-    base = label[:-len(" + SAM")] if label.endswith(" + SAM") else label
-    return base, int(label.endswith(" + SAM"))
-
-
-def _order(items: Iterable[str], order: Sequence[str]) -> List[str]:
-    items = set(items)
-    return [x for x in order if x in items] + sorted(x for x in items if x not in order)
-
-
-@dataclass
-class Entry:
-    path: Path
-    record: dict
-
-    @property
-    def row(self) -> str:
-        return row_label(self.record)
-
-    @property
-    def resolution(self) -> str:
-        return str(self.record.get("resolution") or "?")
-
-    @property
-    def dataset(self) -> str:
-        return str(self.record.get("benchmark") or "?")
-
-    @property
-    def key(self) -> Tuple[str, str, str]:
-        return self.row, self.resolution, self.dataset
-
-    @property
-    def time(self) -> float:
-        try:
-            return time.mktime(time.strptime(self.record.get("finished_at", ""), "%Y-%m-%dT%H:%M:%S%z"))
-        except (TypeError, ValueError):
-            try:
-                return self.path.stat().st_mtime
-            except OSError:
-                return 0.0
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def record_problem(rec) -> Optional[str]:
-    """Why a parsed record cannot go into a table (``None`` if it can).
-
-    Checks the JSON type of everything the tables read: an object at the top, schema and
-    status, finite numbers for aAcc/mIoU/mAcc, strings for the names, a boolean
-    ``sam_refine``, numbers for the scalings, a list of strings for ``cfg_options`` and
-    ``{"IoU": number|null, "Acc": number|null}`` per class.
-    """
-    if not isinstance(rec, dict):
-        return f"it holds a JSON {type(rec).__name__ if rec is not None else 'null'}, not a record object"
-    if rec.get("schema") != RECORD_SCHEMA or rec.get("status") != "complete":
-        return "incomplete"
-    metrics = rec.get("metrics")
-    if not isinstance(metrics, dict):
-        return f"'metrics' is a {type(metrics).__name__}, not an object"
-    for k in SUMMARY_KEYS:
-        if not _is_number(metrics.get(k)):
-            return f"'metrics.{k}' is {json_repr(metrics.get(k))}, not a finite number"
-    for k in ("benchmark", "resolution", "model_version", "lang_model", "finished_at"):
-        if rec.get(k) is not None and not isinstance(rec.get(k), str):
-            return f"'{k}' is {json_repr(rec.get(k))}, not a string"
-    if rec.get("sam_refine") is not None and not isinstance(rec.get("sam_refine"), bool):
-        return f"'sam_refine' is {json_repr(rec.get('sam_refine'))}, not true/false"
-    for k in ("scra_scaling", "scga_scaling"):
-        if rec.get(k) is not None and not _is_number(rec.get(k)):
-            return f"'{k}' is {json_repr(rec.get(k))}, not a number"
-    opts = rec.get("cfg_options")
-    if opts is not None and not (isinstance(opts, list) and all(isinstance(o, str) for o in opts)):
-        return f"'cfg_options' is {json_repr(opts)}, not a list of strings"
-    if rec.get("settings") is not None and not isinstance(rec.get("settings"), dict):
-        return f"'settings' is {json_repr(rec.get('settings'))}, not an object"
-    per_class = rec.get("per_class")
-    if per_class is not None:
-        if not isinstance(per_class, dict):
-            return f"'per_class' is a {type(per_class).__name__}, not an object"
-        for name, v in per_class.items():
-            if v is not None and not isinstance(v, dict):
-                return f"'per_class.{name}' is {json_repr(v)}, not an object"
-            for key in ("IoU", "Acc"):
-                x = (v or {}).get(key)
-                if x is not None and not _is_number(x):
-                    return f"'per_class.{name}.{key}' is {json_repr(x)}, not a number"
-    return None
-
-
-def json_repr(v, limit: int = 40) -> str:
-    """A short JSON rendering of ``v`` for messages."""
-    import json
-    try:
-        text = json.dumps(v)
-    except (TypeError, ValueError):
-        text = repr(v)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def find_records(root, reasons: Optional[Dict[Path, str]] = None) -> Tuple[List[Entry], List[Path]]:
-    """All ``result.json`` under ``root`` (or ``root`` itself when it is a record file):
-    ``(complete records, paths of incomplete/unreadable/malformed ones)``.
-
-    ``reasons``, if given, receives ``{path: why it was skipped}`` (see :func:`record_problem`).
-    """
-    root = Path(root)
-    paths = [root] if root.is_file() else sorted(
-        Path(d) / "result.json" for d, _, files in os.walk(root) if "result.json" in files)
-    good, bad = [], []
-    for p in paths:
-        rec = load_record(p)
-        problem = "incomplete: not valid JSON" if rec is None else record_problem(rec)
-        if problem is None:
-            good.append(Entry(p, rec))
-        else:
-            bad.append(p)
-            if reasons is not None:
-                reasons[p] = problem
-    return good, bad
-
-
-def filter_entries(entries: Sequence[Entry], datasets=None, resolutions=None, models=None,
-                   refine: Optional[bool] = None) -> List[Entry]:
-    out = []
-    for e in entries:
-        if datasets and e.dataset not in datasets:
-            continue
-        if resolutions and e.resolution not in resolutions:
-            continue
-        if models and model_name(e.record) not in models and e.record.get("model_version") not in models:
-            continue
-        if refine is not None and bool(e.record.get("sam_refine")) != refine:
-            continue
-        out.append(e)
-    return out
-
-
-def newest_per_cell(entries: Sequence[Entry]) -> Dict[Tuple[str, str, str], Entry]:
-    cells: Dict[Tuple[str, str, str], Entry] = {}
-    for e in entries:
-        old = cells.get(e.key)
-        if old is None or (e.time, str(e.path)) > (old.time, str(old.path)):
-            cells[e.key] = e
-    return cells
 
 
 # -- the table --------------------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Helpers shared by :mod:`.prepare` (the dispatch) and the converters (:mod:`.link`,
+:mod:`.pascal_context`, :mod:`.coco`, :mod:`.cityscapes`): the result type, atomic label
+writes, header checks, links, the worker pool. Imports none of them, so no import circle.
+No mmseg / mmengine / mmcv imports.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from ..errors import DatasetError
+from .benchmarks import PathLike
+
+TMP_MARK = ".radseg-tmp"
+
+
+@dataclass
+class PrepareResult:
+    """What :func:`prepare_dataset` did."""
+
+    key: str
+    root: Path
+    converted: int = 0
+    skipped: int = 0
+    label_dirs: List[Path] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    conversion: bool = True
+
+    def message(self) -> str:
+        lines = []
+        if self.conversion:
+            where = ", ".join(str(d) for d in self.label_dirs) or str(self.root)
+            if self.converted == 0:
+                lines.append(f"{self.key}: nothing to convert, all {self.skipped} labels already "
+                             f"present and valid in {where}")
+            else:
+                lines.append(f"{self.key}: converted {self.converted} labels"
+                             + (f" ({self.skipped} already done)" if self.skipped else "")
+                             + f" into {where}")
+        lines += [f"{self.key}: {n}" for n in self.notes]
+        lines += [f"{self.key}: warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- helpers
+
+def expand(p: PathLike) -> Path:
+    return Path(os.path.expanduser(str(p)))
+
+
+def same_path(a: PathLike, b: PathLike) -> bool:
+    return os.path.realpath(str(a)) == os.path.realpath(str(b))
+
+
+def save_label(arr: np.ndarray, path: PathLike) -> None:
+    """Write a 2-D uint8 array as a single-channel ('L') PNG, atomically."""
+    from PIL import Image
+
+    arr = np.asarray(arr)
+    if arr.ndim != 2 or arr.dtype != np.uint8:
+        raise ValueError(f"label for {path} must be 2-D uint8, got {arr.dtype} {arr.shape}")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        Image.fromarray(arr).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def label_is_valid(path: PathLike, size) -> bool:
+    """``path`` is a readable single-channel PNG of ``size`` = (width, height) (header only)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.mode in ("L", "P") and tuple(im.size) == tuple(size)
+    except Exception:  # noqa: BLE001 - missing or unreadable: convert again
+        return False
+
+
+def image_size(path: PathLike):
+    """(width, height) from the file header, no decoding."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception as e:  # noqa: BLE001 - PIL raises many kinds on damaged files
+        raise DatasetError(f"{path} cannot be read ({type(e).__name__}: {e}): extract the "
+                           f"original download again.") from None
+
+
+def clean_temp_files(folder: PathLike) -> None:
+    """Remove temporary label files left by an interrupted (killed) earlier run."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(f".*{TMP_MARK}*"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+def write_text_if_changed(path: PathLike, text: str) -> bool:
+    """Write ``text`` atomically unless the file already holds it. True if written."""
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
+def ensure_link(dest: PathLike, target: PathLike, keep_existing_dir: bool = False) -> str:
+    """Make ``dest`` a symlink to the folder ``target``.
+
+    Returns ``"linked"`` (created), ``"same"`` (``dest`` already is or points to
+    ``target``) or ``"kept"`` (``keep_existing_dir`` and ``dest`` is another
+    existing folder, e.g. a copy of the images). A broken link is replaced; any
+    other existing ``dest`` is an error (never deleted).
+    """
+    dest, target = Path(dest), Path(target)
+    if os.path.lexists(dest):
+        if dest.exists() and same_path(dest, target):
+            return "same"
+        if dest.is_symlink() and not dest.exists():
+            dest.unlink()
+        elif keep_existing_dir and dest.is_dir():
+            return "kept"
+        else:
+            raise DatasetError(
+                f"{dest} already exists and is not {target}: remove or rename it, or choose "
+                f"another --out folder.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.realpath(target), dest, target_is_directory=True)
+    return "linked"
+
+
+def link_images(res: "PrepareResult", dest: Path, target: Path) -> None:
+    """Link an image folder into the prepared root, noting what was done in ``res``."""
+    status = ensure_link(dest, target, keep_existing_dir=True)
+    if status == "linked":
+        res.notes.append(f"linked {dest} -> {target}")
+    elif status == "kept":
+        res.notes.append(f"kept the existing image folder {dest} (not a link to {target})")
+
+
+def worker_error(src, e: Exception) -> DatasetError:
+    """A conversion failure as a one-line user error naming the input file."""
+    if isinstance(e, DatasetError):
+        return e
+    return DatasetError(f"converting {src} failed ({type(e).__name__}: {e}); the file may be "
+                        f"damaged: extract the download again.")
+
+
+def run_tasks(fn: Callable, tasks: Sequence, workers: int = 1, desc: str = "") -> List:
+    """``[fn(t) for t in tasks]`` with a tqdm bar, on a ``multiprocessing.Pool`` if ``workers > 1``.
+
+    Result order is not preserved when ``workers > 1``.
+    """
+    from tqdm import tqdm
+
+    if not tasks:
+        return []
+    bar = dict(total=len(tasks), desc=desc, unit="img", disable=None, file=sys.stderr)
+    workers = max(1, min(int(workers or 1), len(tasks)))
+    if workers == 1:
+        return [fn(t) for t in tqdm(tasks, **bar)]
+    import multiprocessing as mp
+
+    gc.collect()
+    gc.freeze()  # forked children will not write to (copy) the parent's objects during GC
+    try:
+        chunk = max(1, min(16, len(tasks) // (workers * 8)))
+        with mp.Pool(workers) as pool:
+            return list(tqdm(pool.imap_unordered(fn, tasks, chunksize=chunk), **bar))
+    finally:
+        gc.unfreeze()
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def find_folder(raw: Path, candidates: Iterable[str], required: Sequence[str]) -> Optional[Path]:
+    """The first ``raw/<candidate>`` that holds every ``required`` sub-path, else None."""
+    for c in candidates:
+        d = raw / c if c else raw
+        if all((d / r).exists() for r in required):
+            return d
+    return None
+
+
+def read_label_png(path) -> np.ndarray:
+    """Indices of a single-channel label PNG ('L' or 'P'); anything else is a DatasetError."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("L", "P"):
+                raise DatasetError(f"{path} is a {im.mode} image, not a single-channel label "
+                                   f"map: extract the original download again.")
+            return np.array(im)
+    except DatasetError:
+        raise
+    except Exception as e:  # noqa: BLE001 - PIL raises many kinds on damaged files
+        raise DatasetError(f"{path} cannot be read ({type(e).__name__}: {e}): extract the "
+                           f"original download again.") from None

@@ -1,0 +1,128 @@
+"""What a result record says about where its numbers come from, and the record itself.
+
+:func:`build_record` assembles the record ``eval.py`` writes (metrics, per-class values,
+settings, the :class:`radseg.config.RADSegConfig` and its hash, versions, revision,
+speed); :mod:`radseg.results.records` writes it. No mmseg / mmengine / mmcv imports: the
+evaluation hands in what it read from them (the runner's metrics, the config as a dict,
+the framework versions).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+from .. import __version__
+from ..presets import RESOLUTIONS
+
+
+def git_revision(path: Path) -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        rev = out.stdout.strip() if out.returncode == 0 else None
+        if rev:
+            dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def versions(modules: Sequence[Any] = (), extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """``{"radseg", "torch", <each of modules by name>, "python", <extra>}``: the versions a
+    record keeps. ``modules`` are imported modules (e.g. mmseg, mmengine, mmcv: the caller
+    imports them, so this module needs none of them)."""
+    import torch
+    v = {"radseg": __version__, "torch": torch.__version__}
+    for m in modules:
+        v[m.__name__] = m.__version__
+    v["python"] = platform.python_version()
+    v.update(extra or {})
+    return v
+
+
+def resolution_of(config: str) -> Optional[str]:
+    for part in Path(config).parts:
+        if part in RESOLUTIONS:
+            return part
+    return None
+
+
+def repo_root_for(config_path: str) -> Path:
+    """The folder holding ``configs_mmseg`` (the repo), found upwards from the config."""
+    p = Path(config_path).resolve().parent
+    for cand in [p, *p.parents]:
+        if cand.name == "configs_mmseg":
+            return cand.parent
+    return Path.cwd()
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """First 12 hex digits of the SHA-256 of ``config`` (a ``RADSegConfig.to_dict()``) as
+    canonical JSON (sorted keys): equal hashes = the same RADSeg settings."""
+    text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def summarize_metrics(metrics: Mapping[str, Any]) -> Dict[str, float]:
+    """``aAcc``, ``mIoU``, ``mAcc`` of the runner's metrics, rounded to 2 decimals."""
+    return {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc") if k in metrics}
+
+
+def per_class_metrics(metrics: Mapping[str, Any], classes: Sequence[str]) -> Dict[str, Dict[str, Optional[float]]]:
+    """``{class: {"IoU": .., "Acc": ..}}`` from the metric's ``IoU.<class>`` / ``Acc.<class>``."""
+    def _r(v):
+        return None if v is None else round(float(v), 2)
+    return {c: {"IoU": _r(metrics.get(f"IoU.{c}")), "Acc": _r(metrics.get(f"Acc.{c}"))} for c in classes}
+
+
+def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmark: str, config: str,
+                 model_info: Mapping[str, Any], allow_unpinned: bool, cfg_options: Sequence[str],
+                 data_root: str, predictions_dir: Optional[Path], metrics: Mapping[str, Any],
+                 classes: Sequence[str], num_images: int, times: Sequence[float],
+                 framework_versions: Mapping[str, str], radseg_config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The result record of one evaluation (before :func:`radseg.results.records.write_run_record`
+    adds its schema and status).
+
+    ``model``: the config's ``model`` dict after the command line; ``settings``: the whole
+    effective config as a dict; ``benchmark``: the config's benchmark (else its name);
+    ``config``: the config path; ``model_info``: the loaded model's facts (version, adaptor,
+    source, revision); ``metrics``: the runner's; ``times``: ``(start, runner built, test
+    done)`` from ``time.time()``; ``framework_versions``: from :func:`versions`;
+    ``radseg_config``: the segmentor's ``RADSegConfig.to_dict()``.
+    """
+    import torch
+    t0, t_built, t_done = times
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
+    return {
+        "benchmark": benchmark, "config": config, "resolution": resolution_of(config),
+        "model_version": model_info.get("model_version", model["model_version"]),
+        "lang_model": model_info.get("lang_model") or model["lang_model"], "model_source": model_info.get("source"),
+        "model_revision": model_info.get("revision"), "sam_refine": bool(model.get("sam_refine")),
+        "allow_unpinned": bool(allow_unpinned),
+        "scra_scaling": model["scra_scaling"], "scga_scaling": model["scga_scaling"],
+        "cfg_options": list(cfg_options or []),
+        "data_root": os.path.abspath(data_root),
+        "predictions_dir": str(predictions_dir) if predictions_dir is not None else None,
+        "metrics": summarize_metrics(metrics), "per_class": per_class_metrics(metrics, classes),
+        "num_images": num_images,
+        "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
+        "images_per_s": round(num_images / max(t_done - t_built, 1e-9), 4),
+        "peak_gpu_mem_mb": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                            if torch.cuda.is_available() else None),
+        "device": device, "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+        "hostname": socket.gethostname(), "versions": dict(framework_versions),
+        "git_revision": git_revision(repo_root_for(config)),
+        "command": sys.argv, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": settings,
+        "radseg_config": dict(radseg_config), "config_hash": config_hash(radseg_config),
+    }

@@ -1,0 +1,295 @@
+"""The grid of a sweep: which runs, where each one writes, and its exact eval.py command.
+
+:func:`plan_sweep` turns the parsed command line into :class:`Run` objects in the
+order model -> refinement (off first) -> preset -> dataset; :func:`completed_record`
+says whether a run's ``result.json`` already stands for it. No subprocesses here.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..config import RADSegConfig
+from ..errors import ConfigError
+from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..results.records import is_complete_record, load_record
+
+_BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def scaling(args, key: str) -> float:
+    """``--scra_scaling`` / ``--scga_scaling`` as given, else :class:`RADSegConfig`'s default."""
+    val = getattr(args, key, None)
+    return float(RADSegConfig.defaults()[key]) if val is None else val
+
+
+def _split(values: Sequence[str]) -> List[str]:
+    out: List[str] = []
+    for v in values:
+        out += [x for x in re.split(r"[,\s]+", v) if x]
+    return out
+
+
+def _dedup(items):
+    seen, out = set(), []
+    for x in items:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+def parse_datasets(values: Sequence[str]) -> List[str]:
+    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS}
+    out = []
+    for v in _split(values):
+        key = v.lower()
+        if key in groups:
+            out += groups[key]
+        elif key in PAPER_DATASETS + EXTRA_DATASETS:
+            out.append(key)
+        else:
+            raise ConfigError(
+                f"unknown dataset '{v}'. Valid: {', '.join(PAPER_DATASETS)} (paper grid), "
+                f"{', '.join(EXTRA_DATASETS)} (extra), or the groups paper, extra, all.")
+    if not out:
+        raise ConfigError("--datasets is empty.")
+    return _dedup(out)
+
+
+def parse_resolutions(values: Sequence[str]) -> List[str]:
+    out = []
+    for v in _split(values):
+        key = v.lower()
+        if key in ("low", "mid", "high"):
+            key += "_res"
+        if key == "all":
+            out += RESOLUTIONS
+        elif key in RESOLUTIONS:
+            out.append(key)
+        else:
+            raise ConfigError(f"unknown resolution '{v}'. Valid: {', '.join(RESOLUTIONS)} (or all).")
+    if not out:
+        raise ConfigError("--resolutions is empty.")
+    return _dedup(out)
+
+
+def model_tag(model: str) -> str:
+    """A folder name for a model version (a checkpoint path gives its file name)."""
+    name = model
+    if "/" in name or os.sep in name or name.endswith((".pth", ".pt", ".tar")):
+        name = Path(name).name
+        for suf in (".pth.tar", ".pth", ".pt", ".tar"):
+            if name.endswith(suf):
+                name = name[: -len(suf)]
+                break
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name) or "model"
+
+
+def check_models(models: Sequence[str], plugins: Sequence[str]) -> None:
+    """Fail fast on a model name no source knows (paths must exist)."""
+    from ..models.radio import resolve_model_source
+    from ..models.registry import load_plugins
+    load_plugins(list(plugins))
+    for m in models:
+        resolve_model_source(m, flag="model")
+
+
+@dataclass
+class Run:
+    """One cell of the grid and its state in this sweep."""
+
+    index: int
+    model: str
+    refine: bool
+    resolution: str
+    dataset: str
+    config: Path
+    run_dir: Path
+    command: List[str] = field(default_factory=list)
+    state: str = "pending"  # pending | running | done | skipped | failed | interrupted
+    reason: Optional[str] = None  # why it runs again / is skipped
+    exit_code: Optional[int] = None
+    error: Optional[str] = None
+    duration_s: Optional[float] = None
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    gpu: Optional[str] = None
+    pid: Optional[int] = None
+    metrics: Optional[Dict[str, Any]] = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.resolution} {self.dataset} {self.model} refine={'on' if self.refine else 'off'}"
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"index": self.index, "model": self.model, "sam_refine": self.refine,
+                "resolution": self.resolution, "dataset": self.dataset, "state": self.state,
+                "reason": self.reason, "run_dir": str(self.run_dir), "config": str(self.config),
+                "exit_code": self.exit_code, "error": self.error, "duration_s": self.duration_s,
+                "started_at": self.started_at, "finished_at": self.finished_at, "gpu": self.gpu,
+                "pid": self.pid, "metrics": self.metrics,
+                "log": str(self.run_dir / "eval.log"), "command": shlex.join(self.command)}
+
+
+def run_dir_for(root: Path, model: str, refine: bool, resolution: str, dataset: str) -> Path:
+    return root / model_tag(model) / ("refine" if refine else "norefine") / resolution / dataset
+
+
+def eval_entry() -> List[str]:
+    """How to start eval.py: the repo's script, or the installed CLI when there is no repo."""
+    script = repo_root() / "eval.py"
+    if script.is_file():
+        return [str(script)]
+    return ["-m", "radseg.cli", "eval"]
+
+
+def eval_command(run: Run, args) -> List[str]:
+    """The exact command line of one run (with its launcher for --gpus N > 1)."""
+    entry = eval_entry()
+    n = max(int(args.gpus), 1)
+    if args.parallel_mode == "torchrun" and n > 1:
+        prefix = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                  "--nproc_per_node", str(n)]
+        if entry[0] == "-m":  # torchrun takes a module with --module
+            entry = ["--module", *entry[1:]]
+        launcher = ["--launcher", "pytorch"]
+    elif args.parallel_mode == "slurm":
+        prefix = ["srun", "--ntasks", str(n), *shlex.split(args.srun_args or ""), sys.executable]
+        launcher = ["--launcher", "slurm"]
+    else:
+        prefix, launcher = [sys.executable], []
+    cmd = [*prefix, *entry, "--config", str(run.config), "--model_version", run.model]
+    if args.lang_model is not None:  # else eval.py's default: the version's own adaptor
+        cmd += ["--lang_model", args.lang_model]
+    cmd += ["--scra_scaling", f"{scaling(args, 'scra_scaling'):g}",
+            "--scga_scaling", f"{scaling(args, 'scga_scaling'):g}", "--sam_refine", str(bool(run.refine))]
+    if run.refine and args.sam_ckpt:
+        cmd += ["--sam_ckpt", args.sam_ckpt]
+    cmd += ["--work-dir", str(run.run_dir)]
+    data = getattr(args, "resolved_data", None)  # the one data-folder rule, applied once by plan_sweep
+    data_root = str(data.path) if data is not None else args.data_root
+    if data_root:
+        cmd += ["--data-root", data_root]
+    if args.num_workers is not None:
+        cmd += ["--num-workers", str(args.num_workers)]
+    for plugin in args.plugin:
+        cmd += ["--plugin", plugin]
+    for key in ("radio_source", "radio_revision", "radio_repo", "amp", "compile"):
+        val = getattr(args, key)
+        if val is not None:
+            cmd += [f"--{key}", str(val)]
+    if getattr(args, "allow_unpinned", False):
+        cmd += ["--allow-unpinned"]
+    cmd += launcher
+    if args.cfg_options:  # nargs='+': keep it last
+        cmd += ["--cfg-options", *args.cfg_options]
+    return cmd
+
+
+def _lang_model(model: str, lang_model: Optional[str]) -> Optional[str]:
+    """The adaptor a run of ``model`` asked for ``lang_model`` uses (as its record holds it)."""
+    try:
+        from ..models.versions import resolve_lang_model
+        return resolve_lang_model(model, lang_model)
+    except Exception:  # noqa: BLE001 - an unknown name: compare as given
+        return lang_model
+
+
+def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
+    """Why the record ``rec`` does not stand for ``run`` (None when it does)."""
+    from ..models.registry import canonical_name
+    names = {run.model, canonical_name(run.model)}
+    got_models = {rec.get("model_version"), ((rec.get("settings") or {}).get("model") or {}).get("model_version")}
+    checks = [
+        ("benchmark", rec.get("benchmark"), run.dataset, rec.get("benchmark") == run.dataset),
+        ("resolution", rec.get("resolution"), run.resolution, rec.get("resolution") == run.resolution),
+        ("sam_refine", rec.get("sam_refine"), run.refine, bool(rec.get("sam_refine")) == run.refine),
+        ("model", rec.get("model_version"), run.model, bool(names & got_models)),
+        ("lang_model", rec.get("lang_model"), _lang_model(run.model, args.lang_model),
+         rec.get("lang_model") == _lang_model(run.model, args.lang_model)),
+    ]
+    for key, want in (("scra_scaling", scaling(args, "scra_scaling")), ("scga_scaling", scaling(args, "scga_scaling"))):
+        try:
+            ok = math.isclose(float(rec.get(key)), float(want))
+        except (TypeError, ValueError):
+            ok = False
+        checks.append((key, rec.get(key), want, ok))
+    for key, got, want, ok in checks:
+        if not ok:
+            return f"result.json has {key}={got!r}, this run wants {want!r}"
+    return None
+
+
+def completed_record(run: Run, args) -> Tuple[bool, str]:
+    """(True, note) when ``run_dir/result.json`` is a complete record of this run's settings."""
+    path = run.run_dir / "result.json"
+    if not path.exists():
+        return False, "no result.json"
+    if not is_complete_record(path):
+        return False, "result.json is incomplete or unreadable"
+    rec = load_record(path) or {}
+    why = record_mismatch(rec, run, args)
+    if why:
+        return False, why
+    return True, "complete record"
+
+
+def plan_sweep(args) -> List[Run]:
+    """The runs of the grid, in order model -> refine (off first) -> resolution -> dataset."""
+    datasets = parse_datasets(args.datasets)
+    resolutions = parse_resolutions(args.resolutions)
+    models = _dedup(_split(args.models))
+    if not models:
+        raise ConfigError("--models is empty.")
+    if not hasattr(args, "gpus_given"):
+        args.gpus_given = args.gpus is not None
+        args.gpus = 1 if args.gpus is None else args.gpus
+    if args.gpus < 1:
+        raise ConfigError(f"--gpus must be >= 1 (got {args.gpus}).")
+    if args.num_workers is not None and args.num_workers < 0:
+        raise ConfigError("--num-workers must be >= 0.")
+    if args.run_timeout is not None and args.run_timeout <= 0:
+        raise ConfigError("--run-timeout must be positive.")
+    for key in ("scra_scaling", "scga_scaling"):
+        if not (math.isfinite(scaling(args, key)) and scaling(args, key) > 0):
+            raise ConfigError(f"--{key} must be positive (got {scaling(args, key)}); the reference uses "
+                              f"{RADSegConfig.defaults()[key]:g}.")
+    for key in ("amp", "compile"):  # passed to eval.py as text: check them once, here
+        if getattr(args, key) is not None and str(getattr(args, key)).strip().lower() not in _BOOL_WORDS:
+            raise ConfigError(f"--{key} expects True or False (got '{getattr(args, key)}').")
+    for kv in args.cfg_options or []:
+        if "=" not in kv:
+            raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
+    from ..data.benchmarks import resolve_data_dir
+    args.resolved_data = resolve_data_dir(args.data_root)  # checked by run_sweep (not for --dry-run)
+    refines = {"both": [False, True], "on": [True], "off": [False]}[args.sam_refine]
+    config_dir = Path(args.config_dir) if args.config_dir else repo_root() / "configs_mmseg"
+    if not config_dir.is_dir():
+        raise ConfigError(f"config folder '{config_dir}' does not exist (--config-dir).")
+    root = Path(args.work_dir)
+    runs: List[Run] = []
+    for model in models:
+        for refine in refines:
+            for res in resolutions:
+                for ds in datasets:
+                    cfg = (config_dir / res / f"{ds}.py").resolve()
+                    if not cfg.is_file():
+                        raise ConfigError(f"no config for {ds} at {res}: '{cfg}' does not exist.")
+                    run = Run(len(runs) + 1, model, refine, res, ds, cfg,
+                              run_dir_for(root, model, refine, res, ds))
+                    run.command = eval_command(run, args)
+                    runs.append(run)
+    return runs
+
+

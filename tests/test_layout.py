@@ -1,0 +1,167 @@
+"""The package layout stays as docs/ARCHITECTURE.md draws it (static checks, nothing imported).
+
+* no import cycle among radseg's modules (every import counts: module level, inside
+  functions, relative ones resolved);
+* the core (radseg/core/, radseg/models/, config.py, predictor.py, preprocess.py) never
+  imports mmseg, mmengine or mmcv;
+* no module above MAX_LINES lines unless its docstring says why in a line starting "Size:".
+"""
+import ast
+from pathlib import Path
+from typing import Dict, List, Set
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "radseg"
+MAX_LINES = 450
+CORE = ("radseg.core", "radseg.models", "radseg.config", "radseg.predictor", "radseg.preprocess")
+MM = ("mmseg", "mmengine", "mmcv")
+
+
+def _modules() -> Dict[str, Path]:
+    out = {}
+    for p in sorted(PKG.rglob("*.py")):
+        parts = list(p.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = p
+    return out
+
+
+MODULES = _modules()
+
+
+def _package(name: str, path: Path) -> List[str]:
+    """The package a relative import in module ``name`` starts from."""
+    parts = name.split(".")
+    return parts if path.name == "__init__.py" else parts[:-1]
+
+
+def _resolve(dotted: str):
+    """The radseg module ``dotted`` names (or the longest module prefix of it: a name in it)."""
+    parts = dotted.split(".")
+    while parts:
+        if ".".join(parts) in MODULES:
+            return ".".join(parts)
+        parts.pop()
+    return None
+
+
+def imported_names(name: str, path: Path) -> List[str]:
+    """Every absolute name module ``name`` imports, relative imports resolved: ``import X`` ->
+    ``X``; ``from X import y`` -> ``X.y`` (a submodule ``y``, or a name ``y`` in ``X``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = _package(name, path)
+                base = base[:len(base) - (node.level - 1)]
+                full = ".".join(base + ([node.module] if node.module else []))
+            else:
+                full = node.module or ""
+            out += [f"{full}.{a.name}" for a in node.names]
+    return out
+
+
+def import_graph() -> Dict[str, Set[str]]:
+    graph = {}
+    for name, path in MODULES.items():
+        deps = set()
+        for imp in imported_names(name, path):
+            if imp == "radseg" or imp.startswith("radseg."):
+                target = _resolve(imp)
+                if target and target != name:
+                    deps.add(target)
+        graph[name] = deps
+    return graph
+
+
+def find_cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+    counter = 0
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on.add(start)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph.get(w, ())))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    out.append(sorted(comp))
+    return out
+
+
+def test_the_checker_sees_a_cycle_and_function_level_imports():
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+    # radseg.sweep.cli imports the data package inside a function, relative to radseg.sweep
+    graph = import_graph()
+    assert "radseg.data.benchmarks" in graph["radseg.sweep.cli"]
+    # `from . import versions` inside a function of radseg.models.radio: the submodule, not the package
+    assert "radseg.models.versions" in graph["radseg.models.radio"]
+    assert "radseg.models" not in graph["radseg.models.radio"]
+
+
+def test_no_import_cycle():
+    cycles = find_cycles(import_graph())
+    graph = import_graph()
+    detail = ["{}: {}".format(c, {m: sorted(graph[m] & set(c)) for m in c}) for c in cycles]
+    assert not cycles, "import cycles among radseg's modules:\n" + "\n".join(detail)
+
+
+def _is_core(name: str) -> bool:
+    return any(name == c or name.startswith(c + ".") for c in CORE)
+
+
+def test_the_core_never_imports_mm_packages():
+    bad = []
+    for name, path in MODULES.items():
+        if not _is_core(name):
+            continue
+        for imp in imported_names(name, path):
+            if imp.split(".")[0] in MM:
+                bad.append(f"{path.relative_to(ROOT)} imports {imp}")
+    assert any(_is_core(n) for n in MODULES) and not bad, "\n".join(bad)
+
+
+def _size_reason(path: Path):
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return next((ln.strip() for ln in doc.splitlines() if ln.strip().startswith("Size:")), None)
+
+
+def test_long_modules_say_why():
+    long = []
+    for path in sorted(PKG.rglob("*.py")):
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > MAX_LINES and not _size_reason(path):
+            long.append(f"{path.relative_to(ROOT)}: {n} lines")
+    assert not long, (f"modules above {MAX_LINES} lines without a 'Size:' line in their docstring "
+                      f"(split them, or say why they are one piece):\n" + "\n".join(long))
