@@ -136,9 +136,18 @@ def test_probabilities_are_the_library_encoders(pred_enc):
 
 
 def test_prediction_thresh_sets_ignore_label():
+    """Label 0 (ignore) exactly where the max probability is below prediction_thresh."""
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     e = enc(slide_crop=224, slide_stride=112, predict=True, classes=CLASSES, prediction_thresh=1.0)
-    _, preds = e.encode_image_to_feat_map(torch.rand(1, 3, 64, 64), return_preds=True)
-    assert int(preds.max()) == 0
+    probs, preds = e.encode_image_to_feat_map(x, return_preds=True)
+    below = probs[:, 1:].amax(dim=1, keepdim=True) < 1.0
+    assert below.any() and torch.equal(preds == 0, below)
+    thresh = float(probs[:, 1:].amax(dim=1).median())
+    e.prediction_thresh = thresh
+    probs, preds = e.encode_image_to_feat_map(x, return_preds=True)
+    below = probs[:, 1:].amax(dim=1, keepdim=True) < thresh
+    assert below.any() and (~below).any() and torch.equal(preds == 0, below)
+    assert torch.equal(preds[~below] - 1, probs[:, 1:].argmax(dim=1, keepdim=True)[~below])
 
 
 def test_leading_empty_class_is_dropped():

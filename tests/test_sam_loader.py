@@ -101,10 +101,15 @@ def test_hash_mismatch_and_truncated(places):
 def test_unreadable_file_without_hash(places):
     path = save_tiny(places["cwd"] / "tiny.pth")
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(WeightsNotFoundError, match="could not read SAM checkpoint"):
+    path.write_bytes(data[: len(data) // 2])  # truncated: caught by the container check (resolve_sam)
+    with pytest.raises(WeightsNotFoundError, match="is not a PyTorch checkpoint .truncated, corrupt"):
         load_sam(str(path), model_type="tiny")
     path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(WeightsNotFoundError, match="is not a PyTorch checkpoint"):
+        load_sam(str(path), model_type="tiny")
+    import zipfile  # a zip that torch cannot read: caught when loading
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("hello.txt", "not torch")
     with pytest.raises(WeightsNotFoundError, match="could not read SAM checkpoint"):
         load_sam(str(path), model_type="tiny")
 
