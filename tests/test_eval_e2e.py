@@ -193,7 +193,10 @@ def test_missing_sam_checkpoint_fails_before_loading_models(data_dir, tmp_path):
     assert "dl.fbaipublicfiles.com" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_user_mistakes_before_any_model_is_loaded(data_dir, tmp_path):
+def test_user_mistakes_before_any_model_is_loaded(data_dir, tmp_path, monkeypatch, capsys):
+    """One case through eval.py as a subprocess (the real exit status), the rest in-process
+    through the same entry point (tests/test_bad_inputs_eval.py has the full catalogue)."""
+    from radseg.cli import run_eval_main
     wfile = tmp_path / "afile"
     wfile.write_text("x")
     cases = [
@@ -208,10 +211,16 @@ def test_user_mistakes_before_any_model_is_loaded(data_dir, tmp_path):
                    "--model-version", "c-radio_v3-b"), "--radio_source local needs a clone"),
         (["--config", "configs_mmseg/low_res"], "is a folder"),
     ]
-    for args, msg in cases:
-        out = run_eval(*args, env={"RADSEG_RADIO_REPO": ""})
-        assert out.returncode == 2 and msg in out.stderr, (args, out.stderr[-1500:])
-        assert "Traceback" not in out.stderr
+    out = run_eval(*cases[0][0], env={"RADSEG_RADIO_REPO": ""})
+    assert out.returncode == 2 and cases[0][1] in out.stderr, out.stderr[-1500:]
+    assert "Traceback" not in out.stderr
+    monkeypatch.setenv("RADSEG_RADIO_REPO", "")
+    monkeypatch.chdir(ROOT)
+    for args, msg in cases[1:]:
+        capsys.readouterr()
+        assert run_eval_main([str(a) for a in args]) == 2, args
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err, (args, err[-1500:])
 
 
 def test_run_from_another_folder_and_plugin_from_cwd(data_dir, tmp_path):

@@ -1,7 +1,5 @@
 """Issue 5 end to end: fake raw downloads -> radseg data prepare -> verify -> eval.py."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +10,33 @@ from test_data_prepare import make_context_raw, make_voc_raw, write_jpg, write_p
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _in_process(fn, argv):
+    """Run an entry point in this process (as `radseg ...` / eval.py would), capturing its output."""
+    import contextlib
+    import io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = fn([str(a) for a in argv])
+        except SystemExit as e:
+            rc = e.code
+    return Result(rc or 0, out.getvalue(), err.getvalue())
+
+
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "radseg.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300)
+    from radseg.cli import main
+    return _in_process(main, args)
 
 
 def evaluate(config, data, work):
-    return subprocess.run([sys.executable, str(ROOT / "eval.py"), "--config", ROOT / "configs_mmseg" / config,
-                           "--model_version", "tiny-random", "--data-root", data, "--work-dir", work,
-                           "--num-workers", "0"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    from radseg.cli import run_eval_main
+    return _in_process(run_eval_main, ["--config", ROOT / "configs_mmseg" / config, "--model_version",
+                                       "tiny-random", "--data-root", data, "--work-dir", work, "--num-workers", "0"])
 
 
 def make_coco_raw(base):
