@@ -8,11 +8,12 @@ dependencies = ["torch", "torchvision", "numpy", "timm", "PIL", "cv2", "segment_
                 "transformers"]
 
 
-def radseg(model_version="c-radio_v3-b", sam_refine=False, device=None, config=None, **overrides):
-    """A :class:`radseg.RADSegPredictor` (``.predict(image, classes)``); same arguments as
-    ``RADSegPredictor.from_pretrained``."""
+def radseg(*args, **kwargs):
+    """A :class:`radseg.RADSegPredictor` (``.predict(image, classes)``); the arguments (and their
+    defaults) are ``RADSegPredictor.from_pretrained``'s: ``model_version``, ``sam_refine``,
+    ``device``, ``config`` and any ``RADSegConfig`` setting."""
     from radseg.predictor import RADSegPredictor
-    return RADSegPredictor.from_pretrained(model_version, sam_refine, device, config, **overrides)
+    return RADSegPredictor.from_pretrained(*args, **kwargs)
 
 
 def radseg_encoder(model_version="c-radio_v3-b", lang_model="siglip2", scra_scaling=10.0, scga_scaling=10.0,

@@ -295,11 +295,16 @@ def test_dry_run_parallel_commands(tmp_path):
     ("--models", "radio-typo", "unknown model 'radio-typo'. Known:"),
     ("--sam-refine", "maybe", "expected both, on or off"),
 ])
-def test_bad_names_are_clear_errors(flag, value, expect, sweep_copy):
+def test_bad_names_are_clear_errors(flag, value, expect, sweep_copy, capsys):
+    from radseg.sweep import main as sweep_main
     before = {p: p.read_bytes() for p in sweep_copy.rglob("result.json")}
-    out = sweep("--work-dir", sweep_copy, flag, value)
-    assert out.returncode == 2
-    assert expect in out.stderr and "Traceback" not in out.stderr
+    try:
+        rc = sweep_main(["--work-dir", str(sweep_copy), flag, value])  # in-process: the same entry point
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert expect in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in sweep_copy.rglob("result.json")} == before
 
 
