@@ -36,6 +36,7 @@ def test_ci_smoke_run_prints_the_ratios(tmp_path, capsys):
         assert r["syncs_per_image"] is None and r["peak_gpu_mb"] is None  # n/a on the CPU
         assert set(r["stages_ms"]) <= set(STAGES) and "windows_backbone" in r["stages_ms"]
     assert {"regions", "sam_decoder", "merge"} <= set(rows[2]["stages_ms"])
+    assert meta["sam_embedding"] == "radio_sam_adaptor"
     for r in rows[1::2]:
         assert 0.5 < r["pixel_agreement"] <= 1.0 and r["miou_vs_exact"] > 0 and r["speedup_vs_exact"] > 0
 
@@ -78,3 +79,14 @@ def test_gpu_script_runs_at_small_size_on_cpu(tmp_path):
     assert len(files) == 2 and files[0].startswith("bench_cpu_small_") and files[0].endswith(".json")
     rep = json.loads((tmp_path / files[0]).read_text())
     assert rep["meta"]["small"] and rep["results"][0]["preset"] == "voc_low"
+
+
+def test_v4_refinement_is_timed_through_sams_own_encoder(tmp_path, capsys):
+    """C-RADIOv4 has no sam adaptor: RADSeg+ runs SAM ViT-H's own image encoder, labelled as such."""
+    js = tmp_path / "bench.json"
+    rc = main(["bench", "--model_version", "tiny-random-v4", "--sam", "tiny-random-sam", "--device", "cpu",
+               "--preset", "voc_low", "--small", "--mode", "exact", "--refine", "on", "--json", str(js)])
+    assert rc == 0 and "via sam_vit_h_image_encoder" in capsys.readouterr().out
+    rep = json.loads(js.read_text())
+    assert rep["meta"]["sam_embedding"] == "sam_vit_h_image_encoder"
+    assert rep["results"][0]["stages_ms"]["sam_embedding"] > 0

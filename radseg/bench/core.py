@@ -222,7 +222,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
         model_version = SMALL_NAMES.get(model_version, model_version)
         sam = SMALL_NAMES.get(sam, sam)
     need_sam = any(refine)
-    bundle = build_radio(model_version, "siglip2", need_sam=need_sam, device=device)
+    bundle = build_radio(model_version, None, need_sam=need_sam, device=device)  # the version's own adaptor
     sam_model = load_sam(sam, device=device) if need_sam else None
     meta = {"device": device_name(device), "device_type": torch.device(device).type, "torch": torch.__version__,
             "cuda": torch.version.cuda if torch.device(device).type == "cuda" else None,
@@ -230,6 +230,8 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
             "python": platform.python_version(), "git_revision": git_revision(Path(__file__).resolve().parents[2]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "model_version": model_version, "sam": sam if need_sam else None, "small": bool(small),
+            # radio_sam_adaptor, or sam_vit_h_image_encoder on backbones without one (C-RADIOv4)
+            "sam_embedding": bundle.info.get("sam_embedding"),
             "repeats": repeats, "warmup": warmup, "sam_iou_thresh": sam_iou_thresh,
             "max_windows_per_batch": max_windows_per_batch, "threads": torch.get_num_threads()}
     results: List[Dict] = []

@@ -18,6 +18,7 @@ def markdown_table(report: Dict) -> str:
     m = report["meta"]
     lines = [f"Device: {m['device']} | torch {m['torch']} | CUDA {m.get('cuda') or 'n/a'} | "
              f"git {m.get('git_revision') or 'n/a'} | model {m['model_version']} | SAM {m['sam']}"
+             + (f" via {m['sam_embedding']}" if m.get("sam_embedding") else "")
              + (" | **--small** (shrunk images, stand-in sizes)" if m.get("small") else ""), ""]
     lines += ["| preset | image | input | windows | K | refine | mode | batch | img/s | median ms | p90 ms | "
               "backbone limit ms | ratio | peak MB | syncs/img | agreement | mIoU vs exact |",
