@@ -311,12 +311,8 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
     """Everything the page shows (see :class:`ReportData`)."""
     t0 = time.perf_counter()
     root = Path(work_dir)
-    if not root.exists():
-        raise ReportError(f"'{root}' does not exist. Give the sweep's --work-dir (default "
-                          f"work_logs/sweep) or an eval.py --work-dir.")
-    if root.is_file() and root.suffix != ".json":
-        raise ReportError(f"'{root}' is a file; give a folder with result.json files (or one "
-                          f"result.json).")
+    from ..results.cli import check_work_dir
+    check_work_dir(root, ReportError)
     if metric not in METRICS:
         raise ReportError(f"--metric must be one of {', '.join(METRICS)}.")
     if not 0 <= decimals <= 6:

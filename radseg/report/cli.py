@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..results.cli import parse_on_off  # the same on/off parsing as `radseg results`
+from ..results.cli import add_filter_arguments  # the same record filters as `radseg results`
 from ..results.table import METRICS
 
 
@@ -35,14 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="table and resolution-chart value (default mIoU)")
     p.add_argument("--decimals", type=int, default=1, help="digits after the point (default 1)")
     p.add_argument("--title", default=None, help="page title (default: from WORK_DIR)")
-    p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=None,
-                   help="only these datasets")
-    p.add_argument("--resolution", "--resolutions", dest="resolutions", nargs="+", default=None,
-                   help="only these presets (low_res, mid_res, high_res)")
-    p.add_argument("--model", "--models", dest="models", nargs="+", default=None,
-                   help="only these model versions")
-    p.add_argument("--refine", type=parse_on_off, default=None, metavar="on|off",
-                   help="only runs with SAM refinement on / off")
+    add_filter_arguments(p)
     p.set_defaults(func=run)
     return p
 

@@ -53,6 +53,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--per-class", nargs="?", const=True, default=None, metavar="DATASET",
                    help="per-class IoU of one dataset and resolution instead (a run folder, or "
                         "narrow with DATASET, --resolution, --model, --refine)")
+    add_filter_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """``--dataset``, ``--resolution``, ``--model``, ``--refine``: which records a view keeps
+    (`radseg results` and `radseg report`)."""
     p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=None,
                    help="only these datasets")
     p.add_argument("--resolution", "--resolutions", dest="resolutions", nargs="+", default=None,
@@ -61,8 +69,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="only these model versions")
     p.add_argument("--refine", type=parse_on_off, default=None, metavar="on|off",
                    help="only runs with SAM refinement on / off")
-    p.set_defaults(func=run)
-    return p
+
+
+def check_work_dir(root: Path, error=None) -> None:
+    """A work dir that does not exist, or a file that is not a record, is one clear error."""
+    error = error or ResultsError
+    if not root.exists():
+        raise error(f"'{root}' does not exist. Give the sweep's --work-dir (default "
+                    f"work_logs/sweep) or an eval.py --work-dir.")
+    if root.is_file() and root.suffix != ".json":
+        raise error(f"'{root}' is a file; give a folder with result.json files (or one "
+                    f"result.json).")
 
 
 def _failed_runs(root: Path):
@@ -73,12 +90,7 @@ def _failed_runs(root: Path):
 
 def run(args) -> int:
     root = Path(args.work_dir)
-    if not root.exists():
-        raise ResultsError(f"'{root}' does not exist. Give the sweep's --work-dir (default "
-                           f"work_logs/sweep) or an eval.py --work-dir.")
-    if root.is_file() and root.suffix != ".json":
-        raise ResultsError(f"'{root}' is a file; give a folder with result.json files (or one "
-                           f"result.json).")
+    check_work_dir(root)
     if args.decimals is not None and not 0 <= args.decimals <= 6:
         raise ConfigError("--decimals must be between 0 and 6.")
     reasons = {}
