@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from ..errors import RADSegError
+from ..presets import RESOLUTIONS
 
 #: (row label, resolution, dataset or "avg") -> value
 Reference = Dict[Tuple[str, str, str], float]
 
-KNOWN_RESOLUTIONS = ("low_res", "mid_res", "high_res")
+KNOWN_RESOLUTIONS = RESOLUTIONS
 
 
 class ReferenceFileError(RADSegError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..presets import DATASET_ORDER, DATASETS, RESOLUTIONS
 from .collect import (DEFAULT_LANG_MODEL, DEFAULT_SCALING, Entry, _order, _row_sort_key, filter_entries,
                       find_records, json_repr, model_name, newest_per_cell, record_problem, row_label)
 from .reference import Reference
@@ -28,12 +29,9 @@ __all__ = ["DATASET_ORDER", "DEFAULT_LANG_MODEL", "DEFAULT_SCALING", "DISPLAY", 
            "record_problem", "render", "render_csv", "render_latex", "render_markdown", "render_per_class",
            "row_label"]
 
-RESOLUTION_ORDER = ("low_res", "mid_res", "high_res")
-DATASET_ORDER = ("voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k",
-                 "voc21", "context60", "coco_object")
-DISPLAY = {"voc20": "VOC20", "context59": "Context59", "coco_stuff164k": "COCO-Stuff",
-           "cityscapes": "Cityscapes", "ade20k": "ADE20K", "voc21": "VOC21",
-           "context60": "Context60", "coco_object": "COCO-Object"}
+# the orders and the column titles come from the one table of dataset facts
+RESOLUTION_ORDER = RESOLUTIONS
+DISPLAY = {key: facts.title for key, facts in DATASETS.items()}
 METRICS = ("mIoU", "mAcc", "aAcc")
 FORMATS = ("md", "csv", "latex")
 MISSING = "–"
