@@ -1,4 +1,4 @@
-"""The radseg command: segment, eval, data, results, models.
+"""The radseg command: segment, eval, data, results, report, demo, bench, models.
 
 Every user mistake (:class:`radseg.errors.RADSegError`) is printed as one
 ``error: ...`` line and gives exit status 2; no traceback.
