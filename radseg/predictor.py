@@ -172,6 +172,26 @@ class RADSegPredictor:
             encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
         return cls(encoder, config)
 
+    def update(self, **changes) -> RADSegConfig:
+        """Change settings of the loaded predictor without loading anything again: the
+        encoder's live settings (windows, scalings, thresholds, fast mode, ...), the
+        refiner's, and ``scale``. A setting that needs other weights (model_version,
+        lang_model, sam_refine, sam_ckpt, radio_*, compile, ...) is a :class:`ConfigError`:
+        build a new predictor for it. Returns the new config."""
+        from .core.sam_refine import SAMRefiner
+        live = set(self.encoder.LIVE_KEYS) | set(SAMRefiner.CONFIG_KEYS) | {"scale", "class_names"}
+        config = self.config.replace(**changes)
+        fixed = sorted(k for k in changes if k not in live and getattr(config, k) != getattr(self.config, k))
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)} cannot change on a loaded predictor; build a new one "
+                              f"(RADSegPredictor.from_config).")
+        config.validate(patch_size=self.encoder.patch_size)
+        self.encoder.configure(config)
+        if self.encoder.sam_refiner is not None:
+            self.encoder.sam_refiner.configure(config)
+        self.config = config
+        return config
+
     @property
     def device(self) -> torch.device:
         return self.encoder.device

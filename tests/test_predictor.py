@@ -149,3 +149,28 @@ def test_refinement_with_a_registered_sam_source(image):
     assert p.encoder.sam_refiner is not None and p.config.sam_ckpt == "tiny-random-sam"
     r = p.predict(image, CLASSES)
     assert r.labels.shape == (75, 110)
+
+
+def test_update_changes_live_settings_without_reloading(image):
+    p = RADSegPredictor.from_pretrained("tiny-random", device="cpu", slide_crop=64, slide_stride=32,
+                                        scale=(256, 96), text_disk_cache=False)
+    model = p.encoder.model
+    p.update(slide_crop=32, slide_stride=16, scga_scaling=5.0, scra_scaling=7.0, scale=(128, 64))
+    assert p.encoder.model is model  # nothing loaded again
+    assert (p.encoder.slide_crop, p.encoder.scga_scaling, p.config.scale) == (32, 5.0, (128, 64))
+    assert p.encoder.bundle.vit.blocks[-1].attn.scaling == 7.0
+    fresh = RADSegPredictor.from_pretrained("tiny-random", device="cpu", config=p.config)
+    a, b = p.predict(image, CLASSES), fresh.predict(image, CLASSES)
+    assert torch.equal(a.probs, b.probs)  # the same as a predictor built with those settings
+    with pytest.raises(ConfigError, match="model_version cannot change on a loaded predictor"):
+        p.update(model_version="tiny-random-v4")
+    with pytest.raises(ConfigError, match="slide_crop must be >= 0"):
+        p.update(slide_crop=-1)
+    assert p.config.slide_crop == 32  # a refused change leaves the predictor as it was
+
+
+def test_refiner_takes_fast_mode_from_the_config():
+    from radseg.core.sam_refine import SAMRefiner
+    from radseg.models.sam import load_sam
+    r = SAMRefiner.from_config(load_sam("tiny-random-sam"), RADSegConfig(fast=True))
+    assert r.fast is True

@@ -113,33 +113,20 @@ class RADSegEncoder(nn.Module):
                  compile: bool = _D.compile, max_windows_per_batch: Optional[int] = _D.max_windows_per_batch,
                  text_disk_cache: bool = _D.text_disk_cache, sam_refiner=None, fast: bool = _D.fast):
         super().__init__()
-        p = bundle.patch_size
-        if int(slide_crop) > 0 and (int(slide_stride) <= 0 or int(slide_crop) % p or int(slide_stride) % p
-                                    or int(slide_stride) > int(slide_crop)):
-            raise ConfigError(
-                f"slide_crop={slide_crop}, slide_stride={slide_stride}: both must be positive multiples "
-                f"of the patch size ({p}) with stride <= crop (reference: 336/224, 224/112; "
-                f"slide_crop <= 0 runs the whole image in one pass).")
         self.bundle = bundle
         self.model = bundle.model
         self.lang_adaptor = bundle.lang_adaptor
         self.sam_adaptor = bundle.sam_adaptor
         self.patch_size = bundle.patch_size
-        self.scra_scaling, self.scga_scaling = float(scra_scaling), float(scga_scaling)
-        self.slide_crop, self.slide_stride = int(slide_crop), int(slide_stride)
-        self.prompt_denoising_thresh = float(prompt_denoising_thresh)
-        self.use_scga = use_scga
         self.amp, self.compile = bool(amp), bool(compile)
-        self.max_windows_per_batch = max_windows_per_batch
         self.sam_refiner = sam_refiner
-        self.fast = bool(fast)
         #: optional stage timer (``timer.stage(name)`` -> context manager), set by ``radseg bench``;
         #: ``None``: a shared no-op context, nothing else happens.
         self.timer = None
-        if use_scra:
-            apply_scra(bundle.vit, scra_scaling).fast = self.fast
-        else:
-            remove_scra(bundle.vit)
+        self.configure(_D(scra_scaling=scra_scaling, scga_scaling=scga_scaling, slide_crop=slide_crop,
+                          slide_stride=slide_stride, prompt_denoising_thresh=prompt_denoising_thresh,
+                          use_scra=use_scra, use_scga=use_scga, max_windows_per_batch=max_windows_per_batch,
+                          fast=fast))
         self.text_embedder = TextEmbedder(bundle.lang_adaptor, bundle.model_id(), disk_cache=text_disk_cache)
         self._forward = torch.compile(self.model) if self.compile else self.model
         self.classes = None
@@ -151,6 +138,31 @@ class RADSegEncoder(nn.Module):
     CONFIG_KEYS = ("scra_scaling", "scga_scaling", "slide_crop", "slide_stride", "prompt_denoising_thresh",
                    "use_scra", "use_scga", "amp", "compile", "max_windows_per_batch", "text_disk_cache",
                    "fast")
+
+    #: what :meth:`configure` changes on a built encoder (the rest needs a new one)
+    LIVE_KEYS = ("scra_scaling", "scga_scaling", "slide_crop", "slide_stride", "prompt_denoising_thresh",
+                 "use_scra", "use_scga", "max_windows_per_batch", "fast")
+
+    def configure(self, config: RADSegConfig) -> None:
+        """Apply ``config``'s :attr:`LIVE_KEYS`. Only the windows are checked here (against
+        this model's patch size); entry points validate the whole config first
+        (:meth:`RADSegConfig.validate`)."""
+        crop, stride, p = int(config.slide_crop), int(config.slide_stride), self.patch_size
+        if crop > 0 and (stride <= 0 or crop % p or stride % p or stride > crop):
+            raise ConfigError(
+                f"slide_crop={crop}, slide_stride={stride}: both must be positive multiples "
+                f"of the patch size ({p}) with stride <= crop (reference: 336/224, 224/112; "
+                f"slide_crop <= 0 runs the whole image in one pass).")
+        self.scra_scaling, self.scga_scaling = float(config.scra_scaling), float(config.scga_scaling)
+        self.slide_crop, self.slide_stride = int(config.slide_crop), int(config.slide_stride)
+        self.prompt_denoising_thresh = float(config.prompt_denoising_thresh)
+        self.use_scga = bool(config.use_scga)
+        self.max_windows_per_batch = config.max_windows_per_batch
+        self.fast = bool(config.fast)
+        if config.use_scra:
+            apply_scra(self.bundle.vit, self.scra_scaling).fast = self.fast
+        else:
+            remove_scra(self.bundle.vit)
 
     @classmethod
     def from_config(cls, bundle, config: RADSegConfig) -> "RADSegEncoder":

@@ -488,7 +488,7 @@ class SAMRefiner:
 
     def __init__(self, sam, coarse_thresh: float = _D.coarse_thresh, minimal_area: int = _D.minimal_area,
                  sam_mask_coff: float = _D.sam_mask_coff, sam_iou_thresh: float = _D.sam_iou_thresh,
-                 batched_mask_prompt: bool = _D.batched_mask_prompt, fast: bool = False):
+                 batched_mask_prompt: bool = _D.batched_mask_prompt, fast: bool = _D.fast):
         self.sam = sam.eval()
         self.fast = bool(fast)
         self.coarse_thresh = float(coarse_thresh)
@@ -498,7 +498,12 @@ class SAMRefiner:
         self.batched_mask_prompt = bool(batched_mask_prompt)
 
     #: the refiner's settings among :class:`radseg.config.RADSegConfig`'s fields
-    CONFIG_KEYS = ("coarse_thresh", "minimal_area", "sam_mask_coff", "sam_iou_thresh", "batched_mask_prompt")
+    CONFIG_KEYS = ("coarse_thresh", "minimal_area", "sam_mask_coff", "sam_iou_thresh", "batched_mask_prompt",
+                   "fast")
+
+    def configure(self, config) -> None:
+        """Apply ``config``'s :attr:`CONFIG_KEYS` to this refiner (the SAM model is kept)."""
+        self.__init__(self.sam, **{k: getattr(config, k) for k in self.CONFIG_KEYS})
 
     @classmethod
     def from_config(cls, sam, config) -> "SAMRefiner":

@@ -359,18 +359,7 @@ class DemoApp:
     def configure(predictor, settings: DemoSettings) -> None:
         """Apply ``settings`` to a loaded predictor in place (no reload): resize scale, windows,
         SCRA / SCGA scaling, RADSeg+'s coarse threshold. Checked first (ConfigError)."""
-        from ..core.scra import SCRAttention, apply_scra
-        enc = predictor.encoder
-        cfg = predictor.config.replace(**settings.overrides())
-        cfg.validate(patch_size=enc.patch_size)
-        enc.slide_crop, enc.slide_stride = int(cfg.slide_crop), int(cfg.slide_stride)
-        enc.scga_scaling = float(cfg.scga_scaling)
-        enc.scra_scaling = float(cfg.scra_scaling)
-        if isinstance(enc.bundle.vit.blocks[-1].attn, SCRAttention):
-            apply_scra(enc.bundle.vit, cfg.scra_scaling)
-        if enc.sam_refiner is not None and hasattr(enc.sam_refiner, "coarse_thresh"):
-            enc.sam_refiner.coarse_thresh = float(cfg.coarse_thresh)
-        predictor.config = cfg
+        predictor.update(**settings.overrides())
 
     # -- images -------------------------------------------------------------------------------
     def load_image(self, image) -> Tuple[np.ndarray, str]:
