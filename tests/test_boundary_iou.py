@@ -123,6 +123,7 @@ CASES = [  # (h, w, num classes, ignore index, label values beyond the classes)
     (64, 48, 7, 65535, [65535]),
     (1, 30, 3, 255, [255]),
     (9, 2, 4, 255, []),
+    (20, 30, 70000, 255, [255]),  # more classes than uint16 holds: the float32 maps
 ]
 
 

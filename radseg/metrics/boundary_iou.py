@@ -10,16 +10,17 @@ The specification is docs/EXTRA_BENCHMARKS.md section 4 (details: docs/BOUNDARY_
 * :func:`boundary_intersect_union`: one image's per-class boundary intersection and union
   (CorrCLIPv2 ``BoundaryIoUMetric._boundary_intersect_and_union``): ``pred[label == ignore] =
   ignore``; every class in ``unique(label) | unique(pred)`` except the ignore value and values
-  outside ``0..num_classes-1``.
+  outside ``0..num_classes-1``. All classes at once, not the reference's loop (below).
 * :func:`boundary_iou_per_class` / :func:`boundary_iou_summary`: ``sum(inter) / sum(union)`` over
   the images per class (NaN where the union is 0), the mean over classes with ``nanmean``,
   both ``np.round(x * 100, 2)`` as mmseg rounds.
 
-:func:`boundary_intersect_union` does not run the reference's loop over full-size masks: it
-erodes each class mask only inside the class's bounding box. That is exact (the pixels just
-outside the box are background in the image, and the zero border the crop gets stands for
-them), and ``tests/test_boundary_iou.py`` checks it bit for bit against the reference loop.
-All counts are int64 (exact); the ratios are float64 as in the reference.
+:func:`boundary_intersect_union` does not run the reference's loop (two full-image erosions
+per class present, up to a second per image with 150 classes): the edges of each label map,
+dilated once, give every class's band at once (a pixel is in its class's band iff its window
+holds another value or reaches past the border; see :func:`_bands`). ``tests/test_boundary_iou.py`` checks it bit for
+bit against the reference loop; docs/BOUNDARY_IOU.md has the argument and the timings. All
+counts are int64 (exact); the ratios are float64 as in the reference.
 """
 from __future__ import annotations
 
@@ -59,23 +60,24 @@ def mask_to_boundary(mask: np.ndarray, dilation_ratio: float = DILATION_RATIO) -
     return _erode_boundary(mask, boundary_width(h, w, dilation_ratio))
 
 
-def _class_boxes(label: np.ndarray, num_classes: int, ignore_index: int):
-    """Bounding boxes of the classes ``0..num_classes-1`` (but ``ignore_index``) in ``label``
-    (h x w int64): ``(present, y0, y1, x0, x1)``, each ``(num_classes,)``; rows/columns
-    ``y0..y1`` / ``x0..x1`` inclusive, meaningful where ``present``."""
-    h, w = label.shape
-    flat = label.reshape(-1)
-    keep = (flat >= 0) & (flat < num_classes) & (flat != ignore_index)
-    cls = flat[keep]
-    pos = np.flatnonzero(keep)
-    rows = np.bincount(cls * h + pos // w, minlength=num_classes * h).reshape(num_classes, h) > 0
-    cols = np.bincount(cls * w + pos % w, minlength=num_classes * w).reshape(num_classes, w) > 0
-    present = rows.any(axis=1)
-    y0 = rows.argmax(axis=1)
-    y1 = h - 1 - rows[:, ::-1].argmax(axis=1)
-    x0 = cols.argmax(axis=1)
-    x1 = w - 1 - cols[:, ::-1].argmax(axis=1)
-    return present, y0, y1, x0, x1
+def _bands(labels: np.ndarray, dilation: int) -> np.ndarray:
+    """Where each pixel lies in the boundary band of its own value's mask: bool ``h x w``.
+
+    A pixel ``p`` of value ``c`` is in the band of ``(labels == c)`` (:func:`_erode_boundary`
+    with width ``d``) iff its ``(2d+1)^2`` window reaches past the image border (the
+    reference's zero ring) or holds another value. The latter holds iff a pixel within
+    Chebyshev distance ``d - 1`` of ``p`` has an 8-neighbour of another value (on a shortest
+    8-connected path from ``p`` to the other value, the last pixel before the value changes is
+    one). So: the edge pixels of the map (a 3x3 grey-level erosion differs from the dilation;
+    cv2's default borders leave the outside out) dilated ``d - 1`` times, for all values at once."""
+    edges = cv2.erode(labels, _KERNEL) != cv2.dilate(labels, _KERNEL)
+    if dilation > 1:
+        edges = cv2.dilate(edges.view(np.uint8), _KERNEL, iterations=dilation - 1).view(bool)
+    edges[:dilation] = True
+    edges[-dilation:] = True
+    edges[:, :dilation] = True
+    edges[:, -dilation:] = True
+    return edges
 
 
 def boundary_intersect_union(pred: np.ndarray, label: np.ndarray, num_classes: int,
@@ -88,39 +90,49 @@ def boundary_intersect_union(pred: np.ndarray, label: np.ndarray, num_classes: i
     As the reference: ``pred`` is set to ``ignore_index`` where ``label`` is; the classes are
     those in either map except ``ignore_index`` and values outside ``0..num_classes-1`` (so a
     label value such as 65535 that is not the ignore index is simply background for every
-    class); per class ``|Gb & Pb|`` and ``|Gb | Pb|`` of the two boundary bands."""
-    pred = np.asarray(pred).astype(np.int64)  # the reference's int64 arrays (also a copy)
-    label = np.asarray(label).astype(np.int64)
+    class); per class ``|Gb & Pb|`` and ``|Gb | Pb|`` of the two boundary bands.
+
+    Not the reference's loop (two full-image erosions per class present): every value that is
+    not a class becomes one extra value ``num_classes`` (a band only asks "is a neighbour
+    another value"), and :func:`_bands` finds all classes' bands of a map in one pass; the
+    counts are bincounts. Tested bit for bit against the loop."""
+    pred = np.asarray(pred)
+    label = np.asarray(label)
     if pred.shape != label.shape or pred.ndim != 2:
         raise ValueError(f"pred and label must be h x w maps of one shape, got {pred.shape} and {label.shape}")
     h, w = label.shape
     dilation = boundary_width(h, w, dilation_ratio)
-    pred[label == ignore_index] = ignore_index
-    inter = np.zeros(num_classes, dtype=np.int64)
-    union = np.zeros(num_classes, dtype=np.int64)
-    boxes_g = _class_boxes(label, num_classes, ignore_index)
-    boxes_p = _class_boxes(pred, num_classes, ignore_index)
-    for c in np.flatnonzero(boxes_g[0] | boxes_p[0]):
-        bands = []
-        for (present, y0, y1, x0, x1), m in ((boxes_g, label), (boxes_p, pred)):
-            if not present[c]:
-                bands.append(None)
-                continue
-            box = (int(y0[c]), int(y1[c]) + 1, int(x0[c]), int(x1[c]) + 1)
-            crop = (m[box[0]:box[1], box[2]:box[3]] == c).astype(np.uint8)
-            bands.append((box, _erode_boundary(crop, dilation)))
-        counts = [int(np.count_nonzero(b[1])) if b is not None else 0 for b in bands]
-        both = 0
-        if bands[0] is not None and bands[1] is not None:
-            (gy0, gy1, gx0, gx1), gb = bands[0]
-            (py0, py1, px0, px1), pb = bands[1]
-            oy0, oy1, ox0, ox1 = max(gy0, py0), min(gy1, py1), max(gx0, px0), min(gx1, px1)
-            if oy0 < oy1 and ox0 < ox1:
-                both = int(np.count_nonzero(gb[oy0 - gy0:oy1 - gy0, ox0 - gx0:ox1 - gx0]
-                                            & pb[oy0 - py0:oy1 - py0, ox0 - px0:ox1 - px0]))
-        inter[c] += both
-        union[c] += counts[0] + counts[1] - both
-    return inter, union
+    if num_classes >= 2 ** 24:
+        raise ValueError(f"num_classes {num_classes} is too large (at most {2 ** 24 - 1})")
+    dtype = np.uint16 if num_classes < 2 ** 16 else np.float32  # cv2 morphology types; exact
+    ignored = label == ignore_index
+    g, g_ok = _class_map(label, num_classes, ignore_index, dtype)
+    p, p_ok = _class_map(pred, num_classes, ignore_index, dtype, ignored)
+    g_ok &= _bands(g, dilation)  # now: in its class's band
+    p_ok &= _bands(p, dilation)
+    n = num_classes
+    g_count = np.bincount(g[g_ok].astype(np.intp), minlength=n)
+    p_count = np.bincount(p[p_ok].astype(np.intp), minlength=n)
+    g_ok &= p_ok
+    g_ok &= g == p
+    inter = np.bincount(g[g_ok].astype(np.intp), minlength=n)
+    return inter.astype(np.int64), (g_count + p_count - inter).astype(np.int64)
+
+
+def _class_map(values: np.ndarray, num_classes: int, ignore_index: int, dtype,
+               also_other: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """``(map, is_class)``: ``values`` (h x w int) as ``dtype`` with every value that is not a
+    class (``ignore_index``, outside ``0..num_classes-1``, or where ``also_other``) replaced
+    by ``num_classes``; ``is_class`` is where it was a class (bool h x w)."""
+    v = values.astype(np.int64, copy=False)
+    ok = v.view(np.uint64) < num_classes  # one pass: negative values are huge as uint64
+    if 0 <= ignore_index < num_classes:
+        ok &= v != ignore_index
+    if also_other is not None:
+        ok &= ~also_other
+    out = v.astype(dtype)
+    out[~ok] = num_classes
+    return out, ok
 
 
 def boundary_iou_per_class(total_intersect: np.ndarray, total_union: np.ndarray,
