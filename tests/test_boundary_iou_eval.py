@@ -145,16 +145,6 @@ def test_config_key_and_flag():
     assert configure_boundary_iou(cc2, None) == {"dilation_ratio": 0.02}
 
 
-def test_boundary_iou_flag_needs_our_metric(tmp_path):
-    from radseg.cli import run_eval_main
-    make_dataset("cityscapes", tmp_path / "data", n=1)
-    rc = run_eval_main(["--config", str(ROOT / "configs_mmseg" / "low_res" / "cityscapes.py"),
-                        "--model_version", "tiny-random", "--data-root", str(tmp_path / "data"),
-                        "--work-dir", str(tmp_path / "w"), "--boundary-iou",
-                        "--cfg-options", "test_evaluator.type=IoUMetric"])
-    assert rc == 2 and not (tmp_path / "w" / "result.json").exists()
-
-
 def test_sweep_passes_boundary_iou_and_reruns_records_without_it(evaluated, tmp_path):
     from radseg.sweep import build_parser, completed_record, plan_sweep
     from radseg.sweep.plan import eval_command
