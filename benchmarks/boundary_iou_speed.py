@@ -10,8 +10,11 @@ holds, and a prediction that is the ground truth shifted by a few pixels with ot
 mixed in (what a segmenter's output looks like); "scattered" = a worst case where every class
 is spread over the whole image (a random stand-in model's output). Each image is timed with
 the toolkit's function and with the reference's plain loop (two erosions of the full image per
-class present), and the two are checked to give the same counts. Prints milliseconds per
-image (median) and the speed-up; not a test (it is slow: the reference loop).
+class present), and the two are checked to give the same counts; mmseg's own per-image IoU
+step (``IoUMetric.intersect_and_union``) is timed beside them for scale. Prints CPU
+milliseconds per image (``time.process_time``, one thread, median over the images: less
+sensitive to other jobs than wall time) and the speed-up; not a test (the reference loop is
+slow).
 """
 from __future__ import annotations
 
@@ -87,10 +90,24 @@ def make_maps(rng, h, w, nc, present, ignore, kind):
 def time_it(fn, *a, repeat=1):
     best = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = time.process_time()
         out = fn(*a)
-        best.append(time.perf_counter() - t)
+        best.append(time.process_time() - t)
     return min(best), out
+
+
+def mmseg_iou():
+    """mmseg's per-image IoU step on torch tensors (None when mmseg is not installed)."""
+    try:
+        import torch
+        from mmseg.evaluation.metrics import IoUMetric
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+
+    def run(pred, label, nc, ignore):
+        return IoUMetric.intersect_and_union(torch.from_numpy(pred), torch.from_numpy(label), nc, ignore)
+    return run
 
 
 def main(argv=None) -> int:
@@ -106,16 +123,20 @@ def main(argv=None) -> int:
           f"load average {', '.join(f'{x:.2f}' for x in load) if load else 'n/a'}; numpy {np.__version__}, "
           f"OpenCV {cv2.__version__} (1 thread)")
     rows = []
-    print("| case | maps | classes scored/img | toolkit ms/img | reference loop ms/img | speed-up |")
-    print("|---|---|---:|---:|---:|---:|")
+    iou = mmseg_iou()
+    print("| case | maps | classes scored/img | toolkit ms/img | reference loop ms/img | speed-up | "
+          "mmseg IoU ms/img |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name, h, w, nc, present, ignore in CASES:
         ign = 255 if ignore is None else ignore
         for kind in ("regions", "scattered"):
-            fast, ref, scored = [], [], []
+            fast, ref, scored, ious = [], [], [], []
             for _ in range(args.images):
                 pred, label = make_maps(rng, h, w, nc, present, ignore, kind)
                 t_fast, (fi, fu) = time_it(boundary_intersect_union, pred, label, nc, ign)
                 fast.append(t_fast)
+                if iou is not None:
+                    ious.append(time_it(iou, pred, label, nc, ign)[0])
                 scored.append(int((fu > 0).sum()))
                 if not args.no_reference:
                     t_ref, (ri, ru) = time_it(ref_loop, pred, label, nc, ign)
@@ -125,11 +146,12 @@ def main(argv=None) -> int:
                         return 1
             f_ms = 1000 * statistics.median(fast)
             r_ms = 1000 * statistics.median(ref) if ref else None
+            i_ms = 1000 * statistics.median(ious) if ious else None
             rows.append(dict(case=name, maps=kind, classes_scored=statistics.median(scored), toolkit_ms=f_ms,
-                             reference_ms=r_ms, images=args.images))
+                             reference_ms=r_ms, mmseg_iou_ms=i_ms, images=args.images))
             print(f"| {name} | {kind} | {statistics.median(scored):g} | {f_ms:.1f} | "
-                  f"{'' if r_ms is None else f'{r_ms:.1f}'} | {'' if r_ms is None else f'{r_ms / f_ms:.1f}x'} |",
-                  flush=True)
+                  f"{'' if r_ms is None else f'{r_ms:.1f}'} | {'' if r_ms is None else f'{r_ms / f_ms:.1f}x'} | "
+                  f"{'' if i_ms is None else f'{i_ms:.1f}'} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(dict(load=load, rows=rows), indent=2) + "\n")
     return 0
