@@ -165,3 +165,12 @@ def test_sweep_passes_boundary_iou_and_reruns_records_without_it(evaluated, tmp_
     assert completed_record(run, plain) == (True, "complete record")
     (run.run_dir / "result.json").write_text(json.dumps(rec))
     assert completed_record(run, args) == (True, "complete record")
+
+
+def test_a_record_with_a_bad_boundary_value_is_skipped(evaluated):
+    from radseg.results.collect import record_problem
+    _, rec = evaluated
+    assert record_problem(rec) is None
+    bad = json.loads(json.dumps(rec))
+    bad["per_class"]["aeroplane"]["BoundaryIoU"] = "high"
+    assert "per_class.aeroplane.BoundaryIoU" in record_problem(bad)
