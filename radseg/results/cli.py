@@ -52,7 +52,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="reported numbers (YAML or CSV, see docs/reference_results_example.yaml): "
                         "each cell gets the difference, e.g. 47.3 (+0.2)")
     p.add_argument("--per-class", nargs="?", const=True, default=None, metavar="DATASET",
-                   help="per-class IoU (Boundary IoU with --metric mBoundaryIoU) of one dataset and resolution instead (a run folder, or "
+                   help="per-class IoU (Boundary IoU with --metric mBoundaryIoU) of one dataset and "
+                        "resolution instead (a run folder, or "
                         "narrow with DATASET, --resolution, --model, --refine)")
     add_filter_arguments(p)
     p.set_defaults(func=run)
