@@ -262,6 +262,11 @@ def _launcher_without_env(t, d, mp):
     return eval_args(d, t / "w", "--launcher", "pytorch"), "--launcher pytorch needs the variables"
 
 
+def _boundary_iou_other_evaluator(t, d, mp):
+    return (eval_args(d, t / "w", "--boundary-iou", "--cfg-options", "test_evaluator.type=IoUMetric"),
+            "--boundary-iou needs test_evaluator type 'RADSegIoUMetric'")
+
+
 # these three run the model: the problem shows only while the labels are scored
 def _label_value_found_by_the_metric(t, d, mp):
     import radseg.data.verify as verify

@@ -72,6 +72,9 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     p.add_argument("--save-probs", "--save_probs", dest="save_probs", action="store_true",
                    help="with --save-predictions: also each image's class probabilities "
                         "(float16 .npy, K x H x W)")
+    p.add_argument("--boundary-iou", "--boundary_iou", dest="boundary_iou", action="store_true", default=None,
+                   help="also Boundary IoU per class and mBoundaryIoU (docs/BOUNDARY_IOU.md; the config "
+                        "key test_evaluator.boundary_iou=True does the same)")
     config_flag(p, "--radio_source", "--radio-source", choices=("hub", "local", "hf"))
     config_flag(p, "--radio_revision", "--radio-revision")
     config_flag(p, "--radio_repo", "--radio-repo")
@@ -262,6 +265,24 @@ def check_predictions_dir(args) -> Optional[Path]:
     return out
 
 
+def configure_boundary_iou(cfg, flag: Optional[bool]) -> Optional[Dict[str, Any]]:
+    """``--boundary-iou`` sets ``test_evaluator.boundary_iou``; returns ``{"dilation_ratio": r}``
+    when the evaluator computes Boundary IoU (flag or config key), else None."""
+    from ..metrics.boundary_iou import DILATION_RATIO
+    ev = cfg.get("test_evaluator")
+    evaluators = ev if isinstance(ev, (list, tuple)) else [ev]
+    ours = [e for e in evaluators if isinstance(e, dict) and e.get("type") == "RADSegIoUMetric"]
+    if flag and not ours:
+        raise ConfigError(f"--boundary-iou needs test_evaluator type 'RADSegIoUMetric' (the configs' "
+                          f"default); this config has {ev!r}.")
+    for e in ours if flag else []:
+        e["boundary_iou"] = True
+    on = [e for e in ours if e.get("boundary_iou") or "mBoundaryIoU" in (e.get("iou_metrics") or [])]
+    if not on:
+        return None
+    return {"dilation_ratio": float(on[0].get("boundary_dilation_ratio", DILATION_RATIO))}
+
+
 # -- run --------------------------------------------------------------------------------------------
 
 def run_evaluation(args) -> Dict[str, Any]:
@@ -298,6 +319,7 @@ def run_evaluation(args) -> Dict[str, Any]:
         raise ConfigError(f"--save-predictions writes 8-bit label PNGs (255 = ignore): at most 255 classes, "
                           f"this dataset has {num_classes}.")
     pred_dir = check_predictions_dir(args)
+    boundary = configure_boundary_iou(cfg, getattr(args, "boundary_iou", None))
     if pred_dir is not None:
         from .predictions import hook_config
         cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
@@ -351,7 +373,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     record = build_record(
         model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name), config=args.config,
         model_info=info, allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
-        data_root=data_root, predictions_dir=pred_dir, metrics=metrics,
+        data_root=data_root, predictions_dir=pred_dir, metrics=metrics, boundary_iou=boundary,
         classes=runner.test_dataloader.dataset.metainfo["classes"], num_images=n_images,
         times=(t0, t_built, t_done), radseg_config=predictor.config.to_dict(),
         framework_versions=versions((mmseg, mmengine, mmcv),
@@ -360,5 +382,5 @@ def run_evaluation(args) -> Dict[str, Any]:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
         print(f"mIoU {summary.get('mIoU')}%  aAcc {summary.get('aAcc')}%  mAcc {summary.get('mAcc')}%"
-              f"  -> {kept}")
+              + (f"  mBoundaryIoU {summary.get('mBoundaryIoU')}%" if boundary else "") + f"  -> {kept}")
     return record

@@ -7,6 +7,11 @@ exactly mmseg's; per-class values are added as ``IoU.<class>`` and
 Every label is checked as it is scored: a value outside ``0..num_classes-1``
 that is not the ignore index (255) is a :class:`radseg.errors.DatasetError`
 naming the label file and its image, not a silent ``mIoU 0.0`` / ``aAcc nan``.
+
+``boundary_iou=True`` (``eval.py --boundary-iou``; CorrCLIPv2's spelling
+``iou_metrics=['mIoU', 'mBoundaryIoU']`` also works) adds ``mBoundaryIoU`` and
+``BoundaryIoU.<class>`` (:mod:`radseg.metrics.boundary_iou`; docs/BOUNDARY_IOU.md): each
+sample's result gets the boundary intersection and union as a 5th and 6th entry.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
 from ..errors import DatasetError
+from ..metrics.boundary_iou import DILATION_RATIO, boundary_intersect_union, boundary_iou_summary
 
 
 def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample) -> None:
@@ -39,17 +45,40 @@ def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int,
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
 
+    def __init__(self, *args, boundary_iou: bool = False, boundary_dilation_ratio: float = DILATION_RATIO,
+                 **kwargs) -> None:
+        metrics = kwargs.get("iou_metrics", ["mIoU"])
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if "mBoundaryIoU" in metrics:  # CorrCLIPv2's BoundaryIoUMetric switch
+            metrics.remove("mBoundaryIoU")
+            boundary_iou = True
+            kwargs["iou_metrics"] = metrics or ["mIoU"]
+        super().__init__(*args, **kwargs)
+        self.boundary_iou = bool(boundary_iou)
+        self.boundary_dilation_ratio = float(boundary_dilation_ratio)
+
     def process(self, data_batch: dict, data_samples) -> None:
         if not self.format_only:
             num_classes = len(self.dataset_meta["classes"])
             for sample in data_samples:
                 check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample)
         super().process(data_batch, data_samples)
+        if self.boundary_iou and not self.format_only:
+            first = len(self.results) - len(data_samples)  # super() appended one tuple per sample
+            for i, sample in enumerate(data_samples):
+                pred = sample["pred_sem_seg"]["data"].squeeze().cpu().numpy()
+                label = sample["gt_sem_seg"]["data"].squeeze().cpu().numpy()
+                self.results[first + i] = tuple(self.results[first + i]) + boundary_intersect_union(
+                    pred, label, num_classes, self.ignore_index, self.boundary_dilation_ratio)
 
     def compute_metrics(self, results: list) -> dict:
+        boundary = [r[4:6] for r in results] if self.boundary_iou and not self.format_only else None
+        results = [r[:4] for r in results] if boundary is not None else results
         metrics = super().compute_metrics(results)
         if self.format_only:
             return metrics
+        if boundary is not None:
+            metrics.update(boundary_iou_summary(boundary, self.dataset_meta["classes"], self.nan_to_num))
         cols = tuple(zip(*results))
         ret = self.total_area_to_metrics(sum(cols[0]), sum(cols[1]), sum(cols[2]), sum(cols[3]),
                                          self.metrics, self.nan_to_num, self.beta)

@@ -130,6 +130,8 @@ class ReportData:
     runs: List[RunInfo]
     speed_plot: Optional[str]
     build_seconds: float = 0.0
+    per_class_label: str = "IoU"  # "Boundary IoU" with --metric mBoundaryIoU
+    per_class_mean: str = "mIoU"
     notes: List[str] = field(default_factory=list)
 
 
@@ -207,10 +209,13 @@ def resolution_plots(t: Table, colours: Dict[str, object]) -> List[Tuple[str, st
     return out
 
 
-def per_class_sections(cells: Dict[Tuple[str, str, str], Entry], decimals: int) -> List[PerClassSection]:
+def per_class_sections(cells: Dict[Tuple[str, str, str], Entry], decimals: int,
+                       metric: str = "mIoU") -> List[PerClassSection]:
     """One section per (resolution, dataset); in it one group per model: RADSeg and
     RADSeg+ IoU per class, sorted by the first column's IoU (high first), and the
-    RADSeg+ minus RADSeg difference."""
+    RADSeg+ minus RADSeg difference (Boundary IoU and mBoundaryIoU when ``metric`` is
+    mBoundaryIoU)."""
+    mean = "mBoundaryIoU" if metric == "mBoundaryIoU" else "mIoU"
     pairs = sorted({(k[1], k[2]) for k in cells}, key=lambda p: _run_key(('', p[0], p[1])))
     sections = []
     n_groups = 0
@@ -222,7 +227,7 @@ def per_class_sections(cells: Dict[Tuple[str, str, str], Entry], decimals: int) 
             has_diff = len(cols) == 2
             rows = []
             for name in pc.classes:
-                vals = [_num(pc.iou.get((c, name))) for c in cols]
+                vals = [_num(pc.values(metric).get((c, name))) for c in cols]
                 diff = vals[1] - vals[0] if has_diff and None not in vals else None
                 rows.append(PerClassRow(name, [(v, _fmt(v, decimals) if v is not None else "–")
                                                for v in vals], diff,
@@ -232,7 +237,7 @@ def per_class_sections(cells: Dict[Tuple[str, str, str], Entry], decimals: int) 
             for r in rows:
                 if r.diff is not None:
                     r.diff_width = round(50.0 * abs(r.diff) / max_abs, 2)
-            summ = [_num(pc.summary[c].get("mIoU")) for c in cols]
+            summ = [_num(pc.summary[c].get(mean)) for c in cols]
             sdiff, scls = "", ""
             if has_diff and None not in summ:
                 sdiff = _fmt_diff(summ[1] - summ[0], decimals)
@@ -378,9 +383,11 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         table_legend=_legend(t), has_reference=bool(ref), reference_notes=ref_notes,
         resolution_plots=resolution_plots(t, colours),
         row_colours=[(r, css_colour(colours[r])) for r in t.rows],
-        per_class=per_class_sections(cells, decimals), grids=grids, grid_notes=grid_notes,
+        per_class=per_class_sections(cells, decimals, metric), grids=grids, grid_notes=grid_notes,
         num_images=num_images, runs=[info for _, info in runs], speed_plot=speed_plot,
-        build_seconds=time.perf_counter() - t0)
+        build_seconds=time.perf_counter() - t0,
+        per_class_label="Boundary IoU" if metric == "mBoundaryIoU" else "IoU",
+        per_class_mean="mBoundaryIoU" if metric == "mBoundaryIoU" else "mIoU")
 
 
 # -- rendering --------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--num-images", "--num_images", dest="num_images", type=int, default=4,
                    metavar="N", help="images per dataset in the qualitative grids (default 4; 0: none)")
     p.add_argument("--metric", choices=METRICS, default="mIoU",
-                   help="table and resolution-chart value (default mIoU)")
+                   help="table, resolution-chart and per-class value (default mIoU; mBoundaryIoU: "
+                        "runs of eval.py --boundary-iou, per class Boundary IoU)")
     p.add_argument("--decimals", type=int, default=1, help="digits after the point (default 1)")
     p.add_argument("--title", default=None, help="page title (default: from WORK_DIR)")
     add_filter_arguments(p)

@@ -44,14 +44,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "run folder / result.json")
     p.add_argument("--format", choices=FORMATS, default="md", help="md (default), csv or latex")
     p.add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
-    p.add_argument("--metric", choices=METRICS, default="mIoU", help="cell value (default mIoU)")
+    p.add_argument("--metric", choices=METRICS, default="mIoU",
+                   help="cell value (default mIoU; mBoundaryIoU: runs of eval.py --boundary-iou)")
     p.add_argument("--decimals", type=int, default=None,
                    help="digits after the point (default 1 for md/latex; csv keeps the record's)")
     p.add_argument("--reference", default=None, metavar="FILE",
                    help="reported numbers (YAML or CSV, see docs/reference_results_example.yaml): "
                         "each cell gets the difference, e.g. 47.3 (+0.2)")
     p.add_argument("--per-class", nargs="?", const=True, default=None, metavar="DATASET",
-                   help="per-class IoU of one dataset and resolution instead (a run folder, or "
+                   help="per-class IoU (Boundary IoU with --metric mBoundaryIoU) of one dataset and "
+                        "resolution instead (a run folder, or "
                         "narrow with DATASET, --resolution, --model, --refine)")
     add_filter_arguments(p)
     p.set_defaults(func=run)
@@ -123,7 +125,7 @@ def run(args) -> int:
             raise ResultsError(f"--per-class needs one dataset at one resolution; found {e}. "
                                f"Narrow with --per-class DATASET and --resolution R (or give a "
                                f"run folder).") from None
-        text = render_per_class(pc, args.format, args.decimals)
+        text = render_per_class(pc, args.format, args.decimals, args.metric)
     else:
         reference = None
         if args.reference:
@@ -140,6 +142,11 @@ def run(args) -> int:
                       f"{' ...' if len(unused) > 6 else ''}. Row labels here: "
                       + ", ".join(f"'{r}'" for r in table.rows), file=sys.stderr)
         text = render(table, args.format, args.decimals)
+    if args.metric == "mBoundaryIoU":
+        lacking = [e for e in chosen if "mBoundaryIoU" not in (e.record.get("metrics") or {})]
+        if lacking:
+            print(f"note: {len(lacking)} record(s) have no mBoundaryIoU (evaluated without "
+                  f"--boundary-iou), e.g. {lacking[0].path}: their cells are empty.", file=sys.stderr)
     failed = _failed_runs(root)
     if failed:
         print(f"note: {len(failed)} run(s) under '{root}' failed (see failed.json there): "

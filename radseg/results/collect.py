@@ -120,7 +120,7 @@ def record_problem(rec) -> Optional[str]:
     Checks the JSON type of everything the tables read: an object at the top, schema and
     status, finite numbers for aAcc/mIoU/mAcc, strings for the names, a boolean
     ``sam_refine``, numbers for the scalings, a list of strings for ``cfg_options`` and
-    ``{"IoU": number|null, "Acc": number|null}`` per class.
+    ``{"IoU": number|null, "Acc": number|null}`` (and ``"BoundaryIoU"``) per class.
     """
     if not isinstance(rec, dict):
         return f"it holds a JSON {type(rec).__name__ if rec is not None else 'null'}, not a record object"
@@ -152,7 +152,7 @@ def record_problem(rec) -> Optional[str]:
         for name, v in per_class.items():
             if v is not None and not isinstance(v, dict):
                 return f"'per_class.{name}' is {json_repr(v)}, not an object"
-            for key in ("IoU", "Acc"):
+            for key in ("IoU", "Acc", "BoundaryIoU"):
                 x = (v or {}).get(key)
                 if x is not None and not _is_number(x):
                     return f"'per_class.{name}.{key}' is {json_repr(x)}, not a number"

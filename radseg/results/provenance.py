@@ -74,22 +74,29 @@ def config_hash(config: Mapping[str, Any]) -> str:
 
 
 def summarize_metrics(metrics: Mapping[str, Any]) -> Dict[str, float]:
-    """``aAcc``, ``mIoU``, ``mAcc`` of the runner's metrics, rounded to 2 decimals."""
-    return {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc") if k in metrics}
+    """``aAcc``, ``mIoU``, ``mAcc`` (and ``mBoundaryIoU`` when computed) of the runner's
+    metrics, rounded to 2 decimals."""
+    return {k: round(float(metrics[k]), 2) for k in ("aAcc", "mIoU", "mAcc", "mBoundaryIoU") if k in metrics}
 
 
 def per_class_metrics(metrics: Mapping[str, Any], classes: Sequence[str]) -> Dict[str, Dict[str, Optional[float]]]:
-    """``{class: {"IoU": .., "Acc": ..}}`` from the metric's ``IoU.<class>`` / ``Acc.<class>``."""
+    """``{class: {"IoU": .., "Acc": ..}}`` from the metric's ``IoU.<class>`` / ``Acc.<class>``
+    (and ``"BoundaryIoU"`` from ``BoundaryIoU.<class>`` when computed)."""
     def _r(v):
         return None if v is None else round(float(v), 2)
-    return {c: {"IoU": _r(metrics.get(f"IoU.{c}")), "Acc": _r(metrics.get(f"Acc.{c}"))} for c in classes}
+    out = {c: {"IoU": _r(metrics.get(f"IoU.{c}")), "Acc": _r(metrics.get(f"Acc.{c}"))} for c in classes}
+    if "mBoundaryIoU" in metrics:
+        for c in classes:
+            out[c]["BoundaryIoU"] = _r(metrics.get(f"BoundaryIoU.{c}"))
+    return out
 
 
 def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmark: str, config: str,
                  model_info: Mapping[str, Any], allow_unpinned: bool, cfg_options: Sequence[str],
                  data_root: str, predictions_dir: Optional[Path], metrics: Mapping[str, Any],
                  classes: Sequence[str], num_images: int, times: Sequence[float],
-                 framework_versions: Mapping[str, str], radseg_config: Mapping[str, Any]) -> Dict[str, Any]:
+                 framework_versions: Mapping[str, str], radseg_config: Mapping[str, Any],
+                 boundary_iou: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """The result record of one evaluation (before :func:`radseg.results.records.write_run_record`
     adds its schema and status).
 
@@ -98,7 +105,9 @@ def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmar
     ``config``: the config path; ``model_info``: the loaded model's facts (version, adaptor,
     source, revision); ``metrics``: the runner's; ``times``: ``(start, runner built, test
     done)`` from ``time.time()``; ``framework_versions``: from :func:`versions`;
-    ``radseg_config``: the segmentor's ``RADSegConfig.to_dict()``.
+    ``radseg_config``: the segmentor's ``RADSegConfig.to_dict()``; ``boundary_iou``:
+    ``{"dilation_ratio": r}`` when Boundary IoU was computed (kept as the record's
+    ``boundary_iou``; the values are ``metrics.mBoundaryIoU`` and ``per_class.*.BoundaryIoU``).
     """
     import torch
     t0, t_built, t_done = times
@@ -114,6 +123,7 @@ def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmar
         "data_root": os.path.abspath(data_root),
         "predictions_dir": str(predictions_dir) if predictions_dir is not None else None,
         "metrics": summarize_metrics(metrics), "per_class": per_class_metrics(metrics, classes),
+        "boundary_iou": dict(boundary_iou) if boundary_iou else None,
         "num_images": num_images,
         "wall_time_s": round(t_done - t0, 3), "test_time_s": round(t_done - t_built, 3),
         "images_per_s": round(num_images / max(t_done - t_built, 1e-9), 4),

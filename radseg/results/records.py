@@ -75,7 +75,8 @@ def format_summary(record: Dict[str, Any]) -> str:
         f"model: {record.get('model_version')} ({record.get('lang_model')}, "
         f"{record.get('model_source')} @ {record.get('model_revision')})  "
         f"SAM refinement: {'on' if record.get('sam_refine') else 'off'}",
-        f"aAcc: {m.get('aAcc')}  mIoU: {m.get('mIoU')}  mAcc: {m.get('mAcc')}  (%)",
+        f"aAcc: {m.get('aAcc')}  mIoU: {m.get('mIoU')}  mAcc: {m.get('mAcc')}"
+        + (f"  mBoundaryIoU: {m.get('mBoundaryIoU')}" if "mBoundaryIoU" in m else "") + "  (%)",
         f"images: {record.get('num_images')}  test time: {record.get('test_time_s')} s  "
         f"images/s: {record.get('images_per_s')}  device: {record.get('device')}",
         "",

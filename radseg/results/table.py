@@ -32,7 +32,7 @@ __all__ = ["DATASET_ORDER", "DEFAULT_LANG_MODEL", "DEFAULT_SCALING", "DISPLAY", 
 # the orders and the column titles come from the one table of dataset facts
 RESOLUTION_ORDER = RESOLUTIONS
 DISPLAY = {key: facts.title for key, facts in DATASETS.items()}
-METRICS = ("mIoU", "mAcc", "aAcc")
+METRICS = ("mIoU", "mAcc", "aAcc", "mBoundaryIoU")  # mBoundaryIoU: records of eval.py --boundary-iou
 FORMATS = ("md", "csv", "latex")
 MISSING = "–"
 
@@ -226,6 +226,11 @@ class PerClass:
     acc: Dict[Tuple[str, str], Optional[float]]
     summary: Dict[str, Dict[str, Optional[float]]]  # column -> metrics
     paths: Dict[str, Path]
+    biou: Dict[Tuple[str, str], Optional[float]] = field(default_factory=dict)  # (column, class) -> Boundary IoU
+
+    def values(self, metric: str = "mIoU") -> Dict[Tuple[str, str], Optional[float]]:
+        """Per-class values for a table of ``metric``: Boundary IoU for mBoundaryIoU, else IoU."""
+        return self.biou if metric == "mBoundaryIoU" else self.iou
 
 
 def build_per_class(entries: Sequence[Entry]) -> PerClass:
@@ -237,7 +242,7 @@ def build_per_class(entries: Sequence[Entry]) -> PerClass:
     res, ds = pairs[0]
     cols = sorted({k[0] for k in cells}, key=_row_sort_key)
     classes: List[str] = []
-    iou, acc, summary, paths = {}, {}, {}, {}
+    iou, acc, summary, paths, biou = {}, {}, {}, {}, {}
     for col in cols:
         e = cells[(col, res, ds)]
         paths[col] = e.path
@@ -247,25 +252,27 @@ def build_per_class(entries: Sequence[Entry]) -> PerClass:
                 classes.append(name)
             iou[(col, name)] = (v or {}).get("IoU")
             acc[(col, name)] = (v or {}).get("Acc")
-    return PerClass(ds, res, cols, classes, iou, acc, summary, paths)
+            biou[(col, name)] = (v or {}).get("BoundaryIoU")
+    return PerClass(ds, res, cols, classes, iou, acc, summary, paths, biou)
 
 
-def render_per_class(p: PerClass, fmt: str = "md", decimals: Optional[int] = None) -> str:
+def render_per_class(p: PerClass, fmt: str = "md", decimals: Optional[int] = None, metric: str = "mIoU") -> str:
     """Classes as rows; IoU per column (and Acc too when there is one column). Last row:
-    the record's mIoU (and mAcc)."""
+    the record's mIoU (and mAcc). ``metric="mBoundaryIoU"``: Boundary IoU and mBoundaryIoU."""
     single = len(p.columns) == 1
     dec = decimals if (decimals is not None or fmt == "csv") else 1
+    name, mean, vals = ("BoundaryIoU", "mBoundaryIoU", p.biou) if metric == "mBoundaryIoU" else ("IoU", "mIoU", p.iou)
     if single:
         c = p.columns[0]
-        head = ["class", f"IoU ({c})", f"Acc ({c})"]
-        body = [[n, p.iou.get((c, n)), p.acc.get((c, n))] for n in p.classes]
-        foot = ["mean", p.summary[c].get("mIoU"), p.summary[c].get("mAcc")]
+        head = ["class", f"{name} ({c})", f"Acc ({c})"]
+        body = [[n, vals.get((c, n)), p.acc.get((c, n))] for n in p.classes]
+        foot = ["mean", p.summary[c].get(mean), p.summary[c].get("mAcc")]
     else:
-        head = ["class"] + [f"IoU ({c})" for c in p.columns]
-        body = [[n] + [p.iou.get((c, n)) for c in p.columns] for n in p.classes]
-        foot = ["mean"] + [p.summary[c].get("mIoU") for c in p.columns]
+        head = ["class"] + [f"{name} ({c})" for c in p.columns]
+        body = [[n] + [vals.get((c, n)) for c in p.columns] for n in p.classes]
+        foot = ["mean"] + [p.summary[c].get(mean) for c in p.columns]
     rows = body + [foot]
-    title = f"{p.dataset} at {p.resolution}: per-class IoU (%)"
+    title = f"{p.dataset} at {p.resolution}: per-class {'Boundary IoU' if name == 'BoundaryIoU' else 'IoU'} (%)"
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

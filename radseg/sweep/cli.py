@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction,
                    help="accept a --radio_revision that is not a 40-hex commit (a branch or tag: remote code "
                         "that can change); passed to every run, and recorded")
+    e.add_argument("--boundary-iou", "--boundary_iou", dest="boundary_iou", action="store_true",
+                   help="every run also computes Boundary IoU (eval.py --boundary-iou); a record without it "
+                        "is not counted as done")
     e.add_argument("--amp", default=None, metavar="True|False")
     e.add_argument("--compile", default=None, metavar="True|False")
     e.add_argument("--cfg-options", "--cfg_options", dest="cfg_options", nargs="+", default=None,

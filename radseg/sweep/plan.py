@@ -191,6 +191,8 @@ def eval_command(run: Run, args) -> List[str]:
             cmd += [f"--{key}", str(val)]
     if getattr(args, "allow_unpinned", False):
         cmd += ["--allow-unpinned"]
+    if getattr(args, "boundary_iou", False):
+        cmd += ["--boundary-iou"]
     cmd += launcher
     if args.cfg_options:  # nargs='+': keep it last
         cmd += ["--cfg-options", *args.cfg_options]
@@ -228,6 +230,8 @@ def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
     for key, got, want, ok in checks:
         if not ok:
             return f"result.json has {key}={got!r}, this run wants {want!r}"
+    if getattr(args, "boundary_iou", False) and "mBoundaryIoU" not in (rec.get("metrics") or {}):
+        return "result.json has no mBoundaryIoU, this run wants --boundary-iou"
     return None
 
 
