@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_names import load_class_names
+from ..cfg_options import check_cfg_options
 from ..cli_args import OneLineArgumentParser, config_flag
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError
@@ -120,6 +121,8 @@ def load_config(args):
                 raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
         ns = argparse.Namespace()
         DictAction(option_strings=[], dest="opts")(None, ns, args.cfg_options)  # mmengine's parsing
+        check_cfg_options(args.cfg_options, cfg.keys(),  # a key nothing reads is an error, not a no-op
+                          radseg_model=(cfg.get("model") or {}).get("type") == "RADSegSegmentation")
         cfg.merge_from_dict(ns.opts)
     missing = [k for k in ("model", "test_dataloader") if not isinstance(cfg.get(k), dict)]
     if missing:
