@@ -437,6 +437,8 @@ SWEEP_CASES = {
     "refine_word": (lambda t, d: sweep_args(t, d, "--sam-refine", "maybe"), "expected both, on or off", None),
     "cfg_option_setting_at_top_level": (lambda t, d: sweep_args(t, d, "--cfg-options", "slide_stride=224"),
                                         "spell it model.slide_stride=224", None),
+    "emit_sbatch_array_folder": (lambda t, d: sweep_args(t, d, "--emit-sbatch-array", t),
+                                 "is a folder; give a file name", None),
     "cfg_option_unknown_model_key": (lambda t, d: sweep_args(t, d, "--cfg-options", "model.slide_strid=1"),
                                      "unknown model setting(s) slide_strid", None),
 }

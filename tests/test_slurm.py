@@ -121,3 +121,47 @@ def test_sweep_slurm_mode_inside_salloc(cluster, data, single, tmp_path):
         assert recs[ds]["world_size"] == 2 and recs[ds]["benchmark"] == ds and recs[ds]["num_images"] == N_IMAGES
         assert "srun --ntasks 2" in (p.parent / "eval.log").read_text()
     _same_result(recs["voc20"], single)
+
+
+def emit_array(tmp_path, data, *extra):
+    """``--emit-sbatch-array`` for a 2-run grid, in-process; returns (rc, script path, stdout)."""
+    from radseg.sweep import main
+    path = tmp_path / "sweep.sbatch"
+    rc = main(["--work-dir", str(tmp_path / "sweep"), "--data-root", str(data), "--models", "tiny-random",
+               "--datasets", "voc20", "voc21", "--resolutions", "low_res", "--sam-refine", "off",
+               "--num-workers", "0", "--emit-sbatch-array", str(path), *extra])
+    return rc, path
+
+
+def test_emit_sbatch_array_one_task_per_run(data, tmp_path, capsys):
+    """The array script (no cluster needed): index i runs the i-th run's exact --dry-run command."""
+    import shlex
+    import subprocess
+    from radseg.sweep import main
+    rc, path = emit_array(tmp_path, data)
+    out = capsys.readouterr().out
+    assert rc == 0 and f"wrote {path}: a job array of 2 runs" in out and f"sbatch {path}" in out
+    text = path.read_text()
+    assert "#SBATCH --array=1-2" in text and "#SBATCH --ntasks=1" in text
+    assert not list((tmp_path / "sweep").rglob("eval.log"))  # nothing ran (the work dir holds Slurm's output)
+    main(["--work-dir", str(tmp_path / "sweep"), "--data-root", str(data), "--models", "tiny-random",
+          "--datasets", "voc20", "voc21", "--resolutions", "low_res", "--sam-refine", "off",
+          "--num-workers", "0", "--dry-run"])
+    cmds = [ln.split("cmd: ", 1)[1] for ln in capsys.readouterr().out.splitlines() if "cmd: " in ln]
+    assert len(cmds) == 2
+    for i, cmd in enumerate(cmds, 1):
+        arm = text.split(f"\n  {i})", 1)[1].split(";;", 1)[0]
+        assert f"exec {cmd} >> " in arm and "/eval.log 2>&1" in arm
+        assert shlex.split(cmd)[-1] != "--launcher"  # one process per array task
+    assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+    bad = subprocess.run(["bash", str(path)], capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"})
+    assert bad.returncode != 0 and "submit it with sbatch" in bad.stderr
+
+
+def test_emitted_array_is_a_valid_sbatch_job(cluster, data, tmp_path):
+    """sbatch --test-only: Slurm reads the script's directives and would schedule the 2-task array."""
+    rc, path = emit_array(tmp_path, data, "--gpus", "2", "--parallel-mode", "slurm")
+    assert rc == 0 and "#SBATCH --ntasks=2" in path.read_text()
+    out = cluster.run("sbatch", "--test-only", path, cwd=tmp_path, env=job_env(cluster))
+    assert out.returncode == 0 and "to start at" in out.stderr, out.stderr + out.stdout

@@ -177,7 +177,7 @@ def eval_command(run: Run, args) -> List[str]:
             "--scga_scaling", f"{scaling(args, 'scga_scaling'):g}", "--sam_refine", str(bool(run.refine))]
     if run.refine and args.sam_ckpt:
         cmd += ["--sam_ckpt", args.sam_ckpt]
-    cmd += ["--work-dir", str(run.run_dir)]
+    cmd += ["--work-dir", str(run.run_dir), "--verbose"]  # eval.log is a file: mmengine's whole log, as before
     data = getattr(args, "resolved_data", None)  # the one data-folder rule, applied once by plan_sweep
     data_root = str(data.path) if data is not None else args.data_root
     if data_root:
