@@ -156,6 +156,10 @@ def start_cluster(dir: Path, timeout: float = 60) -> SlurmCluster:
     env = dict(os.environ, SLURM_CONF=str(dir / "slurm.conf"))
     for var in [k for k in env if k.startswith(("SLURM_", "SBATCH_", "SALLOC_", "SRUN_")) and k != "SLURM_CONF"]:
         env.pop(var)  # not inside someone else's allocation
+    try:  # mmengine's slurm launcher meets at the node's name; a container may not resolve its own
+        socket.gethostbyname(node)
+    except OSError:
+        env["MASTER_ADDR"] = "127.0.0.1"
     cluster = SlurmCluster(dir, node, env)
     key = dir / "munge/munge.key"
     subprocess.run([_tool("mungekey"), "--create", f"--keyfile={key}"], check=True, capture_output=True)
