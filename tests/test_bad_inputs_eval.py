@@ -195,6 +195,34 @@ def _cfg_option_no_equals(t, d, mp):
     return eval_args(d, t / "w", "--cfg-options", "model.slide_crop"), "is not KEY=VALUE"
 
 
+# issue 17: a --cfg-options key nothing reads is an error naming the right spelling, never a no-op
+def _cfg_option_setting_at_top_level(t, d, mp):
+    return (eval_args(d, t / "w", "--cfg-options", "slide_stride=224"),
+            "'slide_stride' is a RADSeg model setting, not a top-level key: spell it model.slide_stride=224")
+
+
+def _cfg_option_unknown_top_level(t, d, mp):
+    return eval_args(d, t / "w", "--cfg-options", "tes_dataloader.batch_size=2"), "unknown top-level key 'tes_dataloader'"
+
+
+def _cfg_option_config_variable(t, d, mp):
+    return (eval_args(d, t / "w", "--cfg-options", "img_scale=(1024,224)"),
+            "'img_scale' is a variable of the config file, used only while the file is read")
+
+
+def _cfg_option_own_flag(t, d, mp):
+    return eval_args(d, t / "w", "--cfg-options", "work_dir=/tmp/x"), "eval.py sets 'work_dir' itself; use --work-dir"
+
+
+def _cfg_option_training_key(t, d, mp):
+    return eval_args(d, t / "w", "--cfg-options", "val_cfg.type=ValLoop"), "reads 'val_cfg' only to train or validate"
+
+
+def _cfg_option_model_scale_unused(t, d, mp):
+    return (eval_args(d, t / "w", "--cfg-options", "model.scale=(1024,224)"),
+            "model.scale is not used by eval.py; the test pipeline's Resize sets the image size")
+
+
 def _not_a_config(t, d, mp):
     args = eval_args(d, t / "w")
     args[1] = str(ROOT / "eval.py")
@@ -412,6 +440,12 @@ SWEEP_CASES = {
     "run_timeout_zero": (lambda t, d: sweep_args(t, d, "--run-timeout", "0"), "--run-timeout must be positive", None),
     "config_dir_missing": (lambda t, d: sweep_args(t, d, "--config-dir", t / "cfgs"), "does not exist", None),
     "refine_word": (lambda t, d: sweep_args(t, d, "--sam-refine", "maybe"), "expected both, on or off", None),
+    "cfg_option_setting_at_top_level": (lambda t, d: sweep_args(t, d, "--cfg-options", "slide_stride=224"),
+                                        "spell it model.slide_stride=224", None),
+    "emit_sbatch_array_folder": (lambda t, d: sweep_args(t, d, "--emit-sbatch-array", t),
+                                 "is a folder; give a file name", None),
+    "cfg_option_unknown_model_key": (lambda t, d: sweep_args(t, d, "--cfg-options", "model.slide_strid=1"),
+                                     "unknown model setting(s) slide_strid", None),
 }
 
 

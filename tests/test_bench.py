@@ -90,3 +90,75 @@ def test_v4_refinement_is_timed_through_sams_own_encoder(tmp_path, capsys):
     rep = json.loads(js.read_text())
     assert rep["meta"]["sam_embedding"] == "sam_vit_h_image_encoder"
     assert rep["results"][0]["stages_ms"]["sam_embedding"] > 0
+
+
+def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_path, capsys, monkeypatch):
+    """Issue 17: every mode's pipeline and backbone-only limit run once untimed before they are
+    timed; a ratio below 1 (forced here: the 'limit' runs the whole pipeline three times) is
+    printed as an invalid measurement; --small says it is a harness check, not a speed figure."""
+    import radseg.bench.core as core
+    import radseg.bench.timing as timing
+    from radseg.core.encoder import RADSegEncoder
+    events, state = [], {"timed": False, "predict": False}
+    tags = iter(range(1000))
+
+    def tag(enc):  # ids are reused once an encoder is freed: name each one on first sight
+        if not hasattr(enc, "_test_tag"):
+            enc._test_tag = next(tags)
+        return enc._test_tag
+    real_predict, real_features, real_timed = RADSegEncoder.predict, RADSegEncoder.backbone_features, timing.timed_ms
+    real_limit = core.backbone_limit_fn
+
+    def predict(self, *a, **k):
+        events.append(("pipeline", tag(self), state["timed"]))
+        state["predict"] = True
+        try:
+            return real_predict(self, *a, **k)
+        finally:
+            state["predict"] = False
+
+    def features(self, *a, **k):
+        if not state["predict"]:
+            events.append(("limit", tag(self), state["timed"]))
+        return real_features(self, *a, **k)
+
+    def timed_ms(fn, device):
+        state["timed"] = True
+        try:
+            return real_timed(fn, device)
+        finally:
+            state["timed"] = False
+
+    def slow_limit(enc, imgs, refine):
+        run, n = real_limit(enc, imgs, refine)
+        shape = tuple(imgs[0].shape[-2:])
+        return (lambda: (run(), [real_predict(enc, imgs[0], shape) for _ in range(3)])), n
+
+    monkeypatch.setattr(RADSegEncoder, "predict", predict)
+    monkeypatch.setattr(RADSegEncoder, "backbone_features", features)
+    monkeypatch.setattr(timing, "timed_ms", timed_ms)
+    monkeypatch.setattr(core, "backbone_limit_fn", slow_limit)
+    js = tmp_path / "b.json"
+    rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--refine", "off", "--mode", "both",
+               "--json", str(js)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rep = json.loads(js.read_text())
+    assert rep["meta"]["warmup"] == 1 and rep["meta"]["repeats"] == 1
+    encoders = list(dict.fromkeys(e[1] for e in events))
+    assert len(encoders) == 2  # exact and fast
+    for enc in encoders:
+        for kind in ("pipeline", "limit"):
+            mine = [timed for k, e, timed in events if e == enc and k == kind]
+            assert mine and mine[0] is False and True in mine, (kind, mine)  # untimed first, then timed
+    for r in rep["results"]:
+        assert r["ratio_to_limit"] < 1 and r["measurement_valid"] is False and "< 1" in r["invalid_reason"]
+    assert out.count("**invalid** (") == 2 and "2 invalid measurement(s)" in out
+    assert "--small is a harness check, not a speed figure" in out
+    assert "INVALID (below 1: not a result)" in out
+
+
+def test_warmup_zero_is_refused(capsys):
+    rc = main(["bench", "--small", "--device", "cpu", "--refine", "off", "--mode", "exact", "--warmup", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--warmup must be >= 1" in err[0]

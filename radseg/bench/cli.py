@@ -26,7 +26,7 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="shorthand for --mode fast")
     p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch sizes (images per call)")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 10; 1 with --small)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 2; 0 with --small)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed runs first, in every mode (default 2; 1 with --small; at least 1)")
     p.add_argument("--max_windows_per_batch", "--max-windows-per-batch", default="auto",
                    help="windows per backbone call: a number, 'auto' (from free GPU memory) or 'all'")
     p.add_argument("--sam-iou-thresh", type=float, default=-1.0,
@@ -76,7 +76,7 @@ def run_from_args(args) -> int:
         refine={"off": (False,), "on": (True,), "both": (False, True)}[args.refine],
         modes={"exact": ("exact",), "fast": ("fast",), "both": ("exact", "fast")}[mode],
         batches=args.batch, repeats=args.repeats or (1 if args.small else 10),
-        warmup=args.warmup if args.warmup is not None else (0 if args.small else 2), small=args.small,
+        warmup=args.warmup if args.warmup is not None else (1 if args.small else 2), small=args.small,
         max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log)
     text = json.dumps(report, indent=2)
     md = markdown_table(report)

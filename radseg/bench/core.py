@@ -12,7 +12,10 @@ preset's real size:
 * ``peak_gpu_mb``: ``torch.cuda.max_memory_allocated`` over the timed runs;
 * ``backbone_limit_ms``: the same windows (and, with refinement, the 1024 px pass)
   through the bare backbone (SCRA included, same precision), nothing else;
-  ``ratio_to_limit`` = median latency / median limit;
+  ``ratio_to_limit`` = median latency / median limit. The pipeline runs those windows and
+  more, so a ratio below 1 cannot be right (noise, a cold first call): such a row has
+  ``measurement_valid: false`` and an ``invalid_reason``, and the tables print it as invalid.
+  Every mode's pipeline and limit are warmed up at least once before they are timed;
 * fast-mode rows: ``pixel_agreement`` and ``miou_vs_exact`` (mIoU of the fast labels
   taking the exact labels as ground truth, %) against the exact row of the same case,
   and ``speedup_vs_exact``.
@@ -145,6 +148,16 @@ def backbone_limit_fn(enc, imgs: List[torch.Tensor], refine: bool):
     return run, crops.shape[0] // len(imgs)
 
 
+def ratio_validity(ratio: float) -> Dict:
+    """``measurement_valid`` (and ``invalid_reason``) of a row from its ratio to the backbone limit:
+    the pipeline sends the same windows through the same backbone and does more, so below 1 is noise."""
+    if ratio >= 1.0:
+        return {"measurement_valid": True}
+    return {"measurement_valid": False,
+            "invalid_reason": f"ratio {ratio:.2f} < 1: faster than the backbone alone on the same windows, "
+                              f"which cannot be (timing noise or a cold call); rerun with more --repeats"}
+
+
 def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: str, repeats: int,
              warmup: int) -> Dict:
     """Time one configured encoder on one batch; returns the figures and the last outputs."""
@@ -184,17 +197,18 @@ def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: 
     limit_fn, n_windows = backbone_limit_fn(enc, imgs, enc.sam_refiner is not None)
     lim = []
     with _fast_math(enc.fast and cuda):
-        for i in range(warmup + repeats):
-            _, ms = timed_ms(limit_fn, device)
-            if i >= warmup:
-                lim.append(ms)
+        for _ in range(warmup):
+            limit_fn()
+        for _ in range(repeats):
+            lim.append(timed_ms(limit_fn, device)[1])
     sync(device)
     latency, limit = _stats(lat), _stats(lim)
+    ratio = round(latency["median"] / limit["median"], 3)
     return {"latency_ms": latency, "images_per_s": round(1000.0 * b / latency["median"], 3),
             "ms_per_image": round(latency["median"] / b, 3), "stages_ms": stages,
             "syncs_per_image": None if syncs is None else round(syncs / b, 2),
             "peak_gpu_mb": None if peak is None else round(peak, 1),
-            "backbone_limit_ms": limit, "ratio_to_limit": round(latency["median"] / limit["median"], 3),
+            "backbone_limit_ms": limit, "ratio_to_limit": ratio, **ratio_validity(ratio),
             "windows": n_windows, "_results": results}
 
 
@@ -216,8 +230,10 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
     for m in modes:
         if m not in ("exact", "fast"):
             raise ConfigError(f"unknown mode '{m}': use exact, fast or both.")
-    if any(int(b) < 1 for b in batches) or repeats < 1 or warmup < 0:
-        raise ConfigError("batch sizes and --repeats must be >= 1, --warmup >= 0.")
+    if any(int(b) < 1 for b in batches) or repeats < 1:
+        raise ConfigError("batch sizes and --repeats must be >= 1.")
+    if warmup < 1:  # a cold first call (allocations, kernel selection) is not a speed figure
+        raise ConfigError(f"--warmup must be >= 1 (got {warmup}): every mode is warmed up before it is timed.")
     if small:
         model_version = SMALL_NAMES.get(model_version, model_version)
         sam = SMALL_NAMES.get(sam, sam)
@@ -284,6 +300,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                     log(f"{name} refine={'on' if ref else 'off'} {mode} batch={b}: "
                         f"{row['images_per_s']:.2f} img/s, median {row['latency_ms']['median']:.1f} ms, "
                         f"backbone limit {row['backbone_limit_ms']['median']:.1f} ms, "
-                        f"ratio {row['ratio_to_limit']:.2f}")
+                        f"ratio {row['ratio_to_limit']:.2f}"
+                        + ("" if row["measurement_valid"] else " INVALID (below 1: not a result)"))
                     del enc
     return {"meta": meta, "results": results}

@@ -12,6 +12,27 @@ def _f(v, nd=1):
     return str(v)
 
 
+def _ratio(row: Dict) -> str:
+    """The ratio cell: a ratio below 1 (faster than the backbone alone) is shown as invalid."""
+    if row.get("measurement_valid", True):
+        return _f(row["ratio_to_limit"], 2)
+    return f"**invalid** ({row['ratio_to_limit']:.2f} < 1)"
+
+
+def notes(report: Dict) -> List[str]:
+    """The lines under the summary table: invalid rows, and what ``--small`` is."""
+    out: List[str] = []
+    bad = [r for r in report["results"] if not r.get("measurement_valid", True)]
+    if bad:
+        out += ["", f"**{len(bad)} invalid measurement(s)**: a ratio below 1 means the pipeline timed faster "
+                    "than the backbone alone on the same windows, which cannot be (noise on a shared machine, "
+                    "a cold call). Those rows are not results; rerun with more --repeats / --warmup."]
+    if report["meta"].get("small"):
+        out += ["", "**--small is a harness check, not a speed figure**: quarter-size images and stand-in "
+                    "model sizes, so every number above only shows that each mode and stage runs."]
+    return out
+
+
 def markdown_table(report: Dict) -> str:
     """Two tables: the summary (one row per case) and the per-stage breakdown."""
     from .core import STAGES
@@ -28,8 +49,9 @@ def markdown_table(report: Dict) -> str:
             r["preset"], "x".join(map(str, r["image_size"])), "x".join(map(str, r["input_size"])),
             str(r["windows"]), str(r["classes"]), "on" if r["refine"] else "off", r["mode"], str(r["batch"]),
             _f(r["images_per_s"], 2), _f(r["latency_ms"]["median"]), _f(r["latency_ms"]["p90"]),
-            _f(r["backbone_limit_ms"]["median"]), _f(r["ratio_to_limit"], 2), _f(r["peak_gpu_mb"]),
+            _f(r["backbone_limit_ms"]["median"]), _ratio(r), _f(r["peak_gpu_mb"]),
             _f(r["syncs_per_image"]), _f(r.get("pixel_agreement"), 4), _f(r.get("miou_vs_exact"), 2)]) + " |")
+    lines += notes(report)
     lines += ["", "Per-stage breakdown, median ms per batch (share of the staged total):", "",
               "| preset | refine | mode | batch | " + " | ".join(STAGES) + " |",
               "|---|---|---|---:|" + "---:|" * len(STAGES)]

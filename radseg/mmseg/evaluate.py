@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_names import load_class_names
+from ..cfg_options import check_cfg_options
 from ..cli_args import OneLineArgumentParser, config_flag
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError
@@ -88,6 +89,8 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                    help="import this module first (it may register model sources)")
     p.add_argument("--cfg-options", "--cfg_options", dest="cfg_options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="override config keys, mmengine style (e.g. model.slide_stride=112)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show mmengine's log on the terminal too (it is always written to the work dir)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
     return p
@@ -123,6 +126,8 @@ def load_config(args):
                 raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
         ns = argparse.Namespace()
         DictAction(option_strings=[], dest="opts")(None, ns, args.cfg_options)  # mmengine's parsing
+        check_cfg_options(args.cfg_options, cfg.keys(),  # a key nothing reads is an error, not a no-op
+                          radseg_model=(cfg.get("model") or {}).get("type") == "RADSegSegmentation")
         cfg.merge_from_dict(ns.opts)
     missing = [k for k in ("model", "test_dataloader") if not isinstance(cfg.get(k), dict)]
     if missing:
@@ -343,12 +348,21 @@ def run_evaluation(args) -> Dict[str, Any]:
     warnings.filterwarnings("ignore", message="The draw is False")
     warnings.filterwarnings("ignore", message=r".*instance named of visualizer has been created")
     from mmengine.runner import Runner
-    with prebuilt_predictor(predictor):
+
+    from .terminal import ProgressBar, mmengine_log_to_file_only
+    verbose = getattr(args, "verbose", False)
+    with prebuilt_predictor(predictor), mmengine_log_to_file_only(not verbose):
         runner = Runner.from_cfg(cfg)
+    bar = ProgressBar()
+    if not verbose and launcher_rank() in (None, "0"):
+        runner.register_hook(bar)
     t_built = time.time()
     with warnings.catch_warnings():  # a class without pixels (or no pixel at all: checked below)
         warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)
-        metrics = runner.test()
+        try:
+            metrics = runner.test()
+        finally:
+            bar.close()
     t_done = time.time()
 
     from mmengine.dist import get_rank
@@ -382,5 +396,7 @@ def run_evaluation(args) -> Dict[str, Any]:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
         print(f"mIoU {summary.get('mIoU')}%  aAcc {summary.get('aAcc')}%  mAcc {summary.get('mAcc')}%"
-              + (f"  mBoundaryIoU {summary.get('mBoundaryIoU')}%" if boundary else "") + f"  -> {kept}")
+              + (f"  mBoundaryIoU {summary.get('mBoundaryIoU')}%" if boundary else "") + f"  -> {kept}"
+              + ("" if verbose else f"\nlog (mmengine, per-class table): "
+                                    f"{Path(runner.log_dir) / (runner.timestamp + '.log')}"))
     return record

@@ -44,6 +44,11 @@ def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int,
 
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
+    # mmengine warns "The prefix is not set" when prefix and default_prefix are both None; an
+    # empty prefix silences it at its cause and keeps the metric names unprefixed ('mIoU',
+    # 'IoU.<class>'), as the records and tables read them (BaseMetric.evaluate adds a prefix
+    # only when it is non-empty).
+    default_prefix = ""
 
     def __init__(self, *args, boundary_iou: bool = False, boundary_dilation_ratio: float = DILATION_RATIO,
                  **kwargs) -> None:

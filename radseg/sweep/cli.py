@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rerun every run, even those with a complete result.json")
     s.add_argument("--dry-run", action="store_true",
                    help="print the plan (run folder and exact eval command per run) and exit")
+    s.add_argument("--emit-sbatch-array", default=None, metavar="FILE",
+                   help="write the runs not complete yet as a Slurm job array script (the array index "
+                        "selects the run; submit with sbatch FILE) and exit without running anything")
     return p
 
 
@@ -162,6 +165,20 @@ def warn_missing_sam(runs: Sequence[Run], args, out=None) -> None:
               file=sys.stderr if out is None else out)
 
 
+def emit_sbatch_array(runs: Sequence[Run], args, argv, out=None) -> int:
+    """``--emit-sbatch-array FILE``: the runs without a complete record as one job array."""
+    from ..data.benchmarks import require_data_dir
+    from .sbatch import write_sbatch_array
+    require_data_dir(args.resolved_data)
+    warn_missing_sam(runs, args, out)
+    todo = [r for r in runs if args.force or not completed_record(r, args)[0]]
+    path = write_sbatch_array(args.emit_sbatch_array, todo, args,
+                              list(sys.argv[1:] if argv is None else argv), len(runs))
+    print(f"wrote {path}: a job array of {len(todo)} runs ({len(runs) - len(todo)} already complete). "
+          f"Submit with: sbatch {path}", file=out or sys.stdout)
+    return 0
+
+
 def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     """Library entry point: parse ``argv`` like ``eval_all_multi_res.py``, run, return the exit
     status (0 all runs complete, 1 some failed, 130 interrupted). Raises RADSegError on usage
@@ -171,6 +188,8 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     check_work_dir(root)
     runs = plan_sweep(args)
     check_models(_dedup(r.model for r in runs), args.plugin)
+    if args.emit_sbatch_array:
+        return emit_sbatch_array(runs, args, argv, out)
     if args.dry_run:
         warn_missing_sam(runs, args, out)
         try:

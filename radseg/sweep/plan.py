@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ..cfg_options import check_cfg_options
 from ..config import RADSegConfig
 from ..errors import ConfigError
 from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
@@ -176,7 +177,7 @@ def eval_command(run: Run, args) -> List[str]:
             "--scga_scaling", f"{scaling(args, 'scga_scaling'):g}", "--sam_refine", str(bool(run.refine))]
     if run.refine and args.sam_ckpt:
         cmd += ["--sam_ckpt", args.sam_ckpt]
-    cmd += ["--work-dir", str(run.run_dir)]
+    cmd += ["--work-dir", str(run.run_dir), "--verbose"]  # eval.log is a file: mmengine's whole log, as before
     data = getattr(args, "resolved_data", None)  # the one data-folder rule, applied once by plan_sweep
     data_root = str(data.path) if data is not None else args.data_root
     if data_root:
@@ -275,6 +276,7 @@ def plan_sweep(args) -> List[Run]:
     for kv in args.cfg_options or []:
         if "=" not in kv:
             raise ConfigError(f"--cfg-options entry '{kv}' is not KEY=VALUE.")
+    check_cfg_options(args.cfg_options or [])  # as eval.py would, before any run
     from ..data.benchmarks import resolve_data_dir
     args.resolved_data = resolve_data_dir(args.data_root)  # checked by run_sweep (not for --dry-run)
     refines = {"both": [False, True], "on": [True], "off": [False]}[args.sam_refine]
