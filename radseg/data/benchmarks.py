@@ -17,6 +17,7 @@ from typing import Dict, NamedTuple, Optional, Tuple, Union
 
 from ..errors import DatasetError
 from ..presets import DATASETS as _DATASETS
+from .mess import MESS_ENTRIES, MESS_KEYS
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -28,7 +29,9 @@ class Benchmark:
     ``split_file`` is the ``ann_file`` (one basename per line) or ``None`` when
     mmseg scans ``img_dir`` recursively for ``img_suffix`` (sub-folders kept).
     ``max_label`` is the largest value allowed in a label PNG on disk;
-    ``allows_255`` says whether 255 (ignore) may appear too.
+    ``allows_255`` says whether 255 (ignore) may appear too. ``pairing``: ``"mmseg"`` (the
+    split file, or a recursive scan of ``img_dir``) or ``"mess"`` (MESS's rule:
+    :func:`radseg.data.mess.pair_files`).
     """
 
     key: str
@@ -43,6 +46,7 @@ class Benchmark:
     max_label: int
     allows_255: bool
     reduce_zero_label: bool
+    pairing: str = "mmseg"
 
     @property
     def values_text(self) -> str:
@@ -104,15 +108,22 @@ BENCHMARKS: Dict[str, Benchmark] = {
     ]
 }
 
-#: Benchmark keys, in the paper's order.
+#: Benchmark keys, in the paper's order (MESS's entries not included: :data:`MESS_KEYS`).
 BENCHMARK_KEYS: Tuple[str, ...] = tuple(BENCHMARKS)
 
+#: The 25 MESS entries (:mod:`radseg.data.mess`): same checks, MESS's pairing rule and counts.
+BENCHMARKS.update({
+    e.key: Benchmark(key=e.key, root=e.root, img_dir=e.img_dir, img_suffix=e.img_ext, label_dir=e.label_dir,
+                     label_suffix=e.label_ext, split_file=None, val_count=e.count, num_classes=e.num_classes,
+                     max_label=e.num_classes - 1, allows_255=True, reduce_zero_label=False, pairing="mess")
+    for e in MESS_ENTRIES.values()})
+
 #: Default dataset root of each benchmark, relative to the data dir.
-DEFAULT_ROOTS: Dict[str, str] = {k: b.root for k, b in BENCHMARKS.items()}
+DEFAULT_ROOTS: Dict[str, str] = {k: BENCHMARKS[k].root for k in BENCHMARK_KEYS}
 
 #: Other accepted root names (mmseg's and Trident's), tried after the default
 #: (from :data:`radseg.presets.DATASETS` ``data_dirnames``).
-ALT_ROOTS: Dict[str, Tuple[str, ...]] = {k: tuple(_DATASETS[k].data_dirnames[1:]) for k in BENCHMARKS}
+ALT_ROOTS: Dict[str, Tuple[str, ...]] = {k: tuple(_DATASETS[k].data_dirnames[1:]) for k in BENCHMARK_KEYS}
 
 #: Default data dir (relative to the working directory, as in the configs).
 DEFAULT_DATA_DIR = "data"
@@ -183,7 +194,8 @@ def get_benchmark(key: str) -> Benchmark:
         return BENCHMARKS[key]
     except KeyError:
         raise DatasetError(
-            f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}.") from None
+            f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}, or a MESS entry "
+            f"({', '.join(MESS_KEYS)}).") from None
 
 
 def candidate_roots(key: str, data_dir: PathLike) -> Tuple[Path, ...]:

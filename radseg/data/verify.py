@@ -159,6 +159,9 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     Appends structural errors (missing folders, split problems, missing files) to ``rep``.
     """
     prep = f"`radseg data prepare {b.key} --raw <download folder> --out <data dir>`"
+    if b.pairing == "mess":
+        from .mess import get_entry, how_to_get
+        prep = f"MESS's preparation, {how_to_get(get_entry(b.key))}"
     if not root.is_dir():
         rep.errors.append(
             f"dataset root {root} not found: prepare it with {prep}, or pass the folder that "
@@ -173,6 +176,8 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     if rep.errors:
         return []
 
+    if b.pairing == "mess":
+        return _mess_pairs(b, img_dir, lbl_dir, rep)
     missing_img: List[str] = []
     if b.split_file is not None:
         split = root / b.split_file
@@ -227,6 +232,34 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
             rep.warnings.append(msg + " (fine for a subset; scores are not comparable with the "
                                       "paper's)")
     return pairs
+
+
+def _mess_pairs(b: Benchmark, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
+    """MESS's pairing (:func:`radseg.data.mess.pair_files`) and MESS's count check."""
+    from .mess import get_entry, how_to_get, pair_files
+    found = pair_files(img_dir, lbl_dir, b.img_suffix, b.label_suffix)
+    fix = f"re-run MESS's preparation: {how_to_get(get_entry(b.key))}"
+    if not found.n_images or not found.n_labels:
+        empty = img_dir if not found.n_images else lbl_dir
+        ext = b.img_suffix if not found.n_images else b.label_suffix
+        rep.errors.append(f"no *{ext} files in {empty}: {fix}")
+        return []
+    if found.mismatched:
+        rep.errors.append(f"{_plural(len(found.mismatched), 'file')} in {b.img_dir}/ and {b.label_dir}/ "
+                          f"have no partner although the counts are equal (MESS would pair them by sorted "
+                          f"position): {format_names(found.mismatched)}; {fix}")
+    rep.n_images = len(found.pairs)
+    if not found.pairs and not found.mismatched:
+        rep.errors.append(f"no image in {b.img_dir}/ has a label in {b.label_dir}/ (the names before "
+                          f"'{b.img_suffix}' and '{b.label_suffix}' must match): {fix}")
+    if rep.n_images and rep.n_images != b.val_count:
+        msg = (f"{_plural(rep.n_images, 'image/label pair')} ({found.n_images} images, {found.n_labels} "
+               f"labels), MESS's check expects {b.val_count}")
+        if rep.strict:
+            rep.errors.append(msg + " (--strict)")
+        else:
+            rep.warnings.append(msg + " (fine for a subset; scores are not comparable with MESS's)")
+    return found.pairs
 
 
 #: Labels whose values are checked (decoded) by the quick check: the first, the last and

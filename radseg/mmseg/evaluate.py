@@ -229,6 +229,9 @@ def check_dataset(cfg) -> Tuple[int, int]:
     if cls is None:
         raise ConfigError(f"unknown dataset type '{ds.type}' in the config.")
     classes = (ds.get("metainfo") or {}).get("classes") or cls.METAINFO["classes"]
+    from .mess import MESSDataset, entry_classes
+    if issubclass(cls, MESSDataset) and "metainfo" not in ds:  # the entry's built-in class file
+        classes = entry_classes(ds.get("entry"))
     bench = cfg.get("benchmark")
     from ..data.benchmarks import BENCHMARKS
     if bench in BENCHMARKS:
