@@ -16,6 +16,7 @@ No mmseg / mmengine / mmcv imports here.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pkgutil
 import sys
@@ -59,8 +60,19 @@ def catalogs(data_dir: Optional[os.PathLike] = None) -> Tuple[object, object]:
             for n in names:
                 d_cat.remove(n)
                 m_cat.remove(n)
-            mod.register_dataset(str(data_dir))
+            _register_function(mod)(str(data_dir))
     return d_cat, m_cat
+
+
+def _register_function(mod):
+    """The module's own ``register_*(root)`` function (``register_dataset``; FloodNet's is
+    ``register_floodnet``)."""
+    funcs = [f for n, f in vars(mod).items() if n.startswith("register") and inspect.isfunction(f)
+             and f.__module__ == mod.__name__]
+    if len(funcs) != 1:
+        raise DatasetError(f"{mod.__name__} has {len(funcs)} register functions; this mess-benchmark version "
+                           f"is not the one radseg reads (0.2).")
+    return funcs[0]
 
 
 #: registered-name prefixes that differ from their module's name (register_foodseg: foodseg103_...)

@@ -45,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("grid")
     g.add_argument("--datasets", nargs="+", default=["paper"], metavar="NAME",
                    help="benchmarks (space- or comma-separated): " + ", ".join(PAPER_DATASETS)
-                        + " (paper), " + ", ".join(EXTRA_DATASETS) + " (extra); or the groups "
-                        "'paper' (default), 'extra', 'all'")
+                        + " (paper), " + ", ".join(EXTRA_DATASETS) + " (extra), a MESS entry; or the "
+                        "groups 'paper' (default), 'extra', 'all', 'mess' (the 25 MESS entries at their "
+                        "one preset, configs_mmseg/mess/: docs/MESS.md)")
     g.add_argument("--resolutions", "--resolution", nargs="+", default=list(RESOLUTIONS),
                    metavar="PRESET", help="presets: low_res, mid_res, high_res (default all three; "
                                           "'low', 'mid', 'high' work too)")
