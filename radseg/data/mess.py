@@ -174,6 +174,22 @@ DATASET_TITLES: Dict[str, str] = {**{k: e.title for k, e in MESS_ENTRIES.items()
 DATASET_DOMAINS: Dict[str, str] = {e.dataset: e.domain for e in MESS_ENTRIES.values()}
 
 
+def _facts(e: MessEntry):
+    """The entry as a dataset-table entry (:class:`radseg.dataset_facts.DatasetFacts`), group ``mess``."""
+    from ..dataset_facts import DatasetFacts, Preset
+    return DatasetFacts(
+        key=e.key, title=e.title, num_classes=e.num_classes, class_names=e.class_file, coarse_thresh=0.10,
+        data_dirnames=(e.root,), presets={MESS_PRESET: Preset(MESS_SCALE, MESS_SLIDE_CROP, MESS_SLIDE_STRIDE)},
+        group="mess", dataset_type="MESSDataset", img_dir=e.img_dir, img_suffix=e.img_ext, label_dir=e.label_dir,
+        label_suffix=e.label_ext, split_file=None, val_count=e.count, max_label=e.num_classes - 1,
+        ignore_values=(IGNORE_INDEX,), reduce_zero_label=False, converter="", name_pattern="img_{:04d}.",
+        pairing="mess")
+
+
+#: The 25 entries as dataset-table entries (what ``radseg data`` and the verifier read).
+MESS_FACTS = {k: _facts(e) for k, e in MESS_ENTRIES.items()}
+
+
 def get_entry(key: str) -> MessEntry:
     """The entry ``key``; an unknown key is a :class:`radseg.errors.DatasetError`."""
     from ..errors import DatasetError

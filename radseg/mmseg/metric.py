@@ -7,8 +7,14 @@ exactly mmseg's; per-class values are added as ``IoU.<class>`` and
 Every label is checked as it is scored: a value outside ``0..num_classes-1``
 that is not the ignore index (255) is a :class:`radseg.errors.DatasetError`
 naming the label file and its image, not a silent ``mIoU 0.0`` / ``aAcc nan``.
+``allowed_label_values`` lists other values the labels may hold without being
+ignored: ADE-847 / PC-459's unlabeled 65535 under the literature's evaluation
+(ignore index 255; mmseg's ``intersect_and_union`` then drops those pixels from
+the label histogram but counts their predictions; EXTRA_BENCHMARKS.md section 0).
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -18,32 +24,43 @@ from mmseg.registry import METRICS
 from ..errors import DatasetError
 
 
-def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample) -> None:
+def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample,
+                       allowed: Sequence[int] = ()) -> None:
     """Raise :class:`DatasetError` if ``label`` (as the metric sees it) holds a value that is
-    neither a class index ``0..num_classes-1`` nor ``ignore_index``; ``sample`` names the files."""
+    neither a class index ``0..num_classes-1`` nor ``ignore_index`` nor one of ``allowed``;
+    ``sample`` names the files."""
     bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+    for v in allowed:
+        bad &= label != int(v)
     if not bool(bad.any()):
         return
     vals = torch.unique(label[bad]).tolist()
     reduce = bool(sample.get("reduce_zero_label", False))
     shown = [v + 1 for v in vals] if reduce else vals  # the values in the file
     text = ", ".join(str(int(v)) for v in shown[:8]) + (", ..." if len(shown) > 8 else "")
-    allowed = f"1..{num_classes} (0 = background, ignored)" if reduce else f"0..{num_classes - 1}"
+    allowed_text = f"1..{num_classes} (0 = background, ignored)" if reduce else f"0..{num_classes - 1}"
+    also = "".join(f" and {int(v)}" for v in allowed)
     raise DatasetError(
         f"label '{sample.get('seg_map_path', '?')}' (image '{sample.get('img_path', '?')}') holds value(s) "
-        f"{text}, outside {allowed} and {ignore_index} (ignore) for this {num_classes}-class dataset: "
+        f"{text}, outside {allowed_text} and {ignore_index} (ignore){also} for this {num_classes}-class dataset: "
         f"the wrong label files or a wrong conversion; re-create them with `radseg data prepare` "
         f"and check them with `radseg data verify`.")
 
 
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
+    """``IoUMetric`` plus per-class values and the label check; ``allowed_label_values``: see the module doc."""
+
+    def __init__(self, allowed_label_values: Sequence[int] = (), **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.allowed_label_values = tuple(int(v) for v in allowed_label_values)
 
     def process(self, data_batch: dict, data_samples) -> None:
         if not self.format_only:
             num_classes = len(self.dataset_meta["classes"])
             for sample in data_samples:
-                check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample)
+                check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample,
+                                   self.allowed_label_values)
         super().process(data_batch, data_samples)
 
     def compute_metrics(self, results: list) -> dict:
