@@ -129,6 +129,12 @@ def _no_benchmark_folder(t, d, mp):
     return eval_args(t / "empty", t / "w"), "no voc20 folder in data folder"
 
 
+def _mess_entry_not_prepared(t, d, mp):  # a MESS entry: the fix is MESS's own prepare script
+    args = eval_args(d, t / "w")
+    args[1] = str(ROOT / "configs_mmseg/mess/cwfid.py")
+    return args, "python -m mess.prepare_datasets.prepare_cwfid"
+
+
 def _empty_split(t, d, mp):
     (d / "VOC2012/ImageSets/Segmentation/val.txt").write_text("")
     return eval_args(d, t / "w"), "val.txt is empty"
@@ -467,6 +473,10 @@ DATA_CASES = {
                          "is a file, not a folder"),
     "prepare_out_empty": (lambda t, d: ["data", "prepare", "voc21", "--raw", str(d), "--out", ""],
                           "--out is empty"),
+    "prepare_mess_entry": (lambda t, d: ["data", "prepare", "cub_200"], "prepared by the MESS project's own scripts"),
+    "verify_mess_entry_missing": (lambda t, d: ["data", "verify", "cwfid", "--data-dir", str(d)],
+                                  "python -m mess.prepare_datasets.prepare_cwfid"),
+    "verify_mess_data_dir_missing": (lambda t, d: ["data", "verify", "mess", str(t / "nowhere")], "does not exist"),
 }
 
 

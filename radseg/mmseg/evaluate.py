@@ -213,10 +213,13 @@ def resolve_data_root(cfg, args) -> Tuple[str, str]:
         ds.data_root = str(base)
         return ds.data_root, data_dir.describe()
     what = bench or "dataset"
+    how = f"`radseg data prepare {bench or 'DATASET'} --raw DOWNLOAD` (docs/DATA.md)"
+    from ..data.mess import MESS_ENTRIES, how_to_get
+    if bench in MESS_ENTRIES:
+        how = f"MESS's scripts (docs/MESS.md): {how_to_get(MESS_ENTRIES[bench])}"
     raise DatasetError(
         f"no {what} folder in data folder {data_dir.describe()}: tried "
-        f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with "
-        f"`radseg data prepare {bench or 'DATASET'} --raw DOWNLOAD` (docs/DATA.md), or point --data-root "
+        f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with {how}, or point --data-root "
         f"at the folder that holds it.")
 
 
