@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..config import RADSegConfig
 from ..errors import ConfigError
-from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from ..results.records import is_complete_record, load_record
 
 _BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
@@ -50,18 +50,20 @@ def _dedup(items):
 
 
 def parse_datasets(values: Sequence[str]) -> List[str]:
-    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS}
+    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS,
+              "long": LONG_DATASETS}
     out = []
     for v in _split(values):
         key = v.lower()
         if key in groups:
             out += groups[key]
-        elif key in PAPER_DATASETS + EXTRA_DATASETS:
+        elif key in PAPER_DATASETS + EXTRA_DATASETS + LONG_DATASETS:
             out.append(key)
         else:
             raise ConfigError(
                 f"unknown dataset '{v}'. Valid: {', '.join(PAPER_DATASETS)} (paper grid), "
-                f"{', '.join(EXTRA_DATASETS)} (extra), or the groups paper, extra, all.")
+                f"{', '.join(EXTRA_DATASETS)} (extra), {', '.join(LONG_DATASETS)} (long), or the groups "
+                f"paper, extra, all (paper + extra), long.")
     if not out:
         raise ConfigError("--datasets is empty.")
     return _dedup(out)
