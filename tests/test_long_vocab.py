@@ -229,3 +229,17 @@ def test_results_rows_tell_the_ignore_setting_apart():
     right = dict(rec, label_ignore={"setting": "65535", "metric_ignore_index": 65535})
     assert row_label(lit) == row_label(rec) == "c-radio_v3-b"
     assert row_label(right) == "c-radio_v3-b (ignore 65535)"
+
+
+def test_a_copy_of_the_literature_prompt_file_is_read_the_same_way(tmp_path):
+    """A user's cls_context459.txt / cls_ade20k847.txt (CRLF, as ProxyCLIP ships one) is split on '; ' only."""
+    from radseg.class_names import BUILTIN_DIR, load_class_names
+    lines = (BUILTIN_DIR / "ade847.txt").read_text().splitlines()
+    mine = tmp_path / "cls_ade20k847.txt"
+    mine.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    assert load_class_names(str(mine), 847) == load_class_names("ade847", 847)
+    other = tmp_path / "my_ade847.txt"  # any other name: the toolkit's comma rule, which refuses it
+    other.write_text("\n".join(lines) + "\n")
+    from radseg.errors import ClassNamesError
+    with pytest.raises(ClassNamesError, match="also line"):
+        load_class_names(str(other), 847)

@@ -120,6 +120,7 @@ def apply_label_ignore(cfg, choice: Optional[str]) -> Optional[Dict[str, Any]]:
     return {"setting": setting, "metric_ignore_index": LABEL_IGNORE[setting],
             "unlabeled_65535": "scored (not masked), as the literature" if setting == "literature" else "ignored"}
 
+
 def load_config(args):
     from mmengine.config import Config, DictAction
     path = Path(args.config)
