@@ -43,7 +43,8 @@ _COCO = dict(presets=_COCO_PRESETS, coarse_thresh=0.05, img_dir="images/val2017"
              name_pattern="{:012d}", name_start=139)
 
 #: Every benchmark, siblings together (the data tools' order); the paper's five are in the
-#: paper's column order. The extras' presets and coarse_thresh follow their sibling benchmark.
+#: paper's column order. The extras' presets and coarse_thresh follow their sibling benchmark,
+#: then the long-vocabulary ones.
 DATASETS: Dict[str, DatasetFacts] = {d.key: d for d in (
     DatasetFacts(key="voc20", title="VOC20", num_classes=20, class_names="voc20", group="paper",
                  dataset_type="PascalVOC20Dataset", reduce_zero_label=True, **_VOC),
@@ -74,6 +75,22 @@ DATASETS: Dict[str, DatasetFacts] = {d.key: d for d in (
                  label_suffix=".png", split_file=None, val_count=2000, max_label=150, ignore_values=(),
                  reduce_zero_label=True, converter="link:prepare_link", name_pattern="ADE_val_{:08d}",
                  name_start=1),
+    # Long vocabularies (EXTRA_BENCHMARKS.md sections 1-2): 16-bit TIFF labels, 65535 = unlabeled.
+    # Presets by the toolkit's rule for the images' source: ADE20K's for ADE-847, Context59's for PC-459.
+    DatasetFacts(key="ade847", title="ADE-847", num_classes=847, class_names="ade847", group="long",
+                 dataset_type="BenchmarkTableDataset", coarse_thresh=0.05, data_dirnames=("ADE20K_2021_17_01",),
+                 presets=_ADE_PRESETS, img_dir="images_detectron2/validation", img_suffix=".jpg",
+                 label_dir="annotations_detectron2/validation", label_suffix=".tif", split_file=None,
+                 val_count=2000, max_label=846, ignore_values=(65535,), label_dtype="uint16",
+                 reduce_zero_label=False, converter="ade847:prepare_ade847", name_pattern="ADE_val_{:08d}",
+                 name_start=1),
+    DatasetFacts(key="pc459", title="PC-459", num_classes=459, class_names="pc459", group="long",
+                 dataset_type="BenchmarkTableDataset", coarse_thresh=0.15,
+                 data_dirnames=("VOCdevkit/VOC2010", "VOC2010"), presets=_CONTEXT_PRESETS, img_dir="JPEGImages",
+                 img_suffix=".jpg", label_dir="annotations_detectron2/pc459_val", label_suffix=".tif",
+                 split_file="ImageSets/SegmentationContext/val.txt", val_count=5104, max_label=458,
+                 ignore_values=(65535,), label_dtype="uint16", reduce_zero_label=False,
+                 converter="pc459:prepare_pc459", name_pattern="2008_{:06d}"),
 )}
 
 

@@ -262,6 +262,14 @@ def _probs_without_predictions(t, d, mp):
     return eval_args(d, t / "w", "--save-probs"), "--save-probs needs --save-predictions DIR"
 
 
+def _label_ignore_on_an_8_bit_benchmark(t, d, mp):
+    return eval_args(d, t / "w", "--label-ignore", "65535"), "--label-ignore is for the 16-bit benchmarks"
+
+
+def _label_ignore_bad_value(t, d, mp):
+    return eval_args(d, t / "w", "--label-ignore", "256"), "--label-ignore"
+
+
 def _launcher_without_env(t, d, mp):
     for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
         mp.delenv(var, raising=False)

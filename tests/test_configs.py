@@ -35,7 +35,8 @@ def test_preset_table_is_algorithm_md_section_9():
             assert (p.scale, p.slide_crop, p.slide_stride) == (scale, crop, stride)
 
 
-ALL = ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k", "voc21", "context60", "coco_object"]
+ALL = ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k", "voc21", "context60", "coco_object",
+       "ade847", "pc459"]
 
 
 def _table_keys():
@@ -140,10 +141,24 @@ def test_every_preset_of_every_dataset_exists():
 
 
 @pytest.mark.parametrize("key", ["voc20", "voc21", "context59", "context60", "coco_stuff164k", "coco_object",
-                                 "cityscapes", "ade20k"])
+                                 "cityscapes", "ade20k", "ade847", "pc459"])
 def test_config_folders_agree_with_the_data_tools(key):
     """eval.py (configs' data_dirnames) and `radseg data` (benchmarks.py) look in the same folders."""
     from radseg.data.benchmarks import ALT_ROOTS, DEFAULT_ROOTS
     cfg = Config.fromfile(str(CFG / "_base_" / "datasets" / f"{key}.py"))
     assert list(cfg.data_dirnames) == [DEFAULT_ROOTS[key], *ALT_ROOTS[key]]
     assert cfg.data_root == "data/" + DEFAULT_ROOTS[key]
+
+
+@pytest.mark.parametrize("key", ["ade847", "pc459"])
+def test_long_vocabulary_presets_and_ignore_setting(key):
+    """ADE-847 takes ADE20K's presets, PC-459 Context59's (the rule for the images' source); the
+    metric's ignore value is the literature's (255, 65535 legal but not masked) by default."""
+    from radseg.presets import DATASETS
+    sibling = {"ade847": "ade20k", "pc459": "context59"}[key]
+    assert DATASETS[key].presets == DATASETS[sibling].presets
+    assert DATASETS[key].coarse_thresh == DATASETS[sibling].coarse_thresh
+    cfg = Config.fromfile(str(CFG / "_base_" / "datasets" / f"{key}.py"))
+    assert cfg.label_ignore == "literature"
+    assert cfg.test_evaluator.ignore_index == 255 and list(cfg.test_evaluator.allowed_label_values) == [65535]
+    assert cfg.test_evaluator.type == "RADSegIoUMetric"

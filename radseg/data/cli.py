@@ -34,8 +34,9 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
 
     pp = sub.add_parser(
         "prepare", help="convert/link an extracted official download into the mmseg layout",
-        description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes) or check and link "
-                    "(VOC, ADE20K) an extracted official download into DATA_DIR/<folder>. "
+        description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes, ADE-847 from ADE20K_2021_17_01, "
+                    "PC-459 from VOC2010 + trainval/*.mat) or check and link (VOC, ADE20K) an extracted "
+                    "official download into DATA_DIR/<folder>. "
                     "Idempotent: existing valid labels are kept.", epilog=_EPILOG)
     pp.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
                     help=f"one of: {', '.join(BENCHMARK_KEYS)} (MESS's entries are prepared by "
@@ -59,7 +60,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     pv = sub.add_parser(
         "verify", help="check a prepared dataset (pairs, sizes, channels, values, counts)",
         description="Check a prepared val split: every image has its label, same H x W, "
-                    "single-channel 8-bit labels with values in range, clean split file, "
+                    "single-channel 8-bit (ade847, pc459: 16-bit TIFF) labels with values in range, clean split file, "
                     "expected count (a warning unless --strict).", epilog=_EPILOG)
     pv.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
                     help=f"one of: {', '.join(BENCHMARK_KEYS)}; a MESS entry ({', '.join(MESS_KEYS)}); "

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import RADSegConfig
 from ..data.mess import MESS_KEYS, MESS_PRESET
 from ..errors import ConfigError
-from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from ..results.records import is_complete_record, load_record
 
 _BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
@@ -52,19 +52,19 @@ def _dedup(items):
 
 def parse_datasets(values: Sequence[str]) -> List[str]:
     groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS,
-              "mess": MESS_KEYS}
+              "long": LONG_DATASETS, "mess": MESS_KEYS}
     out = []
     for v in _split(values):
         key = v.lower()
         if key in groups:
             out += groups[key]
-        elif key in PAPER_DATASETS + EXTRA_DATASETS + MESS_KEYS:
+        elif key in PAPER_DATASETS + EXTRA_DATASETS + LONG_DATASETS + MESS_KEYS:
             out.append(key)
         else:
             raise ConfigError(
                 f"unknown dataset '{v}'. Valid: {', '.join(PAPER_DATASETS)} (paper grid), "
-                f"{', '.join(EXTRA_DATASETS)} (extra), a MESS entry (docs/MESS.md), or the groups "
-                f"paper, extra, all, mess.")
+                f"{', '.join(EXTRA_DATASETS)} (extra), {', '.join(LONG_DATASETS)} (long), a MESS entry "
+                f"(docs/MESS.md), or the groups paper, extra, all (paper + extra), long, mess.")
     if not out:
         raise ConfigError("--datasets is empty.")
     return _dedup(out)
