@@ -7,8 +7,8 @@ usage() {
     cat <<'EOF'
 Usage: process_dataset.sh [--out DATA_DIR] [--workers N] [--train] DATASET[=RAW_PATH] ...
 
-DATASET is one of: voc20 voc21 context59 context60 coco_stuff164k coco_object cityscapes ade20k,
-or "all" (voc21 context60 coco_stuff164k coco_object cityscapes ade20k; voc20/context59 share
+DATASET is one of: voc20 voc21 context59 context60 coco_stuff164k coco_object cityscapes ade20k
+ade847 pc459, or "all" (voc21 context60 coco_stuff164k coco_object cityscapes ade20k; voc20/context59 share
 their folders with voc21/context60).
 
 RAW_PATH is the folder where that download was extracted. Without "=RAW_PATH" it comes from an
@@ -19,6 +19,8 @@ environment variable, and without that the dataset's folder in DATA_DIR is conve
   coco_stuff164k, coco_object  COCO_RAW     (folder with images/val2017 and annotations/val2017)
   cityscapes               CITYSCAPES_RAW   (folder with gtFine/ and leftImg8bit/)
   ade20k                   ADE20K_RAW       (.../ADEChallengeData2016)
+  ade847                   ADE20K_FULL_RAW  (.../ADE20K_2021_17_01, the full ADE20K)
+  pc459                    VOC2010_RAW      (.../VOCdevkit/VOC2010 with trainval/*.mat; after context59)
 
 Options:
   --out DATA_DIR  data folder to fill (default: $RADSEG_DATA_DIR, else ./data: the same rule as
@@ -84,6 +86,8 @@ for item in "${datasets[@]}"; do
         coco_stuff164k|coco_object) raw="${raw:-${COCO_RAW:-}}" ;;
         cityscapes) raw="${raw:-${CITYSCAPES_RAW:-}}" ;;
         ade20k) raw="${raw:-${ADE20K_RAW:-}}" ;;
+        ade847) raw="${raw:-${ADE20K_FULL_RAW:-}}" ;;
+        pc459) raw="${raw:-${VOC2010_RAW:-}}" ;;
         *) echo "error: unknown dataset '$key' (see: process_dataset.sh --help)" >&2
            failed+=("$key"); continue ;;
     esac

@@ -2,7 +2,10 @@
 
 The reference RADSeg files separate synonyms with ``", "``; Trident's files
 (VOC21, Context60, COCO-Object backgrounds) use ``"; "``. A line holding
-``";"`` is split on ``";"``, otherwise on ``","``. Each synonym is stripped of
+``";"`` is split on ``";"``, otherwise on ``","``. The literature's long-vocabulary
+prompt files (:data:`SEMICOLON_ONLY_FILES`: ADE-847, PC-459, by file name) are read
+as ProxyCLIP / CorrCLIPv2 read them: split on ``"; "`` only, so a comma is part of
+the name (``building, edifice`` is one prompt; EXTRA_BENCHMARKS.md section 1.3). Each synonym is stripped of
 surrounding whitespace (Context60's last line is ``"wood "`` in the source).
 
 Validation (files and ``radseg segment --labels``): the file must be UTF-8 text
@@ -25,6 +28,10 @@ BUILTIN_DIR = Path(__file__).parent / "class_names"
 
 #: duplicates the reference's built-in files carry (kept for faithful numbers): file -> names.
 REFERENCE_DUPLICATES = {"coco_object.txt": {"bed"}}
+
+#: Prompt files split on ``"; "`` only (the literature's ``get_cls_idx``): the built-in
+#: ADE-847 / PC-459 files and the literature's own file names, wherever they lie.
+SEMICOLON_ONLY_FILES = frozenset({"ade847.txt", "pc459.txt", "cls_ade20k847.txt", "cls_context459.txt"})
 
 
 def normalize_name(name: str) -> str:
@@ -81,11 +88,14 @@ def resolve_class_file(name_or_path: str) -> Path:
         f"class per line, or one of the built-in names: {', '.join(builtin_class_files())}.")
 
 
-def parse_class_line(line: str) -> List[str]:
+def parse_class_line(line: str, semicolon_only: bool = False) -> List[str]:
     """``"sky; wall"`` or ``"sky, wall"`` -> ``["sky", "wall"]`` (synonyms of one class).
 
-    A line mixing both separators is ambiguous and rejected.
+    A line mixing both separators is ambiguous and rejected. ``semicolon_only``: split on
+    ``"; "`` only (commas belong to the name), as the literature's prompt files are read.
     """
+    if semicolon_only:
+        return [s.strip() for s in line.split("; ")]
     if ";" in line and "," in line:
         raise ClassNamesError(f"'{line}' mixes ',' and ';': separate the synonyms of one class with "
                               f"one of them.")
@@ -94,7 +104,7 @@ def parse_class_line(line: str) -> List[str]:
 
 
 def parse_class_names(lines: Sequence[str], source: str = "<list>",
-                      allowed_duplicates: Iterable[str] = ()) -> List[List[str]]:
+                      allowed_duplicates: Iterable[str] = (), semicolon_only: bool = False) -> List[List[str]]:
     """Lines -> list (one per class) of synonym lists; validates every line (see module doc)."""
     classes = []
     for i, raw in enumerate(lines, 1):
@@ -104,7 +114,7 @@ def parse_class_names(lines: Sequence[str], source: str = "<list>",
                 f"{source}: line {i} is empty. Each line must name one class "
                 f"(synonyms separated by ', ' or '; '); remove blank lines.")
         try:
-            syns = parse_class_line(line)
+            syns = parse_class_line(line, semicolon_only)
         except ClassNamesError as e:
             raise ClassNamesError(f"{source}: line {i}: {e}") from None
         if any(not s for s in syns):
@@ -154,7 +164,8 @@ def load_class_names(name_or_path: str, num_classes: Optional[int] = None,
     while lines and not lines[-1].strip():  # trailing newlines / blank lines at the end are fine
         lines = lines[:-1]
     allowed = REFERENCE_DUPLICATES.get(path.name, ()) if path.parent.resolve() == BUILTIN_DIR.resolve() else ()
-    classes = parse_class_names(lines, source=str(path), allowed_duplicates=allowed)
+    classes = parse_class_names(lines, source=str(path), allowed_duplicates=allowed,
+                                semicolon_only=path.name in SEMICOLON_ONLY_FILES)
     if num_classes is not None and len(classes) != num_classes:
         what = f"the dataset {dataset}" if dataset else "the dataset"
         raise ClassNamesError(

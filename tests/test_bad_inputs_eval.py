@@ -129,6 +129,12 @@ def _no_benchmark_folder(t, d, mp):
     return eval_args(t / "empty", t / "w"), "no voc20 folder in data folder"
 
 
+def _mess_entry_not_prepared(t, d, mp):  # a MESS entry: the fix is MESS's own prepare script
+    args = eval_args(d, t / "w")
+    args[1] = str(ROOT / "configs_mmseg/mess/cwfid.py")
+    return args, "python -m mess.prepare_datasets.prepare_cwfid"
+
+
 def _empty_split(t, d, mp):
     (d / "VOC2012/ImageSets/Segmentation/val.txt").write_text("")
     return eval_args(d, t / "w"), "val.txt is empty"
@@ -282,6 +288,14 @@ def _predictions_dir_file(t, d, mp):
 
 def _probs_without_predictions(t, d, mp):
     return eval_args(d, t / "w", "--save-probs"), "--save-probs needs --save-predictions DIR"
+
+
+def _label_ignore_on_an_8_bit_benchmark(t, d, mp):
+    return eval_args(d, t / "w", "--label-ignore", "65535"), "--label-ignore is for the 16-bit benchmarks"
+
+
+def _label_ignore_bad_value(t, d, mp):
+    return eval_args(d, t / "w", "--label-ignore", "256"), "--label-ignore"
 
 
 def _launcher_without_env(t, d, mp):
@@ -506,6 +520,10 @@ DATA_CASES = {
                          "is a file, not a folder"),
     "prepare_out_empty": (lambda t, d: ["data", "prepare", "voc21", "--raw", str(d), "--out", ""],
                           "--out is empty"),
+    "prepare_mess_entry": (lambda t, d: ["data", "prepare", "cub_200"], "prepared by the MESS project's own scripts"),
+    "verify_mess_entry_missing": (lambda t, d: ["data", "verify", "cwfid", "--data-dir", str(d)],
+                                  "python -m mess.prepare_datasets.prepare_cwfid"),
+    "verify_mess_data_dir_missing": (lambda t, d: ["data", "verify", "mess", str(t / "nowhere")], "does not exist"),
 }
 
 

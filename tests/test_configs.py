@@ -35,7 +35,53 @@ def test_preset_table_is_algorithm_md_section_9():
             assert (p.scale, p.slide_crop, p.slide_stride) == (scale, crop, stride)
 
 
-ALL = ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k", "voc21", "context60", "coco_object"]
+ALL = ["voc20", "context59", "coco_stuff164k", "cityscapes", "ade20k", "voc21", "context60", "coco_object",
+       "ade847", "pc459"]
+
+
+def _table_keys():
+    from radseg.presets import DATASET_ORDER
+    return list(DATASET_ORDER)
+
+
+def _dataset_arg(ds_cfg, name):
+    """A dataset argument as the config gives it, else the registered class's default."""
+    import inspect
+
+    import radseg.mmseg  # noqa: F401  (registers the datasets)
+    from mmseg.registry import DATASETS as REG
+    if name in ds_cfg:
+        return ds_cfg[name]
+    cls = REG.get(ds_cfg["type"])
+    for klass in cls.__mro__:  # the first __init__ that names the argument
+        params = inspect.signature(klass.__init__).parameters if "__init__" in vars(klass) else {}
+        if name in params and params[name].default is not inspect.Parameter.empty:
+            return params[name].default
+    raise AssertionError(f"{ds_cfg['type']} has no default for {name}")
+
+
+@pytest.mark.parametrize("dataset,preset", [(d, p) for d in _table_keys() for p in ("low_res", "mid_res", "high_res")])
+def test_config_files_match_the_dataset_table(dataset, preset):
+    """The literal mmseg config of every table entry says what its table entry says: dataset class,
+    folders, suffixes, split file, reduce_zero_label, label loader (8/16 bit), classes (docs/ADD_BENCHMARK.md)."""
+    from radseg.presets import DATASETS
+    f = DATASETS[dataset]
+    cfg = Config.fromfile(str(CFG / preset / f"{dataset}.py"))
+    ds = cfg.test_dataloader.dataset
+    assert cfg.benchmark == dataset and ds.type == f.dataset_type
+    if ds.type == "BenchmarkTableDataset":
+        assert ds.benchmark == dataset
+    assert cfg.data_root == "data/" + f.root and list(cfg.data_dirnames) == list(f.data_dirnames)
+    assert ds.data_prefix == dict(img_path=f.img_dir, seg_map_path=f.label_dir)
+    assert _dataset_arg(ds, "img_suffix") == f.img_suffix
+    assert _dataset_arg(ds, "seg_map_suffix") == f.label_suffix
+    assert _dataset_arg(ds, "reduce_zero_label") == f.reduce_zero_label
+    assert (ds.get("ann_file") or None) == f.split_file
+    loader = [t for t in ds.pipeline if t["type"] == "RADSegLoadAnnotations"]
+    assert len(loader) == 1 and loader[0].get("label_dtype", "uint8") == f.label_dtype
+    assert cfg.model.class_names == f.class_names and cfg.model.num_classes == f.num_classes
+    from radseg.class_names import load_class_names
+    assert len(load_class_names(f.class_names)) == f.num_classes
 
 
 @pytest.mark.parametrize("dataset,preset", [(d, p) for d in ALL for p in ("low_res", "mid_res", "high_res")])
@@ -87,16 +133,32 @@ def test_reference_model_defaults_and_no_padding(preset):
 
 
 def test_every_preset_of_every_dataset_exists():
+    """One config per table entry and preset, and no config without an entry."""
+    assert set(ALL) <= set(_table_keys())
     for preset in ("low_res", "mid_res", "high_res"):
         names = sorted(p.stem for p in (CFG / preset).glob("*.py"))
-        assert names == sorted(ALL)
+        assert names == sorted(_table_keys())
 
 
 @pytest.mark.parametrize("key", ["voc20", "voc21", "context59", "context60", "coco_stuff164k", "coco_object",
-                                 "cityscapes", "ade20k"])
+                                 "cityscapes", "ade20k", "ade847", "pc459"])
 def test_config_folders_agree_with_the_data_tools(key):
     """eval.py (configs' data_dirnames) and `radseg data` (benchmarks.py) look in the same folders."""
     from radseg.data.benchmarks import ALT_ROOTS, DEFAULT_ROOTS
     cfg = Config.fromfile(str(CFG / "_base_" / "datasets" / f"{key}.py"))
     assert list(cfg.data_dirnames) == [DEFAULT_ROOTS[key], *ALT_ROOTS[key]]
     assert cfg.data_root == "data/" + DEFAULT_ROOTS[key]
+
+
+@pytest.mark.parametrize("key", ["ade847", "pc459"])
+def test_long_vocabulary_presets_and_ignore_setting(key):
+    """ADE-847 takes ADE20K's presets, PC-459 Context59's (the rule for the images' source); the
+    metric's ignore value is the literature's (255, 65535 legal but not masked) by default."""
+    from radseg.presets import DATASETS
+    sibling = {"ade847": "ade20k", "pc459": "context59"}[key]
+    assert DATASETS[key].presets == DATASETS[sibling].presets
+    assert DATASETS[key].coarse_thresh == DATASETS[sibling].coarse_thresh
+    cfg = Config.fromfile(str(CFG / "_base_" / "datasets" / f"{key}.py"))
+    assert cfg.label_ignore == "literature"
+    assert cfg.test_evaluator.ignore_index == 255 and list(cfg.test_evaluator.allowed_label_values) == [65535]
+    assert cfg.test_evaluator.type == "RADSegIoUMetric"

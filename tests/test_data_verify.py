@@ -52,7 +52,7 @@ def ctx(tmp_path):
 
 def test_benchmark_table():
     assert BENCHMARK_KEYS == ("voc20", "voc21", "context59", "context60", "coco_stuff164k",
-                              "coco_object", "cityscapes", "ade20k")
+                              "coco_object", "cityscapes", "ade20k", "ade847", "pc459")
     assert DEFAULT_ROOTS["voc21"] == "VOC2012" and DEFAULT_ROOTS["ade20k"] == "ADEChallengeData2016"
     assert DEFAULT_ROOTS["context59"] == "VOCdevkit/VOC2010"
     assert "VOCdevkit/VOC2012" in ALT_ROOTS["voc20"] and "COCOStuff" in ALT_ROOTS["coco_stuff164k"]

@@ -1,10 +1,11 @@
-"""One table describing each benchmark's prepared (mmseg) layout.
+"""Each benchmark's prepared (mmseg) layout, as the data tools read it.
 
 Paths are relative to the dataset root, which is ``<data dir>/<root>``; the data
 dir follows ONE rule everywhere (:func:`resolve_data_dir`: the command's flag, then
-``$RADSEG_DATA_DIR``, then ``./data``). Folder names and class counts come from
-:mod:`radseg.presets`; the layout facts from docs DATASETS.md (section 8: the
-verifier checklist).
+``$RADSEG_DATA_DIR``, then ``./data``). Every fact comes from the dataset table
+(:data:`radseg.presets.DATASETS`, one :class:`~radseg.dataset_facts.DatasetFacts` per
+dataset); :class:`Benchmark` is its view for ``radseg data`` and the verifier
+(DATASETS.md section 8: the verifier checklist).
 
 No mmseg / mmengine / mmcv imports here: the data tools run without them.
 """
@@ -15,20 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, NamedTuple, Optional, Tuple, Union
 
+from ..dataset_facts import DatasetFacts
 from ..errors import DatasetError
 from ..presets import DATASETS as _DATASETS
+from .mess import MESS_FACTS, MESS_KEYS
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """The prepared validation split of one benchmark.
+    """The prepared validation split of one benchmark (a view of its dataset-table entry).
 
     ``split_file`` is the ``ann_file`` (one basename per line) or ``None`` when
     mmseg scans ``img_dir`` recursively for ``img_suffix`` (sub-folders kept).
-    ``max_label`` is the largest value allowed in a label PNG on disk;
-    ``allows_255`` says whether 255 (ignore) may appear too.
+    ``max_label`` is the largest class value allowed in a label file on disk;
+    ``ignore_values`` the other values allowed there (255, 65535: unlabeled);
+    ``label_dtype`` ``"uint8"`` (PNG) or ``"uint16"`` (16-bit TIFF). ``pairing``: ``"mmseg"``
+    (the split file, or a recursive scan of ``img_dir``) or ``"mess"`` (MESS's rule:
+    :func:`radseg.data.mess.pair_files`).
     """
 
     key: str
@@ -41,22 +47,36 @@ class Benchmark:
     val_count: int
     num_classes: int
     max_label: int
-    allows_255: bool
+    ignore_values: Tuple[int, ...]
     reduce_zero_label: bool
+    label_dtype: str = "uint8"
+    pairing: str = "mmseg"
+
+    @classmethod
+    def from_facts(cls, f: DatasetFacts) -> "Benchmark":
+        return cls(key=f.key, root=f.root, img_dir=f.img_dir, img_suffix=f.img_suffix, label_dir=f.label_dir,
+                   label_suffix=f.label_suffix, split_file=f.split_file, val_count=f.val_count,
+                   num_classes=f.num_classes, max_label=f.max_label, ignore_values=tuple(f.ignore_values),
+                   reduce_zero_label=f.reduce_zero_label, label_dtype=f.label_dtype, pairing=f.pairing)
+
+    @property
+    def allows_255(self) -> bool:
+        """255 (ignore) may appear in an 8-bit label."""
+        return 255 in self.ignore_values
 
     @property
     def values_text(self) -> str:
         """Allowed on-disk values as text, e.g. ``"0..20 and 255"``."""
-        return f"0..{self.max_label}" + (" and 255" if self.allows_255 else "")
+        return f"0..{self.max_label}" + "".join(f" and {v}" for v in self.ignore_values)
 
     def allowed_values(self):
-        """A length-256 boolean numpy array: which uint8 values may appear on disk."""
+        """A boolean numpy array over every value of the label dtype (256 or 65536 long):
+        which values may appear on disk."""
         import numpy as np
 
-        ok = np.zeros(256, dtype=bool)
+        ok = np.zeros(65536 if self.label_dtype == "uint16" else 256, dtype=bool)
         ok[: self.max_label + 1] = True
-        if self.allows_255:
-            ok[255] = True
+        ok[list(self.ignore_values)] = True
         return ok
 
     @property
@@ -64,55 +84,21 @@ class Benchmark:
         return ALT_ROOTS.get(self.key, ())
 
 
-_VOC = dict(img_dir="JPEGImages", img_suffix=".jpg", label_dir="SegmentationClass",
-            label_suffix=".png", split_file="ImageSets/Segmentation/val.txt", val_count=1449,
-            max_label=20, allows_255=True)
-_CONTEXT = dict(img_dir="JPEGImages", img_suffix=".jpg",
-                label_dir="SegmentationClassContext", label_suffix=".png",
-                split_file="ImageSets/SegmentationContext/val.txt", val_count=5104,
-                max_label=59, allows_255=False)
+BENCHMARKS: Dict[str, Benchmark] = {k: Benchmark.from_facts(f) for k, f in _DATASETS.items()}
 
-
-def _bench(key: str, **facts) -> Benchmark:
-    """A table entry; folder names (``data_dirnames``) and class count come from :mod:`radseg.presets`."""
-    facts_ = _DATASETS[key]
-    return Benchmark(key=key, root=facts_.data_dirnames[0], num_classes=facts_.num_classes, **facts)
-
-
-BENCHMARKS: Dict[str, Benchmark] = {
-    b.key: b for b in [
-        _bench("voc20", reduce_zero_label=True, **_VOC),
-        _bench("voc21", reduce_zero_label=False, **_VOC),
-        _bench("context59", reduce_zero_label=True, **_CONTEXT),
-        _bench("context60", reduce_zero_label=False, **_CONTEXT),
-        _bench("coco_stuff164k", img_dir="images/val2017",
-               img_suffix=".jpg", label_dir="annotations/val2017",
-               label_suffix="_labelTrainIds.png", split_file=None, val_count=5000,
-               max_label=170, allows_255=True, reduce_zero_label=False),
-        _bench("coco_object", img_dir="images/val2017",
-               img_suffix=".jpg", label_dir="annotations/val2017",
-               label_suffix="_instanceTrainIds.png", split_file=None, val_count=5000,
-               max_label=80, allows_255=False, reduce_zero_label=False),
-        _bench("cityscapes", img_dir="leftImg8bit/val",
-               img_suffix="_leftImg8bit.png", label_dir="gtFine/val",
-               label_suffix="_gtFine_labelTrainIds.png", split_file=None, val_count=500,
-               max_label=18, allows_255=True, reduce_zero_label=False),
-        _bench("ade20k", img_dir="images/validation",
-               img_suffix=".jpg", label_dir="annotations/validation", label_suffix=".png",
-               split_file=None, val_count=2000, max_label=150,
-               allows_255=False, reduce_zero_label=True),
-    ]
-}
-
-#: Benchmark keys, in the paper's order.
+#: Benchmark keys, in the table's order (the paper's first; MESS's entries: :data:`MESS_KEYS`).
 BENCHMARK_KEYS: Tuple[str, ...] = tuple(BENCHMARKS)
 
+#: The 25 MESS entries (:data:`radseg.data.mess.MESS_FACTS`, dataset-table entries of their own
+#: family): same checks, with MESS's pairing rule and counts.
+BENCHMARKS.update({k: Benchmark.from_facts(f) for k, f in MESS_FACTS.items()})
+
 #: Default dataset root of each benchmark, relative to the data dir.
-DEFAULT_ROOTS: Dict[str, str] = {k: b.root for k, b in BENCHMARKS.items()}
+DEFAULT_ROOTS: Dict[str, str] = {k: BENCHMARKS[k].root for k in BENCHMARK_KEYS}
 
 #: Other accepted root names (mmseg's and Trident's), tried after the default
 #: (from :data:`radseg.presets.DATASETS` ``data_dirnames``).
-ALT_ROOTS: Dict[str, Tuple[str, ...]] = {k: tuple(_DATASETS[k].data_dirnames[1:]) for k in BENCHMARKS}
+ALT_ROOTS: Dict[str, Tuple[str, ...]] = {k: tuple(_DATASETS[k].data_dirnames[1:]) for k in BENCHMARK_KEYS}
 
 #: Default data dir (relative to the working directory, as in the configs).
 DEFAULT_DATA_DIR = "data"
@@ -183,7 +169,8 @@ def get_benchmark(key: str) -> Benchmark:
         return BENCHMARKS[key]
     except KeyError:
         raise DatasetError(
-            f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}.") from None
+            f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}, or a MESS entry "
+            f"({', '.join(MESS_KEYS)}).") from None
 
 
 def candidate_roots(key: str, data_dir: PathLike) -> Tuple[Path, ...]:

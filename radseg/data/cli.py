@@ -17,6 +17,11 @@ from typing import Optional, Sequence
 from ..cli_args import OneLineArgumentParser, one_line_errors
 from ..errors import DatasetError, RADSegError
 from .benchmarks import BENCHMARK_KEYS, DEFAULT_ROOTS, resolve_data_dir
+from .mess import MESS_KEYS
+
+#: ``radseg data verify mess``: all 25 MESS entries under the data dir.
+MESS_GROUP = "mess"
+_ALL_KEYS = BENCHMARK_KEYS + MESS_KEYS + (MESS_GROUP,)
 
 _EPILOG = "datasets and their default folders under DATA_DIR: " + ", ".join(
     f"{k} -> {r}" for k, r in DEFAULT_ROOTS.items()) + ". See docs/DATA.md."
@@ -29,11 +34,13 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
 
     pp = sub.add_parser(
         "prepare", help="convert/link an extracted official download into the mmseg layout",
-        description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes) or check and link "
-                    "(VOC, ADE20K) an extracted official download into DATA_DIR/<folder>. "
+        description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes, ADE-847 from ADE20K_2021_17_01, "
+                    "PC-459 from VOC2010 + trainval/*.mat) or check and link (VOC, ADE20K) an extracted "
+                    "official download into DATA_DIR/<folder>. "
                     "Idempotent: existing valid labels are kept.", epilog=_EPILOG)
-    pp.add_argument("dataset", choices=BENCHMARK_KEYS, metavar="DATASET",
-                    help=f"one of: {', '.join(BENCHMARK_KEYS)}")
+    pp.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
+                    help=f"one of: {', '.join(BENCHMARK_KEYS)} (MESS's entries are prepared by "
+                         f"MESS's own scripts: docs/MESS.md)")
     pp.add_argument("--raw", metavar="PATH",
                     help="folder where the download was extracted (default: the dataset's folder "
                          "in DATA_DIR, i.e. convert in place; for coco_object the coco_stuff164k "
@@ -53,13 +60,14 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     pv = sub.add_parser(
         "verify", help="check a prepared dataset (pairs, sizes, channels, values, counts)",
         description="Check a prepared val split: every image has its label, same H x W, "
-                    "single-channel 8-bit labels with values in range, clean split file, "
+                    "single-channel 8-bit (ade847, pc459: 16-bit TIFF) labels with values in range, clean split file, "
                     "expected count (a warning unless --strict).", epilog=_EPILOG)
-    pv.add_argument("dataset", choices=BENCHMARK_KEYS, metavar="DATASET",
-                    help=f"one of: {', '.join(BENCHMARK_KEYS)}")
+    pv.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
+                    help=f"one of: {', '.join(BENCHMARK_KEYS)}; a MESS entry ({', '.join(MESS_KEYS)}); "
+                         f"or 'mess' for all 25 MESS entries (docs/MESS.md)")
     pv.add_argument("root", nargs="?", metavar="ROOT",
                     help="dataset folder (default: DATA_DIR/<default folder>, or an accepted "
-                         "alternative name that exists)")
+                         "alternative name that exists); for 'mess' the data folder MESS prepared")
     pv.add_argument("--data-dir", dest="data_dir", metavar="DATA_DIR", default=None,
                     help="data folder (default: $RADSEG_DATA_DIR, else ./data)")
     pv.add_argument("--quick", action="store_true",
@@ -85,6 +93,13 @@ def _prepare(args) -> int:
     from .prepare import prepare_dataset
     from .verify import verify_dataset
 
+    if args.dataset in MESS_KEYS + (MESS_GROUP,):
+        from .mess import get_entry, how_to_get
+        how = ("`pip install mess-benchmark`, then `python -m mess.prepare_all_datasets --dataset_dir <data dir>`"
+               if args.dataset == MESS_GROUP else how_to_get(get_entry(args.dataset)))
+        raise DatasetError(f"{args.dataset} is prepared by the MESS project's own scripts, not by radseg: {how} "
+                           f"(docs/MESS.md); then `radseg data verify {args.dataset}`.")
+
     data_dir = resolve_data_dir(args.data_dir, flag="--out")
     if data_dir.path.exists() and not data_dir.path.is_dir():
         raise DatasetError(f"data folder {data_dir.describe()} is a file, not a folder: pass --out DIR.")
@@ -102,12 +117,45 @@ def _prepare(args) -> int:
     return 0 if rep.ok else 1
 
 
+def _verify_mess_group(args) -> int:
+    """``radseg data verify mess [DATA_DIR]``: every entry present is verified; the missing ones
+    are listed with how to get them. Exit 0 only when all 25 are there and usable."""
+    from .benchmarks import require_data_dir
+    from .mess import MESS_ENTRIES, how_to_get, missing_entries
+    from .verify import verify_dataset
+
+    data_dir = resolve_data_dir(args.root or args.data_dir, flag="ROOT" if args.root else "--data-dir")
+    base = require_data_dir(data_dir)
+    print(f"data folder: {data_dir.describe()}")
+    missing = {e.key for e in missing_entries(base)}
+    bad = 0
+    for key, e in MESS_ENTRIES.items():
+        if key in missing:
+            continue
+        rep = verify_dataset(key, base / e.root, quick=args.quick, strict=args.strict, workers=args.workers)
+        print(rep.summary())
+        bad += not rep.ok
+    if missing:
+        print(f"missing: {len(missing)} of {len(MESS_ENTRIES)} MESS entries (no image or label folder). "
+              f"How to get them (pip install mess-benchmark):")
+        for key in MESS_ENTRIES:
+            if key in missing:
+                print(f"  {how_to_get(MESS_ENTRIES[key])}")
+    n_ok = len(MESS_ENTRIES) - len(missing) - bad
+    print(f"MESS: {n_ok} of {len(MESS_ENTRIES)} entries usable, {bad} with problems, {len(missing)} missing.")
+    return 0 if n_ok == len(MESS_ENTRIES) else 1
+
+
 def _verify(args) -> int:
     from .benchmarks import candidate_roots, require_data_dir, resolve_root
     from .verify import verify_dataset
 
     if args.workers is not None and args.workers < 1:
         raise DatasetError(f"--workers must be >= 1 (got {args.workers}).")
+    if args.dataset == MESS_GROUP:
+        if args.root is not None and args.data_dir is not None:
+            raise DatasetError("give the data folder (ROOT) or --data-dir, not both.")
+        return _verify_mess_group(args)
     if args.root is not None and args.data_dir is not None:
         raise DatasetError("give the dataset folder (ROOT) or --data-dir, not both.")
     if args.root:
@@ -123,9 +171,12 @@ def _verify(args) -> int:
         root = resolve_root(args.dataset, data_dir.path)
         if not root.is_dir():
             tried = ", ".join(str(c) for c in candidate_roots(args.dataset, data_dir.path))
+            how = f"`radseg data prepare {args.dataset} --raw DOWNLOAD`"
+            if args.dataset in MESS_KEYS:
+                from .mess import get_entry, how_to_get
+                how = f"MESS's scripts, {how_to_get(get_entry(args.dataset))}"
             raise DatasetError(f"no {args.dataset} folder in data folder {data_dir.describe()} (tried {tried}): "
-                               f"prepare it with `radseg data prepare {args.dataset} --raw DOWNLOAD`, or give "
-                               f"its folder as ROOT.")
+                               f"prepare it with {how}, or give its folder as ROOT.")
     if args.root:  # the data folder given instead of the dataset folder (as eval.py --data-root allows)
         inner = Path(resolve_root(args.dataset, root))
         if inner != root and inner.is_dir():

@@ -76,6 +76,35 @@ def save_label(arr: np.ndarray, path: PathLike) -> None:
             tmp.unlink()
 
 
+def save_label16(arr: np.ndarray, path: PathLike) -> None:
+    """Write a 2-D uint16 array as a 16-bit TIFF (PIL mode 'I;16', as the literature's
+    converters write it: ``Image.fromarray(uint16).save(...)``), atomically."""
+    from PIL import Image
+
+    arr = np.asarray(arr)
+    if arr.ndim != 2 or arr.dtype != np.uint16:
+        raise ValueError(f"label for {path} must be 2-D uint16, got {arr.dtype} {arr.shape}")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        Image.fromarray(arr).save(tmp, format="TIFF")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def label16_is_valid(path: PathLike, size) -> bool:
+    """``path`` is a readable 16-bit TIFF label of ``size`` = (width, height) (header only)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.format == "TIFF" and im.mode.startswith("I;16") and tuple(im.size) == tuple(size)
+    except Exception:  # noqa: BLE001 - missing or unreadable: convert again
+        return False
+
+
 def label_is_valid(path: PathLike, size) -> bool:
     """``path`` is a readable single-channel PNG of ``size`` = (width, height) (header only)."""
     from PIL import Image

@@ -1,7 +1,9 @@
 """Prepare a benchmark from its extracted official downloads (the dispatch to the converters).
 
 ``prepare_dataset(key, raw, data_dir)`` builds ``data_dir/<default root>`` in
-the mmseg layout that the configs expect:
+the mmseg layout that the configs expect, with the converter that the dataset's
+table entry names (:attr:`radseg.dataset_facts.DatasetFacts.converter`,
+``"module:function"`` in this package):
 
 * ``voc20`` / ``voc21`` / ``ade20k``: nothing to convert; check and symlink (:mod:`.link`).
 * ``context59`` / ``context60``: masks from ``trainval_merged.json`` (:mod:`.pascal_context`).
@@ -16,23 +18,31 @@ this module, which imports them). No mmseg / mmengine / mmcv imports.
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from ..errors import DatasetError
+from ..presets import DATASETS
 from .benchmarks import PathLike, default_data_dir, get_benchmark, resolve_root
 from .common import PrepareResult, default_workers, expand
 
-__all__ = ["PrepareResult", "default_raw", "prepare_dataset"]
+__all__ = ["PrepareResult", "converter", "default_raw", "prepare_dataset"]
 
 
 # ---------------------------------------------------------------- dispatch
 
 def default_raw(key: str, data_dir: PathLike) -> Path:
-    """Where the extracted download is looked for when ``--raw`` is not given (in place)."""
-    if key == "coco_object":  # made from the COCO-Stuff maps
-        return resolve_root("coco_stuff164k", data_dir)
-    return resolve_root(key, data_dir)
+    """Where the extracted download is looked for when ``--raw`` is not given (in place; for
+    a dataset made from another one's download, e.g. COCO-Object, that one's folder)."""
+    return resolve_root(DATASETS[key].raw_from or key, data_dir)
+
+
+def converter(key: str) -> Callable:
+    """The function that prepares ``key`` (its table entry's ``converter``, ``"module:function"``)."""
+    module, _, func = DATASETS[key].converter.partition(":")
+    return getattr(importlib.import_module(f".{module}", __package__), func)
 
 
 def prepare_dataset(key: str, raw: Optional[PathLike] = None, data_dir: Optional[PathLike] = None,
@@ -44,7 +54,7 @@ def prepare_dataset(key: str, raw: Optional[PathLike] = None, data_dir: Optional
     ``raw`` defaults to the dataset's folder in ``data_dir`` (convert in place).
     ``json_path`` (Pascal Context only) overrides where ``trainval_merged.json`` is looked for.
     ``cityscapes_method``: ``auto`` (cityscapesscripts if installed, else remap
-    ``_labelIds.png``), ``scripts`` or ``labelids``.
+    ``_labelIds.png``), ``scripts`` or ``labelids``. The converter gets the options it takes.
     """
     get_benchmark(key)
     data_dir = expand(data_dir if data_dir is not None else default_data_dir())
@@ -54,20 +64,7 @@ def prepare_dataset(key: str, raw: Optional[PathLike] = None, data_dir: Optional
             f"raw folder {raw} not found: pass --raw with the folder where you extracted the "
             f"{key} download (see docs/DATA.md).")
     workers = default_workers() if workers is None else max(1, int(workers))
-    if key in ("voc20", "voc21", "ade20k"):
-        from .link import prepare_link
-
-        return prepare_link(key, raw, data_dir)
-    if key in ("context59", "context60"):
-        from .pascal_context import prepare_pascal_context
-
-        return prepare_pascal_context(key, raw, data_dir, train=train, workers=workers,
-                                      json_path=json_path)
-    if key in ("coco_stuff164k", "coco_object"):
-        from .coco import prepare_coco
-
-        return prepare_coco(key, raw, data_dir, train=train, workers=workers)
-    from .cityscapes import prepare_cityscapes
-
-    return prepare_cityscapes(key, raw, data_dir, train=train, workers=workers,
-                              method=cityscapes_method)
+    fn = converter(key)
+    options = dict(train=train, workers=workers, json_path=json_path, method=cityscapes_method)
+    takes = inspect.signature(fn).parameters
+    return fn(key, raw, data_dir, **{k: v for k, v in options.items() if k in takes})

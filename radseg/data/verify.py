@@ -31,6 +31,8 @@ from .benchmarks import Benchmark, PathLike, get_benchmark
 MAX_NAMES = 10
 
 LABEL_MODES = ("L", "P")
+#: PIL modes of a 16-bit label file (a uint16 TIFF opens as 'I;16'; PIL variants of it).
+LABEL_MODES_16 = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 def format_names(names: Sequence[str], cap: int = MAX_NAMES) -> str:
@@ -159,6 +161,9 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     Appends structural errors (missing folders, split problems, missing files) to ``rep``.
     """
     prep = f"`radseg data prepare {b.key} --raw <download folder> --out <data dir>`"
+    if b.pairing == "mess":
+        from .mess import get_entry, how_to_get
+        prep = f"MESS's preparation, {how_to_get(get_entry(b.key))}"
     if not root.is_dir():
         rep.errors.append(
             f"dataset root {root} not found: prepare it with {prep}, or pass the folder that "
@@ -173,6 +178,8 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     if rep.errors:
         return []
 
+    if b.pairing == "mess":
+        return _mess_pairs(b, img_dir, lbl_dir, rep)
     missing_img: List[str] = []
     if b.split_file is not None:
         split = root / b.split_file
@@ -229,6 +236,34 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
     return pairs
 
 
+def _mess_pairs(b: Benchmark, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
+    """MESS's pairing (:func:`radseg.data.mess.pair_files`) and MESS's count check."""
+    from .mess import get_entry, how_to_get, pair_files
+    found = pair_files(img_dir, lbl_dir, b.img_suffix, b.label_suffix)
+    fix = f"re-run MESS's preparation: {how_to_get(get_entry(b.key))}"
+    if not found.n_images or not found.n_labels:
+        empty = img_dir if not found.n_images else lbl_dir
+        ext = b.img_suffix if not found.n_images else b.label_suffix
+        rep.errors.append(f"no *{ext} files in {empty}: {fix}")
+        return []
+    if found.mismatched:
+        rep.errors.append(f"{_plural(len(found.mismatched), 'file')} in {b.img_dir}/ and {b.label_dir}/ "
+                          f"have no partner although the counts are equal (MESS would pair them by sorted "
+                          f"position): {format_names(found.mismatched)}; {fix}")
+    rep.n_images = len(found.pairs)
+    if not found.pairs and not found.mismatched:
+        rep.errors.append(f"no image in {b.img_dir}/ has a label in {b.label_dir}/ (the names before "
+                          f"'{b.img_suffix}' and '{b.label_suffix}' must match): {fix}")
+    if rep.n_images and rep.n_images != b.val_count:
+        msg = (f"{_plural(rep.n_images, 'image/label pair')} ({found.n_images} images, {found.n_labels} "
+               f"labels), MESS's check expects {b.val_count}")
+        if rep.strict:
+            rep.errors.append(msg + " (--strict)")
+        else:
+            rep.warnings.append(msg + " (fine for a subset; scores are not comparable with MESS's)")
+    return found.pairs
+
+
 #: Labels whose values are checked (decoded) by the quick check: the first, the last and
 #: random others (fixed seed); the metric checks every label again during the run.
 QUICK_LABEL_SAMPLE = 16
@@ -277,6 +312,9 @@ def _check_pair(args) -> List[Tuple[str, str, str]]:
     name, img_path, lbl_path, allowed, root, decode_label, decode_image = args
     from PIL import Image
 
+    wide = allowed.size > 256  # a 16-bit dataset (uint16 TIFF labels)
+    modes, dtype = (LABEL_MODES_16, np.uint16) if wide else (LABEL_MODES, np.uint8)
+
     img_rel, lbl_rel = _rel(img_path, root), _rel(lbl_path, root)
     out = []
     try:
@@ -289,18 +327,18 @@ def _check_pair(args) -> List[Tuple[str, str, str]]:
     try:
         with Image.open(lbl_path) as lb:
             mode, lbl_size = lb.mode, lb.size
-            if mode not in LABEL_MODES:
-                return [("mode", lbl_rel, mode)]
+            if mode not in modes:
+                return [("mode16" if wide else "mode", lbl_rel, mode)]
             arr = np.array(lb) if decode_label else None
     except Exception as e:  # noqa: BLE001
         return [("bad_label", lbl_rel, _why(e))]
-    if arr is not None and (arr.dtype != np.uint8 or arr.ndim != 2):
-        return [("mode", lbl_rel, f"{mode} {arr.dtype} {arr.shape}")]
+    if arr is not None and (arr.dtype != dtype or arr.ndim != 2):
+        return [("mode16" if wide else "mode", lbl_rel, f"{mode} {arr.dtype} {arr.shape}")]
     if lbl_size != img_size:
         out.append(("size", lbl_rel, f"label {lbl_size[0]}x{lbl_size[1]}, image "
                                      f"{img_size[0]}x{img_size[1]}"))
     if arr is not None:
-        counts = np.bincount(arr.ravel(), minlength=256)
+        counts = np.bincount(arr.ravel(), minlength=allowed.size)
         bad = np.flatnonzero((counts > 0) & ~allowed)
         if bad.size:
             vals = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
@@ -319,6 +357,7 @@ _KIND_TEXT = {  # kind -> (singular, plural)
     "bad_image": ("unreadable image", "unreadable images"),
     "bad_label": ("unreadable label PNG", "unreadable label PNGs"),
     "mode": ("label not single-channel 8-bit", "labels not single-channel 8-bit"),
+    "mode16": ("label not a single-channel 16-bit image", "labels not single-channel 16-bit images"),
     "size": ("label whose size (width x height) differs from its image",
              "labels whose size (width x height) differs from their image"),
     "values": ("label with values outside {}", "labels with values outside {}"),
@@ -328,6 +367,7 @@ _KIND_HINT = {
                  "from the split)",
     "mode": " (labels must be mode 'L' or 'P'; colour PNGs are the wrong files: re-run "
             "`radseg data prepare`)",
+    "mode16": " (labels must be 16-bit TIFFs, PIL mode 'I;16': re-run `radseg data prepare`)",
     "size": " (the wrong label files, or resized images: re-run `radseg data prepare`)",
 }
 
@@ -380,7 +420,7 @@ def verify_dataset(key: str, root: PathLike, quick: bool = False, strict: bool =
                 found.setdefault(kind, []).append((name, detail))
     rep.n_labels_checked = len(label_sample)
     rep.n_images_decoded = len(image_sample)
-    for kind in ("bad_image", "bad_label", "mode", "size", "values"):
+    for kind in ("bad_image", "bad_label", "mode", "mode16", "size", "values"):
         if kind in found:
             rep.errors.append(_describe(kind, found[kind], b))
     return rep

@@ -94,12 +94,13 @@ def classes_to_text(classes: Sequence[Sequence[str]]) -> str:
 
 
 def benchmark_choices() -> List[Tuple[str, str]]:
-    """``(label, key)`` for each benchmark with a built-in class list, paper benchmarks first."""
+    """``(label, key)`` for each benchmark with a built-in class list, paper benchmarks first
+    (not ADE-847 / PC-459: more than :data:`MAX_CLASSES` classes)."""
     from ..class_names import builtin_class_files
     from ..presets import DATASET_ORDER, DATASETS
     files = set(builtin_class_files())
     out = [(f"{DATASETS[k].title} ({DATASETS[k].num_classes} classes)", k)
-           for k in DATASET_ORDER if DATASETS[k].class_names in files]
+           for k in DATASET_ORDER if DATASETS[k].class_names in files and DATASETS[k].num_classes <= MAX_CLASSES]
     extra = sorted(files - {DATASETS[k].class_names for k in DATASET_ORDER})
     return out + [(k, k) for k in extra]
 

@@ -8,7 +8,7 @@ from .compat import ensure_mmcv_ops
 
 ensure_mmcv_ops()
 
-from . import datasets, metric, segmentor, transforms  # noqa: E402,F401  (registration)
+from . import datasets, mess, metric, segmentor, transforms  # noqa: E402,F401  (registration)
 from .segmentor import RADSegSegmentation  # noqa: E402
 
 __all__ = ["RADSegSegmentation", "ensure_mmcv_ops"]

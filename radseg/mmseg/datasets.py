@@ -2,9 +2,14 @@
 
 mmseg's own classes are used for VOC21 (``PascalVOCDataset``), Context60
 (``PascalContextDataset``), Context59 (``PascalContextDataset59``),
-COCO-Stuff164k (``COCOStuffDataset``), Cityscapes and ADE20K.
+COCO-Stuff164k (``COCOStuffDataset``), Cityscapes and ADE20K. Which class a
+benchmark uses is its dataset-table entry's ``dataset_type``
+(:mod:`radseg.presets`); :class:`BenchmarkTableDataset` is the generic one for
+new benchmarks, driven by that entry.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 from mmseg.datasets import BaseSegDataset, PascalContextDataset59, PascalVOCDataset
 from mmseg.registry import DATASETS
@@ -60,3 +65,36 @@ class COCOObjectDataset(BaseSegDataset):
                  reduce_zero_label=False, **kwargs) -> None:
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
+
+
+def class_titles(class_file: str):
+    """One name per class for tables and per-class metrics: the lines of a class-name file."""
+    from ..class_names import read_text_file, resolve_class_file
+    lines = read_text_file(resolve_class_file(class_file)).split("\n")
+    return tuple(line.strip() for line in lines if line.strip())
+
+
+@DATASETS.register_module()
+class BenchmarkTableDataset(BaseSegDataset):
+    """A benchmark from the dataset table (:data:`radseg.presets.DATASETS`), by its ``benchmark`` key.
+
+    Classes are the lines of the entry's class-name file (``radseg/class_names/<file>.txt``);
+    ``img_suffix``, ``seg_map_suffix`` and ``reduce_zero_label`` default to the entry's (the
+    configs spell them out, and ``tests/test_configs.py`` checks they agree with the table).
+    ``ignore_index`` is the entry's first ignore value (stored only: the metric has its own).
+    """
+    METAINFO: dict = dict()  # no fixed classes: mmseg would build a label_map from a mismatch
+
+    def __init__(self, benchmark: str, img_suffix: Optional[str] = None, seg_map_suffix: Optional[str] = None,
+                 reduce_zero_label: Optional[bool] = None, metainfo: Optional[dict] = None, **kwargs) -> None:
+        from ..presets import get_dataset
+        f = get_dataset(benchmark)
+        self.benchmark = benchmark
+        names = class_titles(f.class_names)
+        meta = dict(classes=names, palette=_palette(len(names)))
+        meta.update(metainfo or {})
+        kwargs.setdefault("ignore_index", f.ignore_values[0] if f.ignore_values else 255)
+        super().__init__(img_suffix=f.img_suffix if img_suffix is None else img_suffix,
+                         seg_map_suffix=f.label_suffix if seg_map_suffix is None else seg_map_suffix,
+                         reduce_zero_label=f.reduce_zero_label if reduce_zero_label is None else reduce_zero_label,
+                         metainfo=meta, **kwargs)

@@ -91,12 +91,41 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                    help="override config keys, mmengine style (e.g. model.slide_stride=112)")
     p.add_argument("--verbose", action="store_true",
                    help="show mmengine's log on the terminal too (it is always written to the work dir)")
+    p.add_argument("--label-ignore", "--label_ignore", dest="label_ignore", choices=tuple(LABEL_IGNORE), default=None,
+                   help="ADE-847 / PC-459 (16-bit labels): the metric's ignore value. 'literature' (the configs' "
+                        "default) = ignore_index 255 as the published numbers (65535 = unlabeled pixels are not "
+                        "masked); '65535' = unlabeled pixels ignored (the correct evaluation)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
     return p
 
 
 # -- config ---------------------------------------------------------------------------------
+
+#: ``--label-ignore`` / the config key ``label_ignore`` -> the metric's ignore_index.
+LABEL_IGNORE = {"literature": 255, "65535": 65535}
+
+
+def apply_label_ignore(cfg, choice: Optional[str]) -> Optional[Dict[str, Any]]:
+    """Set ``test_evaluator.ignore_index`` from ``--label-ignore`` (else the config's ``label_ignore``).
+
+    Returns what the record keeps (None for a config without the setting). Only datasets whose
+    labels use 65535 for unlabeled (the table's ``ignore_values``) take it: a ConfigError otherwise.
+    """
+    setting = choice if choice is not None else cfg.get("label_ignore")
+    if setting is None:
+        return None
+    setting = str(setting)
+    bench = cfg.get("benchmark")
+    if setting not in LABEL_IGNORE:
+        raise ConfigError(f"label_ignore '{setting}' is not one of {', '.join(LABEL_IGNORE)}.")
+    if bench in PRESET_DATASETS and 65535 not in PRESET_DATASETS[bench].ignore_values:
+        raise ConfigError(f"--label-ignore is for the 16-bit benchmarks (ade847, pc459), not {bench}: drop it.")
+    cfg.label_ignore = setting
+    cfg.test_evaluator.ignore_index = LABEL_IGNORE[setting]
+    return {"setting": setting, "metric_ignore_index": LABEL_IGNORE[setting],
+            "unlabeled_65535": "scored (not masked), as the literature" if setting == "literature" else "ignored"}
+
 
 def load_config(args):
     from mmengine.config import Config, DictAction
@@ -221,10 +250,13 @@ def resolve_data_root(cfg, args) -> Tuple[str, str]:
         ds.data_root = str(base)
         return ds.data_root, data_dir.describe()
     what = bench or "dataset"
+    how = f"`radseg data prepare {bench or 'DATASET'} --raw DOWNLOAD` (docs/DATA.md)"
+    from ..data.mess import MESS_ENTRIES, how_to_get
+    if bench in MESS_ENTRIES:
+        how = f"MESS's scripts (docs/MESS.md): {how_to_get(MESS_ENTRIES[bench])}"
     raise DatasetError(
         f"no {what} folder in data folder {data_dir.describe()}: tried "
-        f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with "
-        f"`radseg data prepare {bench or 'DATASET'} --raw DOWNLOAD` (docs/DATA.md), or point --data-root "
+        f"{', '.join(str(t) for t in tried) or str(base)}. Prepare it with {how}, or point --data-root "
         f"at the folder that holds it.")
 
 
@@ -236,7 +268,12 @@ def check_dataset(cfg) -> Tuple[int, int]:
     cls = DATASETS.get(ds.type)
     if cls is None:
         raise ConfigError(f"unknown dataset type '{ds.type}' in the config.")
-    classes = (ds.get("metainfo") or {}).get("classes") or cls.METAINFO["classes"]
+    classes = (ds.get("metainfo") or {}).get("classes") or cls.METAINFO.get("classes")
+    if not classes and ds.get("benchmark") in PRESET_DATASETS:  # BenchmarkTableDataset: the table's
+        classes = range(PRESET_DATASETS[ds.benchmark].num_classes)
+    from .mess import MESSDataset, entry_classes
+    if issubclass(cls, MESSDataset) and "metainfo" not in ds:  # the entry's built-in class file
+        classes = entry_classes(ds.get("entry"))
     bench = cfg.get("benchmark")
     from ..data.benchmarks import BENCHMARKS
     if bench in BENCHMARKS:
@@ -298,6 +335,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
     check_model_keys(cfg)
+    label_ignore = apply_label_ignore(cfg, getattr(args, "label_ignore", None))
     validate_settings(cfg)  # numbers and ranges of every RADSeg setting, before anything loads
     if args.save_probs and not args.save_predictions:
         raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
@@ -332,7 +370,9 @@ def run_evaluation(args) -> Dict[str, Any]:
     configure_launcher(cfg, args.launcher)
     if launcher_rank() in (None, "0"):
         print(f"data: {data_root} ({cfg.get('benchmark') or name}, {n_found} images; data folder {data_from})"
-              + (f"; predictions -> {pred_dir}" if pred_dir is not None else ""), flush=True)
+              + (f"; predictions -> {pred_dir}" if pred_dir is not None else "")
+              + (f"; label ignore {label_ignore['setting']} (metric ignore_index {label_ignore['metric_ignore_index']})"
+                 if label_ignore else ""), flush=True)
 
     # Load the weights before the runner: an unreachable checkpoint fails here with one
     # line, not after mmengine's environment dump; the segmentor then takes this predictor.
@@ -392,6 +432,8 @@ def run_evaluation(args) -> Dict[str, Any]:
         times=(t0, t_built, t_done), radseg_config=predictor.config.to_dict(),
         framework_versions=versions((mmseg, mmengine, mmcv),
                                     {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}))
+    if label_ignore is not None:  # ADE-847 / PC-459: which ignore value scored these numbers
+        record["label_ignore"] = label_ignore
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")

@@ -12,8 +12,14 @@ naming the label file and its image, not a silent ``mIoU 0.0`` / ``aAcc nan``.
 ``iou_metrics=['mIoU', 'mBoundaryIoU']`` also works) adds ``mBoundaryIoU`` and
 ``BoundaryIoU.<class>`` (:mod:`radseg.metrics.boundary_iou`; docs/BOUNDARY_IOU.md): each
 sample's result gets the boundary intersection and union as a 5th and 6th entry.
+``allowed_label_values`` lists other values the labels may hold without being
+ignored: ADE-847 / PC-459's unlabeled 65535 under the literature's evaluation
+(ignore index 255; mmseg's ``intersect_and_union`` then drops those pixels from
+the label histogram but counts their predictions; EXTRA_BENCHMARKS.md section 0).
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -24,26 +30,34 @@ from ..errors import DatasetError
 from ..metrics.boundary_iou import DILATION_RATIO, boundary_intersect_union, boundary_iou_summary
 
 
-def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample) -> None:
+def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int, sample,
+                       allowed: Sequence[int] = ()) -> None:
     """Raise :class:`DatasetError` if ``label`` (as the metric sees it) holds a value that is
-    neither a class index ``0..num_classes-1`` nor ``ignore_index``; ``sample`` names the files."""
+    neither a class index ``0..num_classes-1`` nor ``ignore_index`` nor one of ``allowed``;
+    ``sample`` names the files."""
     bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+    for v in allowed:
+        bad &= label != int(v)
     if not bool(bad.any()):
         return
     vals = torch.unique(label[bad]).tolist()
     reduce = bool(sample.get("reduce_zero_label", False))
     shown = [v + 1 for v in vals] if reduce else vals  # the values in the file
     text = ", ".join(str(int(v)) for v in shown[:8]) + (", ..." if len(shown) > 8 else "")
-    allowed = f"1..{num_classes} (0 = background, ignored)" if reduce else f"0..{num_classes - 1}"
+    allowed_text = f"1..{num_classes} (0 = background, ignored)" if reduce else f"0..{num_classes - 1}"
+    also = "".join(f" and {int(v)}" for v in allowed)
     raise DatasetError(
         f"label '{sample.get('seg_map_path', '?')}' (image '{sample.get('img_path', '?')}') holds value(s) "
-        f"{text}, outside {allowed} and {ignore_index} (ignore) for this {num_classes}-class dataset: "
+        f"{text}, outside {allowed_text} and {ignore_index} (ignore){also} for this {num_classes}-class dataset: "
         f"the wrong label files or a wrong conversion; re-create them with `radseg data prepare` "
         f"and check them with `radseg data verify`.")
 
 
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
+    """``IoUMetric`` plus per-class values and the label check; ``allowed_label_values`` and
+    ``boundary_iou``: see the module doc."""
+
     # mmengine warns "The prefix is not set" when prefix and default_prefix are both None; an
     # empty prefix silences it at its cause and keeps the metric names unprefixed ('mIoU',
     # 'IoU.<class>'), as the records and tables read them (BaseMetric.evaluate adds a prefix
@@ -51,7 +65,7 @@ class RADSegIoUMetric(IoUMetric):
     default_prefix = ""
 
     def __init__(self, *args, boundary_iou: bool = False, boundary_dilation_ratio: float = DILATION_RATIO,
-                 **kwargs) -> None:
+                 allowed_label_values: Sequence[int] = (), **kwargs) -> None:
         metrics = kwargs.get("iou_metrics", ["mIoU"])
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if "mBoundaryIoU" in metrics:  # CorrCLIPv2's BoundaryIoUMetric switch
@@ -61,12 +75,14 @@ class RADSegIoUMetric(IoUMetric):
         super().__init__(*args, **kwargs)
         self.boundary_iou = bool(boundary_iou)
         self.boundary_dilation_ratio = float(boundary_dilation_ratio)
+        self.allowed_label_values = tuple(int(v) for v in allowed_label_values)
 
     def process(self, data_batch: dict, data_samples) -> None:
         if not self.format_only:
             num_classes = len(self.dataset_meta["classes"])
             for sample in data_samples:
-                check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample)
+                check_label_values(sample["gt_sem_seg"]["data"], num_classes, self.ignore_index, sample,
+                                   self.allowed_label_values)
         super().process(data_batch, data_samples)
         if self.boundary_iou and not self.format_only:
             first = len(self.results) - len(data_samples)  # super() appended one tuple per sample

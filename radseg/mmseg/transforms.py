@@ -1,10 +1,16 @@
-"""mmseg's loading transforms with a clear error for an unreadable file.
+"""mmseg's loading transforms with a clear error for an unreadable file, and 16-bit labels.
 
 They call the original transforms unchanged (same decoder, same output) and
 only turn a decoding failure into a :class:`radseg.errors.DatasetError` that
-names the file.
+names the file. ``RADSegLoadAnnotations(label_dtype='uint16')`` loads 16-bit
+labels losslessly (ADE-847, PC-459): mmseg's loader ends in ``.astype(np.uint8)``,
+which would keep only the low 8 bits (EXTRA_BENCHMARKS.md section 0).
 """
 from __future__ import annotations
+
+import mmcv
+import numpy as np
+from mmengine import fileio
 
 from mmcv.transforms import LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
@@ -35,12 +41,50 @@ class RADSegLoadImageFromFile(LoadImageFromFile):
 
 @TRANSFORMS.register_module()
 class RADSegLoadAnnotations(LoadAnnotations):
-    """mmseg ``LoadAnnotations`` that names a corrupt label file."""
+    """mmseg ``LoadAnnotations`` that names a corrupt label file.
+
+    ``label_dtype='uint8'`` (default): mmseg's loader unchanged. ``'uint16'``: the same steps
+    (pillow decode, ``flag='unchanged'``, reduce_zero_label, label_map) ending in
+    ``.astype(np.uint16)``, as the literature's ``MyLoadAnnotations`` does, so values above
+    255 and 65535 survive; ``PackSegInputs`` then makes them int64.
+    """
+
+    def __init__(self, label_dtype: str = "uint8", **kwargs) -> None:
+        if label_dtype not in ("uint8", "uint16"):
+            raise ValueError(f"label_dtype must be 'uint8' or 'uint16', got {label_dtype!r}")
+        super().__init__(**kwargs)
+        self.label_dtype = label_dtype
 
     def _load_seg_map(self, results: dict) -> None:
         try:
-            return super()._load_seg_map(results)
+            if self.label_dtype == "uint8":
+                return super()._load_seg_map(results)
+            return self._load_seg_map_16(results)
         except AssertionError:
             raise
         except Exception as e:
             raise _fail("label", results.get("seg_map_path", "?"), e) from None
+
+    def _load_seg_map_16(self, results: dict) -> None:
+        """mmseg 1.2.2 ``LoadAnnotations._load_seg_map`` with ``np.uint16`` for ``np.uint8``."""
+        img_bytes = fileio.get(results["seg_map_path"], backend_args=self.backend_args)
+        gt = mmcv.imfrombytes(img_bytes, flag="unchanged", backend=self.imdecode_backend).squeeze()
+        if gt.dtype not in (np.uint8, np.uint16) or gt.ndim != 2:
+            raise ValueError(f"not a single-channel 8- or 16-bit label map ({gt.dtype}, shape {gt.shape})")
+        gt = gt.astype(np.uint16)
+        if self.reduce_zero_label is None:
+            self.reduce_zero_label = results["reduce_zero_label"]
+        assert self.reduce_zero_label == results["reduce_zero_label"], \
+            "Initialize dataset with `reduce_zero_label` as " \
+            f"{results['reduce_zero_label']} but when load annotation " \
+            f"the `reduce_zero_label` is {self.reduce_zero_label}"
+        if self.reduce_zero_label:  # mmseg's (and the literature's) steps, kept as they are
+            gt[gt == 0] = 255
+            gt = gt - 1
+            gt[gt == 254] = 255
+        if results.get("label_map", None) is not None:
+            gt_copy = gt.copy()
+            for old_id, new_id in results["label_map"].items():
+                gt[gt_copy == old_id] = new_id
+        results["gt_seg_map"] = gt
+        results["seg_fields"].append("gt_seg_map")

@@ -133,6 +133,10 @@ class ReportData:
     per_class_label: str = "IoU"  # "Boundary IoU" with --metric mBoundaryIoU
     per_class_mean: str = "mIoU"
     notes: List[str] = field(default_factory=list)
+    # MESS's own table (radseg.results.mess): the 22 datasets, the five domains, Mean
+    mess_headers: List[str] = field(default_factory=list)
+    mess_rows: List[Tuple[str, List[str]]] = field(default_factory=list)
+    mess_legend: str = ""
 
 
 def config_hash(record: dict) -> str:
@@ -270,6 +274,12 @@ def _run_key(k: Tuple[str, str, str]):
     return (_row_sort_key(k[0]), _RES_RANK.get(k[1], 9), k[1], _DS_RANK.get(k[2], 99), k[2])
 
 
+def _run_metric(t: Table, k: Tuple[str, str, str], rec: dict) -> Optional[float]:
+    """The cell's value in the paper table, else the record's own (a MESS run)."""
+    v = t.values.get(k)
+    return v if v is not None else _num((rec.get("metrics") or {}).get(t.metric))
+
+
 def run_infos(cells: Dict[Tuple[str, str, str], Entry], t: Table, root: Path,
               decimals: int) -> List[Tuple[Tuple[str, str, str], RunInfo]]:
     """Speed and provenance of each run (newest record per cell), in table order."""
@@ -288,7 +298,7 @@ def run_infos(cells: Dict[Tuple[str, str, str], Entry], t: Table, root: Path,
         tt = _num(rec.get("test_time_s"))
         out.append((k, RunInfo(
             row=k[0], resolution=k[1], dataset=DISPLAY.get(k[2], k[2]),
-            metric=_fmt(t.values.get(k), decimals) if t.values.get(k) is not None else "–",
+            metric=_fmt(_run_metric(t, k, rec), decimals) if _run_metric(t, k, rec) is not None else "–",
             num_images=str(rec.get("num_images", "–")),
             images_per_s=f"{ips:.3g}" if ips else "–",
             ms_per_image=f"{1000.0 / ips:.1f}" if ips else "–",
@@ -340,7 +350,9 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         if ref_metric and ref_metric != metric:
             raise ReportError(f"reference file '{reference}' holds {ref_metric}, the report "
                               f"shows {metric}: pass --metric {ref_metric}.")
-    t = build_table(entries, metric, ref)
+    from ..results.mess import build_mess_table, header as mess_header, is_mess, legend as mess_legend
+    t = build_table([e for e in entries if not is_mess(e)], metric, ref)  # MESS: its own table below
+    mt = build_mess_table(entries, metric)
     if ref:
         unused = t.unused_reference()
         if unused:
@@ -348,9 +360,10 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
                              + ", ".join(f"'{r}' {rs}/{d}" for r, rs, d in unused[:6])
                              + (" ..." if len(unused) > 6 else ""))
     cells = newest_per_cell(entries)
-    bases = sorted({_base(r) for r in t.rows}, key=_row_sort_key)
+    all_rows = sorted({k[0] for k in cells}, key=_row_sort_key)
+    bases = sorted({_base(r) for r in all_rows}, key=_row_sort_key)
     from .plots import css_colour, row_colour, speed_figure
-    colours = {r: row_colour(bases.index(_base(r)), r.endswith(" + SAM")) for r in t.rows}
+    colours = {r: row_colour(bases.index(_base(r)), r.endswith(" + SAM")) for r in all_rows}
 
     runs = run_infos(cells, t, root, decimals)
     speed_plot = None
@@ -387,7 +400,12 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         num_images=num_images, runs=[info for _, info in runs], speed_plot=speed_plot,
         build_seconds=time.perf_counter() - t0,
         per_class_label="Boundary IoU" if metric == "mBoundaryIoU" else "IoU",
-        per_class_mean="mBoundaryIoU" if metric == "mBoundaryIoU" else "mIoU")
+        per_class_mean="mBoundaryIoU" if metric == "mBoundaryIoU" else "mIoU",
+        mess_headers=[mess_header(c) for c in mt.columns()],
+        mess_rows=[(r, [("–" if mt.cell(r, c) is None else
+                         _fmt(mt.cell(r, c), decimals) + ("*" if mt.marked(r, c) else "")) for c in mt.columns()])
+                   for r in mt.rows],
+        mess_legend=mess_legend(mt) if mt.rows else "")
 
 
 # -- rendering --------------------------------------------------------------------------------------

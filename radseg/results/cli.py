@@ -5,6 +5,9 @@
     radseg results work_logs/sweep --reference docs/reference_results_example.yaml
     radseg results work_logs/sweep/c-radio_v3-b/norefine/low_res/voc20 --per-class
     radseg results work_logs/sweep --per-class voc20 --resolution low_res
+
+MESS records (``--datasets mess`` in the sweep) get their own table after the paper's:
+MESS's aggregation (:mod:`.mess`: PAXRay-4, the mean over 22 datasets, five domain means).
 """
 from __future__ import annotations
 
@@ -133,7 +136,10 @@ def run(args) -> int:
             if ref_metric and ref_metric != args.metric:
                 raise ResultsError(f"reference file '{args.reference}' holds {ref_metric}, the table "
                                    f"shows {args.metric}: pass --metric {ref_metric}.")
-        table = build_table(chosen, args.metric, reference)
+        from .mess import build_mess_table, is_mess, render_mess
+        mess = [e for e in chosen if is_mess(e)]  # MESS's own aggregation, after the paper table
+        paper = [e for e in chosen if not is_mess(e)]
+        table = build_table(paper, args.metric, reference)
         if reference:
             unused = table.unused_reference()
             if unused:
@@ -141,7 +147,10 @@ def run(args) -> int:
                 print(f"note: {len(unused)} reference value(s) match no cell: {shown}"
                       f"{' ...' if len(unused) > 6 else ''}. Row labels here: "
                       + ", ".join(f"'{r}'" for r in table.rows), file=sys.stderr)
-        text = render(table, args.format, args.decimals)
+        text = render(table, args.format, args.decimals) if paper else ""
+        if mess:
+            text += ("\n" if text else "") + render_mess(build_mess_table(mess, args.metric), args.format,
+                                                         args.decimals)
     if args.metric == "mBoundaryIoU":
         lacking = [e for e in chosen if "mBoundaryIoU" not in (e.record.get("metrics") or {})]
         if lacking:

@@ -61,6 +61,8 @@ def row_label(rec: dict) -> str:
             extras.append(f"{short}={v:g}")
     # --cfg-options overrides change the numbers: they are part of the row's identity
     extras += [o for o in (rec.get("cfg_options") or []) if not o.startswith("test_dataloader.num_workers")]
+    if (rec.get("label_ignore") or {}).get("setting") == "65535":  # ADE-847 / PC-459, not the literature's metric
+        extras.append("ignore 65535")
     if extras:
         label += f" ({', '.join(extras)})"
     if rec.get("sam_refine"):

@@ -51,8 +51,9 @@ def versions(modules: Sequence[Any] = (), extra: Optional[Mapping[str, str]] = N
 
 
 def resolution_of(config: str) -> Optional[str]:
+    """The preset folder a config lies in: a resolution, or ``mess`` (MESS's one preset)."""
     for part in Path(config).parts:
-        if part in RESOLUTIONS:
+        if part in RESOLUTIONS or part == "mess":
             return part
     return None
 

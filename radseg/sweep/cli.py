@@ -11,7 +11,7 @@ from typing import Dict, Optional, Sequence
 
 from ..cli_args import OneLineArgumentParser, config_flag, guarded
 from ..errors import ConfigError
-from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from .plan import Run, _dedup, check_models, completed_record, plan_sweep
 from .processes import Sweep, SweepInterrupted, check_gpus, gpu_ids
 from .status import SweepLock
@@ -45,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("grid")
     g.add_argument("--datasets", nargs="+", default=["paper"], metavar="NAME",
                    help="benchmarks (space- or comma-separated): " + ", ".join(PAPER_DATASETS)
-                        + " (paper), " + ", ".join(EXTRA_DATASETS) + " (extra); or the groups "
-                        "'paper' (default), 'extra', 'all'")
+                        + " (paper), " + ", ".join(EXTRA_DATASETS) + " (extra), " + ", ".join(LONG_DATASETS)
+                        + " (long), a MESS entry; or the groups 'paper' (default), 'extra', 'all' (paper + "
+                        "extra), 'long', 'mess' (the 25 MESS entries at their one preset, "
+                        "configs_mmseg/mess/: docs/MESS.md)")
     g.add_argument("--resolutions", "--resolution", nargs="+", default=list(RESOLUTIONS),
                    metavar="PRESET", help="presets: low_res, mid_res, high_res (default all three; "
                                           "'low', 'mid', 'high' work too)")

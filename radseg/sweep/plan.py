@@ -17,8 +17,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..cfg_options import check_cfg_options
 from ..config import RADSegConfig
+from ..data.mess import MESS_KEYS, MESS_PRESET
 from ..errors import ConfigError
-from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from ..results.records import is_complete_record, load_record
 
 _BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
@@ -51,18 +52,20 @@ def _dedup(items):
 
 
 def parse_datasets(values: Sequence[str]) -> List[str]:
-    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS}
+    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS,
+              "long": LONG_DATASETS, "mess": MESS_KEYS}
     out = []
     for v in _split(values):
         key = v.lower()
         if key in groups:
             out += groups[key]
-        elif key in PAPER_DATASETS + EXTRA_DATASETS:
+        elif key in PAPER_DATASETS + EXTRA_DATASETS + LONG_DATASETS + MESS_KEYS:
             out.append(key)
         else:
             raise ConfigError(
                 f"unknown dataset '{v}'. Valid: {', '.join(PAPER_DATASETS)} (paper grid), "
-                f"{', '.join(EXTRA_DATASETS)} (extra), or the groups paper, extra, all.")
+                f"{', '.join(EXTRA_DATASETS)} (extra), {', '.join(LONG_DATASETS)} (long), a MESS entry "
+                f"(docs/MESS.md), or the groups paper, extra, all (paper + extra), long, mess.")
     if not out:
         raise ConfigError("--datasets is empty.")
     return _dedup(out)
@@ -285,17 +288,19 @@ def plan_sweep(args) -> List[Run]:
         raise ConfigError(f"config folder '{config_dir}' does not exist (--config-dir).")
     root = Path(args.work_dir)
     runs: List[Run] = []
+    # MESS's entries have one preset (configs_mmseg/mess/): planned once, after the resolutions
+    cells = [(res, ds) for res in resolutions for ds in datasets if ds not in MESS_KEYS]
+    cells += [(MESS_PRESET, ds) for ds in datasets if ds in MESS_KEYS]
     for model in models:
         for refine in refines:
-            for res in resolutions:
-                for ds in datasets:
-                    cfg = (config_dir / res / f"{ds}.py").resolve()
-                    if not cfg.is_file():
-                        raise ConfigError(f"no config for {ds} at {res}: '{cfg}' does not exist.")
-                    run = Run(len(runs) + 1, model, refine, res, ds, cfg,
-                              run_dir_for(root, model, refine, res, ds))
-                    run.command = eval_command(run, args)
-                    runs.append(run)
+            for res, ds in cells:
+                cfg = (config_dir / res / f"{ds}.py").resolve()
+                if not cfg.is_file():
+                    raise ConfigError(f"no config for {ds} at {res}: '{cfg}' does not exist.")
+                run = Run(len(runs) + 1, model, refine, res, ds, cfg,
+                          run_dir_for(root, model, refine, res, ds))
+                run.command = eval_command(run, args)
+                runs.append(run)
     return runs
 
 
