@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from .cli_args import config_flag, config_from_args, guarded
+from .cli_args import add_common_help, config_flag, config_from_args, guarded
 from .errors import RADSegError
 
 
@@ -102,7 +102,7 @@ def _run_segment(args) -> int:
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
     if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
         from .models.sam import resolve_sam
-        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
+        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
     from .segment import check_image_path, check_output_prefix, load_image, save_outputs
     if args.image is not None:
         check_image_path(args.image)
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench(sub)
     from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
     add_demo(sub)
-    return parser
+    return add_common_help(parser)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

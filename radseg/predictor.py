@@ -157,7 +157,7 @@ class RADSegPredictor:
         device = resolve_device(device)
         if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
             from .models.sam import resolve_sam
-            config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
+            config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
         bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine,
                              device=device, source=config.radio_source, revision=config.radio_revision,
                              repo_dir=config.radio_repo, allow_unpinned=config.allow_unpinned,

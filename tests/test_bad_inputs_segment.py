@@ -57,6 +57,8 @@ CASES = {
     "image-text-file": (lambda d: ["segment", d / "notes.jpg", "--labels", "a, b", *TINY], "cannot read image"),
     "image-too-large": (lambda d: ["segment", d / "img.png", "--labels", "a, b", *TINY],
                         "above radseg segment's limit"),
+    "image-url": (lambda d: ["segment", "https://example.com/cat.jpg", "--labels", "a, b", *TINY],
+                  "is a URL; radseg does not fetch images"),
     # outputs
     "out-under-a-file": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--out", d / "notes.jpg" / "x",
                                     *TINY], "is a file, not a folder"),
@@ -93,6 +95,8 @@ CASES = {
                                     d / "none" / "sam.pth", *TINY], "does not exist"),
     "sam-ckpt-corrupt": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine", "--sam-ckpt",
                                     d / "sam_vit_h_4b8939.pth", *TINY], "is corrupt or incomplete"),
+    "sam-missing-with-stand-in": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine", *TINY],
+                                  "pass --sam_ckpt tiny-random-sam"),
     "sam-ckpt-not-official": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine",
                                          "--sam-ckpt", d / "my_sam.pth", *TINY], "not the official SAM vit_h"),
     # radseg results

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_names import load_class_names
-from ..cli_args import OneLineArgumentParser, config_flag
+from ..cli_args import OneLineArgumentParser, add_common_help, config_flag
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError
 from ..models.radio import resolve_model_source
@@ -87,7 +87,7 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                    help="override config keys, mmengine style (e.g. model.slide_stride=112)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    return p
+    return add_common_help(p)
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     cfg.model.num_classes = num_classes
     if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
         from ..models.sam import resolve_sam
-        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"))
+        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"), model_version=cfg.model.model_version)
 
     name = Path(args.config).stem
     res = resolution_of(args.config)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from ..cli_args import OneLineArgumentParser, config_flag, guarded
+from ..cli_args import OneLineArgumentParser, add_common_help, config_flag, guarded
 from ..errors import ConfigError
 from ..presets import EXTRA_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from .plan import Run, _dedup, check_models, completed_record, plan_sweep
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rerun every run, even those with a complete result.json")
     s.add_argument("--dry-run", action="store_true",
                    help="print the plan (run folder and exact eval command per run) and exit")
-    return p
+    return add_common_help(p)
 
 
 def print_plan(runs: Sequence[Run], args, out=None) -> None:
