@@ -249,6 +249,15 @@ class RADSegPredictor:
             self.set_classes(classes)
         return [self.predict(im) for im in images]
 
+    def predict_many(self, images, classes: Optional[ClassesLike] = None, batch_size: int = 1,
+                     num_workers: int = 0):
+        """Yield one :class:`Prediction` per image of ``images`` (any iterable of what
+        :meth:`predict` takes), in order, identical to :meth:`predict` on each. Images are read
+        and resized in ``num_workers`` background processes (a PyTorch ``DataLoader``); up to
+        ``batch_size`` equal-size images share backbone calls. See :mod:`radseg.image_stream`."""
+        from .image_stream import predict_many
+        return predict_many(self, images, classes, batch_size=batch_size, num_workers=num_workers)
+
     @torch.no_grad()
     def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]):
         """The network input already resized and normalised (``1 x 3 x H x W``), as mmseg's

@@ -1,0 +1,149 @@
+"""Images decoded and resized in background workers, for segmenting many of them.
+
+:class:`DecodedImages` is a ``torch.utils.data.Dataset`` whose items are one image each,
+read and turned into the network input exactly as :meth:`RADSegPredictor.predict` does
+(:func:`radseg.predictor.load_rgb`, then :func:`radseg.preprocess.network_input`), so the
+labels equal one-at-a-time prediction. A ``DataLoader`` over it (``num_workers``) does the
+decoding and resizing off the main process; :func:`stream_predictions` runs the model on
+its batches and yields ``(index, Prediction or None, error or None, notes)`` in input order.
+A file that cannot be read becomes an error for that index, never an exception mid-run.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+
+from .errors import RADSegError
+
+
+class Decoded(NamedTuple):
+    """One item: ``rgb`` (``H x W x 3`` uint8) and ``x`` (``3 x H' x W'`` float32 network input),
+    or ``error`` (one line); ``notes``: sentences about the image (downscaled, transparency);
+    ``size``: the file's own ``(width, height)`` before any downscale; ``ms``: decode + resize time."""
+    index: int
+    rgb: Optional[object]
+    x: Optional[torch.Tensor]
+    error: Optional[str]
+    notes: Tuple[str, ...]
+    size: Optional[Tuple[int, int]]
+    ms: float
+
+
+class DecodedImages(torch.utils.data.Dataset):
+    """``images`` (paths, arrays, PIL images, tensors) -> :class:`Decoded` items; ``scale``: the
+    config's test resize (``RADSegConfig.scale``)."""
+
+    def __init__(self, images: Sequence, scale):
+        self.images = list(images)
+        self.scale = scale
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> Decoded:
+        from .predictor import load_rgb
+        from .preprocess import network_input
+        from .segment import load_image
+        t0 = time.perf_counter()
+        item, notes, size = self.images[i], [], None
+        try:
+            if isinstance(item, str) or hasattr(item, "__fspath__"):
+                rgb = load_image(str(item), notify=notes.append)[0]
+                size = _file_size(str(item)) or (rgb.shape[1], rgb.shape[0])
+            else:
+                rgb = load_rgb(item)
+                size = (rgb.shape[1], rgb.shape[0])
+            x = network_input(rgb, self.scale)[0]
+        except RADSegError as e:
+            return Decoded(i, None, None, str(e), tuple(notes), size, 1e3 * (time.perf_counter() - t0))
+        return Decoded(i, rgb, x, None, tuple(notes), size, 1e3 * (time.perf_counter() - t0))
+
+
+def _file_size(path: str) -> Optional[Tuple[int, int]]:
+    """The image file's ``(width, height)`` from its header (None if Pillow cannot tell)."""
+    try:
+        from PIL import Image
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - OpenCV-only formats: the decoded size is used
+        return None
+
+
+def _as_list(batch):
+    return batch
+
+
+def image_loader(images: Sequence, scale, batch_size: int = 1, num_workers: int = 0,
+                 indices: Optional[Sequence[int]] = None) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` of lists of :class:`Decoded` (``batch_size`` each, input order).
+    ``indices``: only these items (a shard), still in order."""
+    ds = DecodedImages(images, scale)
+    if indices is not None:
+        ds = torch.utils.data.Subset(ds, list(indices))
+    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                                       collate_fn=_as_list)
+
+
+def check_batching(batch_size: int, num_workers: int) -> None:
+    from .errors import ConfigError
+    for name, v, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ConfigError(f"{name} must be a whole number >= {low} (got {v!r}).")
+
+
+@torch.no_grad()
+def stream_predictions(predictor, images: Sequence, batch_size: int = 1, num_workers: int = 0,
+                       indices: Optional[Sequence[int]] = None) -> Iterator[Tuple[int, object, Optional[str], Tuple[str, ...], Optional[Tuple[int, int]]]]:
+    """Segment ``images`` with ``predictor`` (its current classes); yields ``(index, Prediction,
+    error, notes, size)`` per image in order, ``Prediction`` ``None`` when ``error`` is set.
+
+    A batch's equal-size images share backbone calls
+    (:meth:`radseg.core.encoder.RADSegEncoder.predict_batch`: bit-identical to one at a time on
+    the CPU); ``batch_size`` 1 runs :meth:`RADSegEncoder.predict` per image, as ``predict`` does.
+    """
+    from .predictor import Prediction
+    check_batching(batch_size, num_workers)
+    encoder, device = predictor.encoder, predictor.device
+    for batch in image_loader(images, predictor.config.scale, batch_size, num_workers, indices):
+        good = [d for d in batch if d.error is None]
+        t0 = time.perf_counter()
+        if len(good) == 1:
+            results = [encoder.predict(good[0].x[None].to(device), ori_shape=good[0].rgb.shape[:2])]
+        elif good:
+            results = encoder.predict_batch([d.x[None].to(device) for d in good],
+                                            ori_shapes=[d.rgb.shape[:2] for d in good])
+        else:
+            results = []
+        if results and results[-1].labels.is_cuda:
+            torch.cuda.synchronize(results[-1].labels.device)
+        seg_ms = 1e3 * (time.perf_counter() - t0) / max(len(good), 1)
+        by_index = {d.index: r for d, r in zip(good, results)}
+        for d in batch:
+            if d.error is not None:
+                yield d.index, None, d.error, d.notes, d.size
+                continue
+            r = by_index[d.index]
+            ms = {"preprocess": d.ms, "segment": seg_ms, "total": d.ms + seg_ms}
+            yield d.index, Prediction(r.labels, r.probs, predictor.classes, d.rgb, ms), None, d.notes, d.size
+
+
+def predict_many(predictor, images: Sequence, classes=None, batch_size: int = 1,
+                 num_workers: int = 0) -> Iterator[object]:
+    """:meth:`radseg.RADSegPredictor.predict_many`: one ``Prediction`` per image, in order; an
+    unreadable image raises its :class:`radseg.errors.DatasetError` when its turn comes."""
+    from .errors import ConfigError, DatasetError
+    if classes is not None:
+        predictor.set_classes(classes)
+    elif predictor.classes is None:
+        raise ConfigError("no classes: call predict_many(images, ['sky', 'dog', ...]).")
+    if isinstance(images, torch.Tensor):
+        if images.dim() != 4:
+            raise ConfigError(f"a batch tensor must be B x 3 x H x W (got {tuple(images.shape)}).")
+        images = list(images)
+    items: List = list(images)
+    for _, pred, error, _, _ in stream_predictions(predictor, items, batch_size, num_workers):
+        if error is not None:
+            raise DatasetError(error)
+        yield pred
