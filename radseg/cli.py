@@ -162,18 +162,24 @@ def _run_segment(args) -> int:
 
 
 def _add_models(sub):
-    p = sub.add_parser("models", help="list the model versions and SAM sources this install knows")
+    p = sub.add_parser("models", help="list the model versions and SAM sources: real, stand-in or random "
+                                      "replica, and whether their weights are cached here")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=_run_models)
 
 
 def _run_models(args) -> int:
-    from .models import available_models, available_sam_models, load_plugins
+    from .models import load_plugins
     from .models.radio import DEFAULT_HUB_REVISION
     load_plugins(args.plugin)
-    print("model versions: " + ", ".join(available_models()))
-    print("SAM sources:    " + (", ".join(available_sam_models()) or "(checkpoint files only)"))
+    from .models.listing import describe_models, describe_sam, format_rows
+    print("model versions (--model_version):")
+    print("\n".join(format_rows(describe_models())))
+    print("SAM sources (--sam_ckpt):")
+    print("\n".join(format_rows(describe_sam())))
     print(f"RADIO torch.hub revision (default pin): {DEFAULT_HUB_REVISION}")
+    print("Random weights make meaningless segmentations: they show that the toolkit runs. Results made "
+          "with them are marked in eval.py's record, `radseg results` and `radseg report`.")
     return 0
 
 

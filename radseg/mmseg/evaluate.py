@@ -303,8 +303,11 @@ def run_evaluation(args) -> Dict[str, Any]:
         cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
             hook_config(pred_dir, save_probs=args.save_probs, dataset=cfg.get("benchmark") or name)]
     configure_launcher(cfg, args.launcher)
+    from ..results.honesty import subset_text
+    subset = subset_text(cfg.get("benchmark"), n_found)  # "6 of 1449 images": never a full-benchmark number
     if launcher_rank() in (None, "0"):
-        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {n_found} images; data folder {data_from})"
+        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {subset or f'{n_found} images'}; "
+              f"data folder {data_from})"
               + (f"; predictions -> {pred_dir}" if pred_dir is not None else ""), flush=True)
 
     # Load the weights before the runner: an unreachable checkpoint fails here with one
@@ -315,6 +318,9 @@ def run_evaluation(args) -> Dict[str, Any]:
     settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
                                                                  "data_preprocessor", "init_cfg")}
     predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
+    from ..segment_cli import weights_notice
+    random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", file=sys.stderr))
+                                    if launcher_rank() in (None, "0") else (lambda m: None))
 
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
 
@@ -356,6 +362,13 @@ def run_evaluation(args) -> Dict[str, Any]:
         times=(t0, t_built, t_done), radseg_config=predictor.config.to_dict(),
         framework_versions=versions((mmseg, mmengine, mmcv),
                                     {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}))
+    from ..models.registry import random_parts
+    from ..results.honesty import PRETRAINED, RANDOM_WEIGHTS, official_count
+    record["weights"] = RANDOM_WEIGHTS if random_weights else PRETRAINED
+    record["random_weights"] = random_parts(predictor.config.model_version, predictor.config.sam_ckpt
+                                            if predictor.config.sam_refine else None, predictor.info)
+    record["official_num_images"] = official_count(cfg.get("benchmark"))
+    record["subset"] = subset_text(cfg.get("benchmark"), n_images)
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
