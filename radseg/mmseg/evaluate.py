@@ -52,7 +52,11 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
         prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric). "
                                "Model settings not given keep the config file's values (the defaults "
                                "shown are RADSegConfig's, which the configs use).")
-    p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
+    which = p.add_mutually_exclusive_group(required=True)  # a benchmark config, or your own dataset
+    which.add_argument("--config", help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
+    which.add_argument("--dataset-dir", dest="dataset_dir", default=None, metavar="DIR",
+                       help="your own labelled dataset instead: DIR/images and DIR/labels (label PNG values "
+                            "0..K-1 in --classes order, 255 ignored; docs/EVALUATE.md)")
     config_flag(p, "--model_version", "--model-version",
                 help="RADIO version (default {default}), a .pth.tar path, or a registered name")
     config_flag(p, "--lang_model", "--lang-model")
@@ -87,6 +91,8 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                    help="override config keys, mmengine style (e.g. model.slide_stride=112)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    from .custom_dataset import add_arguments as add_own_dataset_arguments
+    add_own_dataset_arguments(p)
     return add_common_help(p)
 
 
@@ -268,7 +274,13 @@ def run_evaluation(args) -> Dict[str, Any]:
     """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
     from ..models.registry import load_plugins
     load_plugins(args.plugin)
-    cfg = load_config(args)  # imports radseg.mmseg through custom_imports
+    from . import custom_dataset as own  # eval.py --dataset-dir DIR --classes FILE
+    own.check_args(args)
+    own_layout = None
+    if args.dataset_dir:
+        cfg, own_layout, _ = own.load_own_config(args)
+    else:
+        cfg = load_config(args)  # imports radseg.mmseg through custom_imports
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
     check_model_keys(cfg)
@@ -277,16 +289,21 @@ def run_evaluation(args) -> Dict[str, Any]:
         raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
                           "label PNGs).")
     resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
-    data_root, data_from = resolve_data_root(cfg, args)
-    num_classes, n_found = check_dataset(cfg)
+    if own_layout is not None:
+        data_root, data_from = str(own_layout["root"]), "--dataset-dir"
+        num_classes = cfg.model.num_classes
+        n_found = own.check_dataset(own_layout, num_classes, bool(args.reduce_zero_label))
+    else:
+        data_root, data_from = resolve_data_root(cfg, args)
+        num_classes, n_found = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
     if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
         from ..models.sam import resolve_sam
         cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"), model_version=cfg.model.model_version)
 
-    name = Path(args.config).stem
-    res = resolution_of(args.config)
+    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
+    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
     cfg.work_dir = args.work_dir or str(Path("work_logs") / (f"{res}_{name}" if res else name))
     try:
         Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
@@ -355,7 +372,8 @@ def run_evaluation(args) -> Dict[str, Any]:
 
     from .compat import using_shim
     record = build_record(
-        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name), config=args.config,
+        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name),
+        config=args.config or f"--dataset-dir {data_root}",
         model_info=info, allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
         data_root=data_root, predictions_dir=pred_dir, metrics=metrics,
         classes=runner.test_dataloader.dataset.metainfo["classes"], num_images=n_images,
@@ -369,6 +387,9 @@ def run_evaluation(args) -> Dict[str, Any]:
                                             if predictor.config.sam_refine else None, predictor.info)
     record["official_num_images"] = official_count(cfg.get("benchmark"))
     record["subset"] = subset_text(cfg.get("benchmark"), n_images)
+    if own_layout is not None:  # your own dataset: no official count, never a subset
+        record["resolution"] = res
+        record["own_dataset"] = dict(cfg.own_dataset)
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")

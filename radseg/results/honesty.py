@@ -56,6 +56,8 @@ def is_random(record: dict) -> bool:
 
 
 def record_subset(record: dict) -> Optional[Tuple[int, int]]:
+    if record.get("own_dataset"):  # eval.py --dataset-dir: a dataset of one's own, whatever its name
+        return None
     return subset_counts(record.get("benchmark"), record.get("num_images"))
 
 
