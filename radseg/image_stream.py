@@ -4,14 +4,15 @@
 read and turned into the network input exactly as :meth:`RADSegPredictor.predict` does
 (:func:`radseg.predictor.load_rgb`, then :func:`radseg.preprocess.network_input`), so the
 labels equal one-at-a-time prediction. A ``DataLoader`` over it (``num_workers``) does the
-decoding and resizing off the main process; :func:`stream_predictions` runs the model on
-its batches and yields ``(index, Prediction or None, error or None, notes)`` in input order.
+decoding and resizing off the main process; :func:`stream_results` runs the model on its
+batches and yields each item with its result, in input order
+(:meth:`radseg.RADSegPredictor.iter_predictions` makes ``Prediction`` objects of them).
 A file that cannot be read becomes an error for that index, never an exception mid-run.
 """
 from __future__ import annotations
 
 import time
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -33,17 +34,18 @@ class Decoded(NamedTuple):
 
 class DecodedImages(torch.utils.data.Dataset):
     """``images`` (paths, arrays, PIL images, tensors) -> :class:`Decoded` items; ``scale``: the
-    config's test resize (``RADSegConfig.scale``)."""
+    config's test resize (``RADSegConfig.scale``); ``read``: non-path item -> ``H x W x 3``
+    uint8 (``radseg.predictor.load_rgb``; a module-level function, so workers can pickle it)."""
 
-    def __init__(self, images: Sequence, scale):
+    def __init__(self, images: Sequence, scale, read=None):
         self.images = list(images)
         self.scale = scale
+        self.read = read
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> Decoded:
-        from .predictor import load_rgb
         from .preprocess import network_input
         from .segment import load_image
         t0 = time.perf_counter()
@@ -53,7 +55,9 @@ class DecodedImages(torch.utils.data.Dataset):
                 rgb = load_image(str(item), notify=notes.append)[0]
                 size = _file_size(str(item)) or (rgb.shape[1], rgb.shape[0])
             else:
-                rgb = load_rgb(item)
+                if self.read is None:
+                    raise RADSegError(f"cannot read an image from a {type(item).__name__} here; give a path.")
+                rgb = self.read(item)
                 size = (rgb.shape[1], rgb.shape[0])
             x = network_input(rgb, self.scale)[0]
         except RADSegError as e:
@@ -76,10 +80,10 @@ def _as_list(batch):
 
 
 def image_loader(images: Sequence, scale, batch_size: int = 1, num_workers: int = 0,
-                 indices: Optional[Sequence[int]] = None) -> torch.utils.data.DataLoader:
+                 indices: Optional[Sequence[int]] = None, read=None) -> torch.utils.data.DataLoader:
     """A ``DataLoader`` of lists of :class:`Decoded` (``batch_size`` each, input order).
     ``indices``: only these items (a shard), still in order."""
-    ds = DecodedImages(images, scale)
+    ds = DecodedImages(images, scale, read)
     if indices is not None:
         ds = torch.utils.data.Subset(ds, list(indices))
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
@@ -94,19 +98,20 @@ def check_batching(batch_size: int, num_workers: int) -> None:
 
 
 @torch.no_grad()
-def stream_predictions(predictor, images: Sequence, batch_size: int = 1, num_workers: int = 0,
-                       indices: Optional[Sequence[int]] = None) -> Iterator[Tuple[int, object, Optional[str], Tuple[str, ...], Optional[Tuple[int, int]]]]:
-    """Segment ``images`` with ``predictor`` (its current classes); yields ``(index, Prediction,
-    error, notes, size)`` per image in order, ``Prediction`` ``None`` when ``error`` is set.
+def stream_results(predictor, images: Sequence, batch_size: int = 1, num_workers: int = 0,
+                   indices: Optional[Sequence[int]] = None, read=None) -> Iterator[Tuple[Decoded, object, float]]:
+    """Segment ``images`` with ``predictor``'s encoder (its current classes); yields ``(Decoded,
+    SegmentationResult or None, segment ms per image)`` per image in order (``None`` when the
+    item's ``error`` is set). ``read``: how non-path items become RGB arrays (the predictor's
+    ``load_rgb``).
 
     A batch's equal-size images share backbone calls
-    (:meth:`radseg.core.encoder.RADSegEncoder.predict_batch`: bit-identical to one at a time on
-    the CPU); ``batch_size`` 1 runs :meth:`RADSegEncoder.predict` per image, as ``predict`` does.
+    (:meth:`radseg.core.encoder.RADSegEncoder.predict_batch`); ``batch_size`` 1 runs
+    :meth:`RADSegEncoder.predict` per image, exactly as ``RADSegPredictor.predict`` does.
     """
-    from .predictor import Prediction
     check_batching(batch_size, num_workers)
     encoder, device = predictor.encoder, predictor.device
-    for batch in image_loader(images, predictor.config.scale, batch_size, num_workers, indices):
+    for batch in image_loader(images, predictor.config.scale, batch_size, num_workers, indices, read):
         good = [d for d in batch if d.error is None]
         t0 = time.perf_counter()
         if len(good) == 1:
@@ -121,29 +126,4 @@ def stream_predictions(predictor, images: Sequence, batch_size: int = 1, num_wor
         seg_ms = 1e3 * (time.perf_counter() - t0) / max(len(good), 1)
         by_index = {d.index: r for d, r in zip(good, results)}
         for d in batch:
-            if d.error is not None:
-                yield d.index, None, d.error, d.notes, d.size
-                continue
-            r = by_index[d.index]
-            ms = {"preprocess": d.ms, "segment": seg_ms, "total": d.ms + seg_ms}
-            yield d.index, Prediction(r.labels, r.probs, predictor.classes, d.rgb, ms), None, d.notes, d.size
-
-
-def predict_many(predictor, images: Sequence, classes=None, batch_size: int = 1,
-                 num_workers: int = 0) -> Iterator[object]:
-    """:meth:`radseg.RADSegPredictor.predict_many`: one ``Prediction`` per image, in order; an
-    unreadable image raises its :class:`radseg.errors.DatasetError` when its turn comes."""
-    from .errors import ConfigError, DatasetError
-    if classes is not None:
-        predictor.set_classes(classes)
-    elif predictor.classes is None:
-        raise ConfigError("no classes: call predict_many(images, ['sky', 'dog', ...]).")
-    if isinstance(images, torch.Tensor):
-        if images.dim() != 4:
-            raise ConfigError(f"a batch tensor must be B x 3 x H x W (got {tuple(images.shape)}).")
-        images = list(images)
-    items: List = list(images)
-    for _, pred, error, _, _ in stream_predictions(predictor, items, batch_size, num_workers):
-        if error is not None:
-            raise DatasetError(error)
-        yield pred
+            yield d, by_index.get(d.index), seg_ms

@@ -300,7 +300,6 @@ def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, 
                    header: Optional[dict] = None, note=None, progress: bool = True) -> dict:
     """Segment ``items`` into ``out_dir``; returns the summary (``done``, ``skipped``, ``failed``
     as lists of sources, ``seconds``, ``images_per_s``, ``manifest``). ``classes``: synonym lists."""
-    from .image_stream import stream_predictions
     note = note or (lambda m: print(f"note: {m}", file=sys.stderr))
     rank, world = _dist()
     dist = _init_group(world)
@@ -328,8 +327,8 @@ def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, 
     say = (lambda m: bar.write(m, file=sys.stderr)) if bar is not None else (lambda m: print(m, file=sys.stderr))
     try:
         sources = [items[i].source for i in range(len(items))]
-        for idx, pred, error, notes, size in stream_predictions(predictor, sources, batch_size, num_workers,
-                                                               indices=todo):
+        for idx, pred, error, notes, size in predictor.iter_predictions(sources, batch_size, num_workers,
+                                                                       indices=todo):
             for n in notes:
                 say(f"note: {n}")
             if error is not None:

@@ -74,3 +74,20 @@ def test_every_eval_flag_has_help():
     missing = [a.option_strings for a in build_parser()._actions
                if not isinstance(a, argparse._HelpAction) and not a.help]
     assert missing == []
+
+
+def test_the_sweep_passes_the_own_dataset_to_eval(example, tmp_path, capsys):
+    import shlex
+    from radseg.mmseg.evaluate import build_parser
+    from radseg.sweep import main as sweep_main
+    rc = sweep_main(["--dataset-dir", str(example), "--classes", str(example / "classes.txt"), "--models",
+                     "tiny-random", "--resolutions", "low_res", "high_res", "--sam-refine", "off",
+                     "--reduce-zero-label", "--work-dir", str(tmp_path / "sweep"), "--dry-run"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    cmds = [shlex.split(ln.split("cmd: ", 1)[1]) for ln in out.out.splitlines() if "cmd: " in ln]
+    assert len(cmds) == 2
+    args = build_parser().parse_args(cmds[1][2:])  # [python, eval.py, ...]: what eval.py will get
+    assert args.dataset_dir == str(example) and args.preset == "high_res" and args.reduce_zero_label
+    assert args.config is None and args.data_root is None
+    assert "sweep/tiny-random/norefine/high_res/fields" in out.out
