@@ -71,7 +71,8 @@ def _add_segment(sub):
                    help='comma-separated class names, e.g. "sky, grass, sheep" (synonyms joined by |); '
                         'default for the example photo: "cat, wall, floor, blanket"')
     p.add_argument("--out", default=None,
-                   help="output prefix or existing folder (default: <image name> in the current folder)")
+                   help="one image: output prefix or existing folder (default: <image name> in the current "
+                        "folder); collections: the output folder (default ./segmented)")
     config_flag(p, "--model_version", "--model-version",
                 help="model (default {default}; downloaded once): {models}; or a RADIO .pth.tar "
                      "checkpoint. tiny-random is a built-in stand-in with random weights: it needs no "

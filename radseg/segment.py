@@ -152,8 +152,8 @@ def check_image_path(path: str) -> None:
         raise DatasetError(f"image '{path}' is a URL; radseg does not fetch images: download it first "
                            f"(e.g. curl -LO '{path}') and pass the file.")
     if os.path.isdir(path):
-        raise DatasetError(f"image '{path}' is a folder; give one image file (radseg segment takes one "
-                           f"image at a time).")
+        raise DatasetError(f"image '{path}' is a folder; give one image file (`radseg segment FOLDER` segments "
+                           f"a folder's images; in Python, RADSegPredictor.predict_many a list of them).")
     if not os.path.isfile(path):
         raise DatasetError(f"image '{path}' does not exist.")
 
