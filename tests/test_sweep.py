@@ -136,7 +136,7 @@ def test_table_cells_equal_the_records(done_sweep):
         want += [f"{v:.2f}" for v in vals] + [f"{sum(vals) / 2:.2f}"]
     # random stand-in weights (†) on 3-image subsets of the benchmarks (‡): marked, with a legend
     assert cells == ["tiny-random †"] + [f"{w} ‡" for w in want]
-    assert "† random stand-in weights (tiny-random)" in md.stdout and "voc20 low_res: 3 of 1449 images" in md.stdout
+    assert "† random stand-in weights (tiny-random)" in md.stdout and "voc20 low_res: 2 of 1449 images" in md.stdout
     header = md.stdout.splitlines()[0]
     assert "low_res VOC20" in header and "mid_res ADE20K" in header and "low_res Avg" in header
 
