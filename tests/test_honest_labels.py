@@ -73,3 +73,20 @@ def test_csv_latex_per_class_and_report_mark_them_too(runs, capsys, tmp_path):
     assert cells["tiny-random †"][0].text == "3.0 ‡" and any("6 of 1449" in r.num_images for r in data.runs)
     html = render_html(data)
     assert "† random stand-in weights" in html and "‡ a subset of the benchmark" in html
+
+
+def test_radseg_models_says_what_each_name_is(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RADSEG_SAM_CKPT", raising=False)
+    assert radseg_main(["models"]) == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")}
+    assert "real RADIO weights" in lines["c-radio_v3-b"] and "not cached" in lines["c-radio_v3-b"]
+    assert "stand-in with random weights" in lines["tiny-random"] and "--sam_ckpt tiny-random-sam" in lines["tiny-random"]
+    assert "replica with random weights" in lines["c-radio_v3-b-random"]
+    assert "not found here" in lines["sam_vit_h_4b8939.pth"] and "random weights" in lines["tiny-random-sam"]
+    snap = tmp_path / "hf" / "models--nvidia--C-RADIOv3-B" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    assert radseg_main(["models"]) == 0
+    assert "cached: " in [ln for ln in capsys.readouterr().out.splitlines() if "c-radio_v3-b " in ln][0]

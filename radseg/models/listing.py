@@ -17,6 +17,10 @@ from .registry import available_models, available_sam_models, model_kind, sam_ki
 
 
 def _hf_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):  # read now (huggingface_hub reads it once, at import)
+        return Path(os.path.expanduser(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        return Path(os.path.expanduser(os.environ["HF_HOME"])) / "hub"
     try:
         from huggingface_hub import constants
         return Path(constants.HF_HUB_CACHE)
