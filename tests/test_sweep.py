@@ -368,7 +368,7 @@ def test_refinement_runs_go_to_their_own_folder_and_row(sweep_copy, data_dir):
     table = results_cli(root, "--resolution", "low_res", "--dataset", "voc20")
     assert table.returncode == 0
     assert [r[0] for r in (ln.strip("|").split("|") for ln in table.stdout.splitlines()[2:4])] == \
-        [" tiny-random ", " tiny-random + SAM "]
+        [" tiny-random † ", " tiny-random + SAM † "]  # random stand-in weights are marked
 
 
 def test_missing_sam_checkpoint_is_said_once_up_front(tmp_path, monkeypatch):
