@@ -388,7 +388,8 @@ def test_a_good_run_prints_the_data_folder_and_image_count(env, capsys):
     tmp, data = env
     assert run_eval_main(eval_args(data, tmp / "w")) == 0
     out = capsys.readouterr().out
-    assert f"data: {data / 'VOC2012'} (voc20, 3 images; data folder {data} (from --data-root))" in out
+    assert f"data: {data / 'VOC2012'} (voc20, 3 of 1449 images; data folder {data} (from --data-root))" in out
+    assert "note: 'tiny-random' has random weights (a stand-in)" in out
 
 
 def test_data_folder_rule_env_then_cwd(env, monkeypatch, capsys):

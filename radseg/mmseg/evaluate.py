@@ -336,7 +336,7 @@ def run_evaluation(args) -> Dict[str, Any]:
                                                                  "data_preprocessor", "init_cfg")}
     predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
     from ..segment_cli import weights_notice
-    random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", file=sys.stderr))
+    random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", flush=True))  # next to the data line
                                     if launcher_rank() in (None, "0") else (lambda m: None))
 
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
