@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from .cli_args import config_flag, config_from_args, guarded
+from .cli_args import add_common_help, config_flag, config_from_args, guarded
 from .errors import RADSegError
 
 
@@ -42,18 +42,37 @@ class _SegmentHelp(argparse.HelpFormatter):
 
 def _add_segment(sub):
     from .models.registry import AllowUnpinnedAction
-    p = sub.add_parser("segment", help="segment one image with free-text labels; writes an overlay PNG",
+    p = sub.add_parser("segment", help="segment images with free-text labels; writes label maps and overlays",
                        formatter_class=_SegmentHelp,
-                       description="Segment one image into the classes named by --labels; writes "
-                                   "<name>_overlay.png (image, class colours, legend) and <name>_labels.png.")
-    p.add_argument("image", nargs="?", default=None,
-                   help="image file (default: scikit-image's example photo of a cat); 16-bit images are "
-                        "scaled to 8 bits, images above 16 MP downscaled, above 100 MP refused")
+                       description="Segment images into the classes named by --labels. One image: writes "
+                                   "<name>_overlay.png (image, class colours, legend) and <name>_labels.png. "
+                                   "Several images, folders, patterns or --list: one model load, outputs under "
+                                   "--out DIR at each image's relative path, a manifest.jsonl, resumable "
+                                   "(docs/SEGMENT.md).")
+    p.add_argument("image", nargs="*", default=None, metavar="IMAGE",
+                   help="image files, folders or glob patterns (default: scikit-image's example photo of a "
+                        "cat); 16-bit images are scaled to 8 bits, images above 16 MP downscaled, above "
+                        "100 MP refused")
+    p.add_argument("--list", dest="list_file", default=None, metavar="FILE",
+                   help="also segment the images listed in FILE (one path per line, relative to FILE's folder)")
+    p.add_argument("--recursive", "-r", action="store_true", help="look for images in the folders' sub-folders too")
+    p.add_argument("--no-overlay", dest="overlay", action="store_false",
+                   help="collections: write only the label maps (and --save-probs), no overlays")
+    p.add_argument("--save-probs", "--save_probs", dest="save_probs", action="store_true",
+                   help="collections: also write <name>_probs.npy (float16, K x H x W class probabilities)")
+    p.add_argument("--force", action="store_true",
+                   help="collections: redo images whose outputs exist with the same settings (default: skip them)")
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=1,
+                   help="collections: equal-size images per backbone call (default 1)")
+    p.add_argument("--num-workers", "--num_workers", dest="num_workers", type=int, default=None,
+                   help="collections: background processes that decode and resize images (default: 2, at most "
+                        "the CPU cores - 1; 0 = in the main process)")
     p.add_argument("--labels", default=None,
                    help='comma-separated class names, e.g. "sky, grass, sheep" (synonyms joined by |); '
                         'default for the example photo: "cat, wall, floor, blanket"')
     p.add_argument("--out", default=None,
-                   help="output prefix or existing folder (default: <image name> in the current folder)")
+                   help="one image: output prefix or existing folder (default: <image name> in the current "
+                        "folder); collections: the output folder (default ./segmented)")
     config_flag(p, "--model_version", "--model-version",
                 help="model (default {default}; downloaded once): {models}; or a RADIO .pth.tar "
                      "checkpoint. tiny-random is a built-in stand-in with random weights: it needs no "
@@ -89,8 +108,14 @@ def _run_segment(args) -> int:
     from .errors import ClassNamesError
     from .models.registry import load_plugins
     load_plugins(args.plugin)
-    if args.labels is None and args.image is not None:
+    images = list(args.image or [])
+    if args.labels is None and (images or args.list_file):
         raise RADSegError('--labels is required for your own image, e.g. --labels "sky, grass, sheep"')
+    from .segment_many import is_collection
+    if is_collection(images, args.list_file):
+        from .segment_cli import run_segment_collection
+        return run_segment_collection(args)
+    args.image = images[0] if images else None
     classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
     if len(classes) > 256:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
@@ -102,8 +127,8 @@ def _run_segment(args) -> int:
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
     if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
         from .models.sam import resolve_sam
-        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
-    from .segment import check_image_path, check_output_prefix, load_image, save_outputs
+        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
+    from .segment import check_image_path, check_output_prefix, load_image, output_paths, save_outputs
     if args.image is not None:
         check_image_path(args.image)
     # the outputs must be writable before any work is done
@@ -114,26 +139,48 @@ def _run_segment(args) -> int:
     check_output_prefix(prefix)
     image, source = load_image(args.image, notify=_note)
     from .predictor import RADSegPredictor
-    result = RADSegPredictor.from_config(config, device=device).predict(image, classes)
+    predictor = RADSegPredictor.from_config(config, device=device)
+    from .segment_cli import weights_notice
+    weights_notice(predictor, _note)
+    result = predictor.predict(image, classes)
     names = [c[0] for c in classes]
-    ov, lm = save_outputs(image, result, names, prefix, notify=_note)
-    print(f"wrote {ov} and {lm}")
+    if args.overlay:
+        ov, lm = save_outputs(image, result, names, prefix, notify=_note)
+        written = [ov, lm]
+    else:
+        lm = output_paths(prefix)[1]
+        lm.parent.mkdir(parents=True, exist_ok=True)
+        result.label_image().save(lm)
+        written = [lm]
+    if args.save_probs:
+        import numpy as np
+        probs_path = Path(str(prefix) + "_probs.npy")
+        np.save(probs_path, result.probs.cpu().numpy().astype(np.float16))
+        written.append(probs_path)
+    print("wrote " + (" and ".join(str(w) for w in written) if len(written) < 3
+                      else ", ".join(str(w) for w in written[:-1]) + f" and {written[-1]}"))
     return 0
 
 
 def _add_models(sub):
-    p = sub.add_parser("models", help="list the model versions and SAM sources this install knows")
+    p = sub.add_parser("models", help="list the model versions and SAM sources: real, stand-in or random "
+                                      "replica, and whether their weights are cached here")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=_run_models)
 
 
 def _run_models(args) -> int:
-    from .models import available_models, available_sam_models, load_plugins
+    from .models import load_plugins
     from .models.radio import DEFAULT_HUB_REVISION
     load_plugins(args.plugin)
-    print("model versions: " + ", ".join(available_models()))
-    print("SAM sources:    " + (", ".join(available_sam_models()) or "(checkpoint files only)"))
+    from .models.listing import describe_models, describe_sam, format_rows
+    print("model versions (--model_version):")
+    print("\n".join(format_rows(describe_models())))
+    print("SAM sources (--sam_ckpt):")
+    print("\n".join(format_rows(describe_sam())))
     print(f"RADIO torch.hub revision (default pin): {DEFAULT_HUB_REVISION}")
+    print("Random weights make meaningless segmentations: they show that the toolkit runs. Results made "
+          "with them are marked in eval.py's record, `radseg results` and `radseg report`.")
     return 0
 
 
@@ -164,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench(sub)
     from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
     add_demo(sub)
-    return parser
+    return add_common_help(parser)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -98,3 +98,38 @@ def config_from_args(args, base=None, **extra):
     if isinstance(given.get("scale"), list):
         given["scale"] = tuple(given["scale"])
     return base.replace(**given, **extra).validate()
+
+
+#: The help of flags that several commands share, written once (filled in where a command
+#: gives none; a command's own help wins).
+COMMON_HELP = {
+    "--radio_source": "where RADIO comes from: hub (NVlabs/RADIO at the pinned commit, cached by torch.hub), "
+                      "local (a clone: --radio_repo) or hf (Hugging Face, needs --radio_revision COMMIT)",
+    "--radio_revision": "RADIO code revision: a 40-hex commit (default: the pinned NVlabs/RADIO commit; required "
+                        "with --radio_source hf)",
+    "--radio_repo": "a local clone of https://github.com/NVlabs/RADIO, for air-gapped use (default "
+                    "$RADSEG_RADIO_REPO)",
+    "--plugin": "import this Python module first (repeatable); it may register model sources "
+                "(radseg.models.register_model_source)",
+    "--launcher": "distributed launcher: none (default), pytorch (torchrun), slurm or mpi",
+    "--local_rank": "set by older torch.distributed launchers; not needed with torchrun",
+    "--num-workers": "data loader worker processes (default: the config's, at most the number of CPU cores)",
+    "--amp": "fp16 autocast for the backbone, True/False (CUDA only; changes the numbers)",
+    "--compile": "torch.compile the backbone, True/False",
+    "--cfg-options": "override config keys, mmengine style, e.g. model.slide_stride=112",
+}
+
+
+def add_common_help(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give every flag of ``parser`` (and of its sub-commands) without help the shared text of
+    :data:`COMMON_HELP`; returns ``parser``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                add_common_help(sub)
+        elif not action.help and action.help != argparse.SUPPRESS:
+            for flag in action.option_strings:
+                if flag in COMMON_HELP:
+                    action.help = COMMON_HELP[flag].replace("%", "%%")
+                    break
+    return parser

@@ -157,7 +157,7 @@ class RADSegPredictor:
         device = resolve_device(device)
         if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
             from .models.sam import resolve_sam
-            config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
+            config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
         bundle = build_radio(config.model_version, config.lang_model, need_sam=config.sam_refine,
                              device=device, source=config.radio_source, revision=config.radio_revision,
                              repo_dir=config.radio_repo, allow_unpinned=config.allow_unpinned,
@@ -248,6 +248,44 @@ class RADSegPredictor:
         if classes is not None:
             self.set_classes(classes)
         return [self.predict(im) for im in images]
+
+    def predict_many(self, images, classes: Optional[ClassesLike] = None, batch_size: int = 1,
+                     num_workers: int = 0):
+        """Yield one :class:`Prediction` per image of ``images`` (any iterable of what
+        :meth:`predict` takes), in order, identical to :meth:`predict` on each. Images are read
+        and resized in ``num_workers`` background processes (a PyTorch ``DataLoader``); up to
+        ``batch_size`` equal-size images share backbone calls. See :mod:`radseg.image_stream`."""
+        if classes is not None:
+            self.set_classes(classes)
+        elif self._classes is None:
+            raise ConfigError("no classes: call predict_many(images, ['sky', 'dog', ...]).")
+        if isinstance(images, torch.Tensor):
+            if images.dim() != 4:
+                raise ConfigError(f"a batch tensor must be B x 3 x H x W (got {tuple(images.shape)}).")
+            images = list(images)
+        return self._raising(self.iter_predictions(list(images), batch_size, num_workers))
+
+    @staticmethod
+    def _raising(stream):
+        from .errors import DatasetError
+        for _, pred, error, _, _ in stream:
+            if error is not None:
+                raise DatasetError(error)
+            yield pred
+
+    def iter_predictions(self, images: Sequence, batch_size: int = 1, num_workers: int = 0,
+                         indices: Optional[Sequence[int]] = None):
+        """Like :meth:`predict_many` with the current classes, but an unreadable image does not
+        raise: yields ``(index, Prediction or None, error or None, notes, (width, height) of the
+        file)`` per image of ``images`` (or of ``indices``), in order. ``notes``: sentences about
+        the image (downscaled, transparency). ``radseg segment`` over collections uses it."""
+        from .image_stream import stream_results
+        for d, r, seg_ms in stream_results(self, images, batch_size, num_workers, indices, read=load_rgb):
+            if r is None:
+                yield d.index, None, d.error, d.notes, d.size
+                continue
+            ms = {"preprocess": d.ms, "segment": seg_ms, "total": d.ms + seg_ms}
+            yield d.index, Prediction(r.labels, r.probs, self.classes, d.rgb, ms), None, d.notes, d.size
 
     @torch.no_grad()
     def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]):

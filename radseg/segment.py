@@ -4,8 +4,11 @@ Images: anything Pillow (or, for 16-bit colour TIFF/PNG, OpenCV) reads. 16-bit a
 other high-bit-depth images are scaled to 8 bits over their type's range (65535 -> 255;
 float images in 0..1 -> 0..255; other ranges min-max), never clipped. Images above
 :data:`MAX_SEGMENT_PIXELS` (16 megapixels) are downscaled to fit before segmenting
-(the outputs are then at the reduced size, and a note says so); images above
-:data:`MAX_IMAGE_PIXELS` (100 megapixels) are refused before they are decoded.
+(the outputs are then at the reduced size, and a note names both sizes; a JPEG is decoded
+at the smallest JPEG reduction still above the target, then resized to it); images above
+:data:`MAX_IMAGE_PIXELS` (100 megapixels) are refused before they are decoded. Transparent
+images (an alpha channel or a transparent palette entry) are composited over white,
+:data:`ALPHA_BACKGROUND`, with a note. ``http(s)://`` inputs are not fetched.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 MAX_SEGMENT_PIXELS = 16_000_000
 #: larger images are refused before decoding (about 300 MB as 8-bit RGB).
 MAX_IMAGE_PIXELS = 100_000_000
+#: transparent pixels are composited over this RGB colour (white).
+ALPHA_BACKGROUND = (255, 255, 255)
 
 
 def to_uint8(arr: np.ndarray) -> np.ndarray:
@@ -61,13 +66,30 @@ def to_uint8(arr: np.ndarray) -> np.ndarray:
 
 
 def _to_rgb(arr: np.ndarray) -> np.ndarray:
-    """``H x W``, ``H x W x 1/2/3/4`` (any dtype) -> ``H x W x 3`` uint8 (alpha dropped)."""
+    """``H x W``, ``H x W x 1/2/3/4`` (any dtype) -> ``H x W x 3`` uint8; an alpha channel
+    (2 or 4 channels) is composited over :data:`ALPHA_BACKGROUND`."""
     arr = to_uint8(np.asarray(arr))
     if arr.ndim == 2:
         arr = arr[..., None]
+    alpha = arr[..., -1] if arr.shape[2] in (2, 4) else None
     if arr.shape[2] in (1, 2):  # grey (+ alpha)
         arr = np.repeat(arr[..., :1], 3, axis=2)
-    return np.ascontiguousarray(arr[..., :3])
+    rgb = np.ascontiguousarray(arr[..., :3])
+    return rgb if alpha is None else composite_alpha(rgb, alpha)
+
+
+def composite_alpha(rgb: np.ndarray, alpha: np.ndarray, background=ALPHA_BACKGROUND) -> np.ndarray:
+    """``rgb * a + background * (1 - a)`` in uint8 (``a = alpha / 255``, rounded half up)."""
+    if alpha.min() == 255:
+        return rgb
+    a = alpha.astype(np.uint32)[..., None]
+    bg = np.asarray(background, np.uint32)
+    return ((rgb.astype(np.uint32) * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def has_transparency(im) -> bool:
+    """Whether a Pillow image carries transparency (alpha band or a transparent palette entry)."""
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
 
 
 def _pil_array(im) -> np.ndarray:
@@ -77,8 +99,10 @@ def _pil_array(im) -> np.ndarray:
         return _to_rgb(np.asarray(im).astype(np.uint16))
     if mode in ("I", "F"):
         return _to_rgb(np.asarray(im))
-    if mode == "LA":
-        return _to_rgb(np.asarray(im.convert("L")))
+    if has_transparency(im):
+        if mode in ("LA", "La") or (mode == "L" and "transparency" in im.info):
+            return _to_rgb(np.asarray(im.convert("LA")))
+        return _to_rgb(np.asarray(im.convert("RGBA")))
     return np.asarray(im.convert("RGB"))
 
 
@@ -106,19 +130,30 @@ def _read_with_opencv(path: str) -> Optional[np.ndarray]:
     return _to_rgb(arr)
 
 
-def _downscale(image: np.ndarray, max_pixels: int) -> np.ndarray:
-    from PIL import Image
-    h, w = image.shape[:2]
+def downscaled_size(w: int, h: int, max_pixels: int) -> Tuple[int, int]:
+    """``(w', h')`` of an image of ``w x h`` downscaled to at most ``max_pixels`` (ratio kept)."""
     f = (max_pixels / float(h * w)) ** 0.5
-    size = (max(1, int(w * f)), max(1, int(h * f)))
+    return max(1, int(w * f)), max(1, int(h * f))
+
+
+def _downscale(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """``image`` resized to ``size = (w, h)`` (Pillow, bilinear with a reducing gap)."""
+    from PIL import Image
     return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
 
 
+def is_url(path) -> bool:
+    return str(path).strip().lower().startswith(("http://", "https://", "ftp://"))
+
+
 def check_image_path(path: str) -> None:
-    """Raise :class:`DatasetError` if ``path`` is a folder or not a file."""
+    """Raise :class:`DatasetError` if ``path`` is a URL, a folder or not a file."""
+    if is_url(path):
+        raise DatasetError(f"image '{path}' is a URL; radseg does not fetch images: download it first "
+                           f"(e.g. curl -LO '{path}') and pass the file.")
     if os.path.isdir(path):
-        raise DatasetError(f"image '{path}' is a folder; give one image file (radseg segment takes one "
-                           f"image at a time).")
+        raise DatasetError(f"image '{path}' is a folder; give one image file (`radseg segment FOLDER` segments "
+                           f"a folder's images; in Python, RADSegPredictor.predict_many a list of them).")
     if not os.path.isfile(path):
         raise DatasetError(f"image '{path}' does not exist.")
 
@@ -152,7 +187,10 @@ def load_image(path: Optional[str], max_pixels: Optional[int] = MAX_SEGMENT_PIXE
                 if w * h > limit:
                     raise too_large(w, h)
                 if max_pixels and w * h > max_pixels and im.format == "JPEG":
-                    im.draft("RGB", (w // 2, h // 2))  # decode at a reduced size where JPEG allows
+                    # JPEG decodes at 1/2, 1/4 or 1/8 scale: draft picks the smallest one still at
+                    # least the target size; the resize below then brings it to the target exactly
+                    im.draft(im.mode if im.mode in ("RGB", "L") else "RGB", downscaled_size(w, h, max_pixels))
+                transparent = has_transparency(im)
                 image = _pil_array(im)
     except Image.DecompressionBombError:
         raise DatasetError(f"image '{path}' is larger than radseg segment's limit of {limit / 1e6:.0f} MP; "
@@ -167,11 +205,16 @@ def load_image(path: Optional[str], max_pixels: Optional[int] = MAX_SEGMENT_PIXE
         w, h = image.shape[1], image.shape[0]
         if w * h > limit:
             raise too_large(w, h) from None
-    if max_pixels and image.shape[0] * image.shape[1] > max_pixels:
-        image = _downscale(image, max_pixels)
-        msg = (f"image '{path}' is {w} x {h} pixels, above {max_pixels / 1e6:g} MP: segmenting it downscaled "
-               f"to {image.shape[1]} x {image.shape[0]} (the outputs have that size).")
-        (notify or logger.warning)(msg)
+        transparent = False  # OpenCV's alpha (if any) is composited by _to_rgb without a note
+    note = notify or logger.warning
+    if transparent:
+        note(f"image '{path}' has transparency: composited over white before segmenting.")
+    if max_pixels and w * h > max_pixels:
+        size = downscaled_size(w, h, max_pixels)
+        if (image.shape[1], image.shape[0]) != size:
+            image = _downscale(image, size)
+        note(f"image '{path}' is {w} x {h} pixels, above {max_pixels / 1e6:g} MP: segmenting it downscaled "
+             f"to {image.shape[1]} x {image.shape[0]} (the outputs have that size).")
     return image, path
 
 

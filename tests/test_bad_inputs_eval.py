@@ -75,7 +75,7 @@ def _config_folder(t, d, mp):
 
 
 def _no_config_flag(t, d, mp):
-    return ["--model_version", "tiny-random"], "the following arguments are required: --config"
+    return ["--model_version", "tiny-random"], "one of the arguments --config --dataset-dir is required"
 
 
 def _unknown_flag(t, d, mp):
@@ -325,6 +325,80 @@ def _nothing_scored(t, d, mp):
     return eval_args(d, t / "w"), "no label pixel was scored in the 3 images"
 
 
+# -- eval.py --dataset-dir (your own labelled dataset, issue 15) --------------------------------------
+
+def _own(t, *extra):
+    from radseg.data.example import write_example
+    ex = t / "own"
+    if not ex.exists():
+        write_example(ex, n=3, size=(24, 32))
+    return ["--dataset-dir", str(ex), "--classes", str(ex / "classes.txt"), "--model_version", "tiny-random",
+            "--work-dir", str(t / "w"), "--num-workers", "0", *map(str, extra)]
+
+
+def _own_classes_without_dataset_dir(t, d, mp):
+    return eval_args(d, t / "w", "--classes", "x.txt"), "--classes need --dataset-dir DIR"
+
+
+def _own_dataset_dir_and_config(t, d, mp):
+    return eval_args(d, t / "w", "--dataset-dir", d), "argument --dataset-dir: not allowed with argument --config"
+
+
+def _own_without_classes(t, d, mp):
+    argv = _own(t)
+    i = argv.index("--classes")
+    return argv[:i] + argv[i + 2:], "--dataset-dir needs --classes FILE"
+
+
+def _own_missing_label_folder(t, d, mp):
+    argv = _own(t)
+    shutil.rmtree(t / "own" / "labels")
+    return argv, "label folder '" + str(t / "own" / "labels") + "' does not exist"
+
+
+def _own_image_without_label(t, d, mp):
+    argv = _own(t)
+    (t / "own" / "labels" / "scene_001.png").unlink()
+    return argv, "1 image(s) under"
+
+
+def _own_values_beyond_the_class_file(t, d, mp):
+    argv = _own(t)
+    (t / "own" / "two.txt").write_text("sky\ngrass\n")
+    argv[argv.index("--classes") + 1] = str(t / "own" / "two.txt")
+    return argv, "values outside 0..1 and 255 (the class file has 2 classes; a dataset whose 0 is background needs"
+
+
+def _own_bad_class_file(t, d, mp):
+    argv = _own(t)
+    (t / "own" / "classes.txt").write_text("sky\n\ngrass\n")
+    return argv, "line 2 is empty"
+
+
+def _own_colour_label(t, d, mp):
+    argv = _own(t)
+    p = t / "own" / "labels" / "scene_000.png"
+    Image.open(p).convert("RGB").save(p)
+    return argv, "not single-channel 8-bit"
+
+
+def _own_label_of_another_size(t, d, mp):
+    argv = _own(t)
+    _write_label(t / "own" / "labels" / "scene_002.png", np.zeros((5, 5)))
+    return argv, "size differs from their image"
+
+
+def _own_two_image_suffixes(t, d, mp):
+    argv = _own(t)
+    Image.open(t / "own" / "images" / "scene_000.jpg").save(t / "own" / "images" / "scene_000.png")
+    (t / "own" / "images" / "scene_000.jpg").unlink()
+    return argv, "several suffixes (.jpg, .png)"
+
+
+def _own_preset_of_without_preset(t, d, mp):
+    return _own(t, "--preset-of", "voc20"), "--preset-of needs --preset"
+
+
 EVAL_CASES = [v for k, v in sorted(globals().items()) if k.startswith("_") and callable(v)
               and getattr(v, "__code__", None) is not None and v.__code__.co_varnames[:3] == ("t", "d", "mp")]
 
@@ -361,7 +435,8 @@ def test_a_good_run_prints_the_data_folder_and_image_count(env, capsys):
     tmp, data = env
     assert run_eval_main(eval_args(data, tmp / "w")) == 0
     out = capsys.readouterr().out
-    assert f"data: {data / 'VOC2012'} (voc20, 3 images; data folder {data} (from --data-root))" in out
+    assert f"data: {data / 'VOC2012'} (voc20, 3 of 1449 images; data folder {data} (from --data-root))" in out
+    assert "note: 'tiny-random' has random weights (a stand-in)" in out
 
 
 def test_data_folder_rule_env_then_cwd(env, monkeypatch, capsys):

@@ -50,13 +50,26 @@ CASES = {
                                    *TINY], "at most 256"),
     "labels-missing": (lambda d: ["segment", d / "img.png", *TINY], "--labels is required"),
     # the image
-    "image-folder": (lambda d: ["segment", d, "--labels", "a, b", *TINY], "is a folder"),
+    "image-folder-without-images": (lambda d: ["segment", d / "ro", "--labels", "a, b", *TINY],
+                                    "holds no image files (add --recursive"),
+    "images-pattern-matches-nothing": (lambda d: ["segment", str(d / "*.webp"), "--labels", "a, b", *TINY],
+                                       "matches no file"),
+    "images-list-missing": (lambda d: ["segment", "--list", d / "nope.txt", "--labels", "a, b", *TINY],
+                            "--list '"),
+    "images-same-output-twice": (lambda d: ["segment", d / "img.png", d / "sub" / "img.png", "--labels", "a, b",
+                                            *TINY], "would write the same outputs"),
+    "images-batch-size-zero": (lambda d: ["segment", d / "img.png", d / "full.jpg", "--labels", "a, b",
+                                          "--batch-size", "0", *TINY], "--batch-size must be >= 1"),
+    "images-out-is-a-file": (lambda d: ["segment", d / "img.png", d / "full.jpg", "--labels", "a, b",
+                                        "--out", d / "notes.jpg", *TINY], "is a file, not a folder"),
     "image-missing": (lambda d: ["segment", d / "nope.jpg", "--labels", "a, b", *TINY], "does not exist"),
     "image-corrupt": (lambda d: ["segment", d / "corrupt.png", "--labels", "a, b", *TINY], "cannot read image"),
     "image-truncated-jpeg": (lambda d: ["segment", d / "half.jpg", "--labels", "a, b", *TINY], "truncated"),
     "image-text-file": (lambda d: ["segment", d / "notes.jpg", "--labels", "a, b", *TINY], "cannot read image"),
     "image-too-large": (lambda d: ["segment", d / "img.png", "--labels", "a, b", *TINY],
                         "above radseg segment's limit"),
+    "image-url": (lambda d: ["segment", "https://example.com/cat.jpg", "--labels", "a, b", *TINY],
+                  "is a URL; radseg does not fetch images"),
     # outputs
     "out-under-a-file": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--out", d / "notes.jpg" / "x",
                                     *TINY], "is a file, not a folder"),
@@ -93,6 +106,8 @@ CASES = {
                                     d / "none" / "sam.pth", *TINY], "does not exist"),
     "sam-ckpt-corrupt": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine", "--sam-ckpt",
                                     d / "sam_vit_h_4b8939.pth", *TINY], "is corrupt or incomplete"),
+    "sam-missing-with-stand-in": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine", *TINY],
+                                  "pass --sam_ckpt tiny-random-sam"),
     "sam-ckpt-not-official": (lambda d: ["segment", d / "img.png", "--labels", "a, b", "--sam-refine",
                                          "--sam-ckpt", d / "my_sam.pth", *TINY], "not the official SAM vit_h"),
     # radseg results
@@ -107,6 +122,8 @@ CASES = {
 
 def _inputs(d):
     _png(d / "img.png")
+    (d / "sub").mkdir()
+    _png(d / "sub" / "img.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(d / "full.jpg")
     data = (d / "full.jpg").read_bytes()
     (d / "half.jpg").write_bytes(data[: len(data) // 2])

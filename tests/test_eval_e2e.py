@@ -52,6 +52,10 @@ def test_eval_writes_metrics_for_each_benchmark(bench, data_dir, tmp_path):
     assert rec["num_images"] == 3 and rec["model_version"] == "tiny-random"
     assert rec["versions"]["mmseg"] == "1.2.2" and rec["settings"]["model"]["slide_crop"] == 224
     assert rec["model_revision"] == "seed0" and rec["sam_refine"] is False
+    from radseg.results.honesty import official_count  # honest labels (issue 15)
+    assert rec["weights"] == "random stand-in" and rec["random_weights"] == ["tiny-random"]
+    assert rec["subset"] == f"3 of {official_count(bench)} images" == rec["subset"]
+    assert f"3 of {official_count(bench)} images" in out.stdout and "random weights" in out.stdout
     kept = list((tmp_path / "w" / "results").glob("*.txt"))
     assert kept and "mIoU" in kept[0].read_text()
 

@@ -14,12 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_record(work, bench, res, miou, model="c-radio_v3-b", refine=False, lang="siglip2",
-                scra=10.0, finished="2026-01-01T10:00:00+0000", classes=("sky", "road")):
+                scra=10.0, finished="2026-01-01T10:00:00+0000", classes=("sky", "road"), num_images=None):
+    """A full-benchmark record (``num_images``: the official count unless given)."""
+    from radseg.results.honesty import official_count
+    num_images = official_count(bench) or 3 if num_images is None else num_images
     rec = {"benchmark": bench, "resolution": res, "model_version": model, "lang_model": lang,
            "sam_refine": refine, "scra_scaling": scra, "scga_scaling": 10.0,
            "metrics": {"aAcc": miou + 20, "mIoU": miou, "mAcc": miou + 5},
            "per_class": {c: {"IoU": miou + i, "Acc": miou + 10 + i} for i, c in enumerate(classes)},
-           "num_images": 3, "finished_at": finished}
+           "num_images": num_images, "finished_at": finished}
     write_run_record(work, rec, finished.replace(":", "")[:15], f"{res}_{bench}")
     return Path(work) / "result.json"
 

@@ -50,6 +50,7 @@ def test_own_image_needs_labels_and_sam_refine_runs(in_tmp, capsys):
                        "--sam-refine", "--sam-ckpt", "tiny-random-sam", "--out", in_tmp / "o" / "field")
     assert rc == 0, err
     assert np.array(Image.open(in_tmp / "o" / "field_labels.png")).shape == (60, 80)
+    assert "'tiny-random' and 'tiny-random-sam' have random weights (a stand-in)" in err  # one honest line
     (in_tmp / "outdir").mkdir()
     rc, _, err = run(capsys, img, "--labels", "a, b", "--model_version", "tiny-random", "--out", "outdir")
     assert rc == 0, err

@@ -28,7 +28,7 @@ _EPILOG = "datasets and their default folders under DATA_DIR: " + ", ".join(
 
 
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify}",
+    sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify,example}",
                                 parser_class=OneLineArgumentParser)
     sub.required = True
 
@@ -79,9 +79,29 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
                     help="threads reading labels (default: min(8, CPUs))")
 
 
+    pe = sub.add_parser(
+        "example", help="write a small labelled example dataset (images/, labels/, classes.txt)",
+        description="Write a small synthetic labelled dataset in the layout `eval.py --dataset-dir` reads, "
+                    "to try evaluating your own dataset offline (docs/EVALUATE.md).")
+    pe.add_argument("dir", metavar="DIR", help="folder to create (must not hold images/ or labels/ yet)")
+    pe.add_argument("-n", "--num-images", dest="num_images", type=int, default=6, help="images (default 6)")
+
+
+def _example(args) -> int:
+    from .example import write_example
+    if args.num_images < 1:
+        raise DatasetError(f"--num-images must be >= 1 (got {args.num_images}).")
+    paths = write_example(args.dir, n=args.num_images)
+    d = args.dir
+    print(f"wrote {len(paths)} images, their label PNGs and classes.txt to {d}")
+    print(f"next: python eval.py --dataset-dir {d} --classes {d}/classes.txt --model_version tiny-random "
+          f"--preset low_res")
+    return 0
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``data`` sub-command (with ``prepare`` / ``verify``) to a top-level CLI."""
-    p = subparsers.add_parser("data", help="prepare or verify benchmark datasets",
+    p = subparsers.add_parser("data", help="prepare or verify benchmark datasets; write an example dataset",
                               description="Prepare or verify benchmark datasets.", epilog=_EPILOG)
     one_line_errors(p)
     _add_subcommands(p)
@@ -193,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.data_command == "prepare":
             return _prepare(args)
+        if args.data_command == "example":
+            return _example(args)
         return _verify(args)
     except RADSegError as e:
         print(f"error: {e}", file=sys.stderr)

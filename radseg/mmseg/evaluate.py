@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_names import load_class_names
 from ..cfg_options import check_cfg_options
-from ..cli_args import OneLineArgumentParser, config_flag
+from ..cli_args import OneLineArgumentParser, add_common_help, config_flag
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError
 from ..models.radio import resolve_model_source
@@ -53,7 +53,11 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
         prog=prog, description="Evaluate RADSeg on one benchmark config (mmseg test loop, IoU metric). "
                                "Model settings not given keep the config file's values (the defaults "
                                "shown are RADSegConfig's, which the configs use).")
-    p.add_argument("--config", required=True, help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
+    which = p.add_mutually_exclusive_group(required=True)  # a benchmark config, or your own dataset
+    which.add_argument("--config", help="mmseg config, e.g. configs_mmseg/mid_res/voc20.py")
+    which.add_argument("--dataset-dir", dest="dataset_dir", default=None, metavar="DIR",
+                       help="your own labelled dataset instead: DIR/images and DIR/labels (label PNG values "
+                            "0..K-1 in --classes order, 255 ignored; docs/EVALUATE.md)")
     config_flag(p, "--model_version", "--model-version",
                 help="RADIO version (default {default}), a .pth.tar path, or a registered name")
     config_flag(p, "--lang_model", "--lang-model")
@@ -97,7 +101,9 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                         "masked); '65535' = unlabeled pixels ignored (the correct evaluation)")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    return p
+    from .custom_dataset import add_arguments as add_own_dataset_arguments
+    add_own_dataset_arguments(p)
+    return add_common_help(p)
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -331,7 +337,13 @@ def run_evaluation(args) -> Dict[str, Any]:
     """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
     from ..models.registry import load_plugins
     load_plugins(args.plugin)
-    cfg = load_config(args)  # imports radseg.mmseg through custom_imports
+    from . import custom_dataset as own  # eval.py --dataset-dir DIR --classes FILE
+    own.check_args(args)
+    own_layout = None
+    if args.dataset_dir:
+        cfg, own_layout, _ = own.load_own_config(args)
+    else:
+        cfg = load_config(args)  # imports radseg.mmseg through custom_imports
     for note in apply_cli(cfg, args):
         print(note, file=sys.stderr)
     check_model_keys(cfg)
@@ -341,16 +353,21 @@ def run_evaluation(args) -> Dict[str, Any]:
         raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
                           "label PNGs).")
     resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
-    data_root, data_from = resolve_data_root(cfg, args)
-    num_classes, n_found = check_dataset(cfg)
+    if own_layout is not None:
+        data_root, data_from = str(own_layout["root"]), "--dataset-dir"
+        num_classes = cfg.model.num_classes
+        n_found = own.check_dataset(own_layout, num_classes, bool(args.reduce_zero_label))
+    else:
+        data_root, data_from = resolve_data_root(cfg, args)
+        num_classes, n_found = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
     if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
         from ..models.sam import resolve_sam
-        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"))
+        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"), model_version=cfg.model.model_version)
 
-    name = Path(args.config).stem
-    res = resolution_of(args.config)
+    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
+    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
     cfg.work_dir = args.work_dir or str(Path("work_logs") / (f"{res}_{name}" if res else name))
     try:
         Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
@@ -368,8 +385,11 @@ def run_evaluation(args) -> Dict[str, Any]:
         cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
             hook_config(pred_dir, save_probs=args.save_probs, dataset=cfg.get("benchmark") or name)]
     configure_launcher(cfg, args.launcher)
+    from ..results.honesty import subset_text
+    subset = subset_text(cfg.get("benchmark"), n_found)  # "6 of 1449 images": never a full-benchmark number
     if launcher_rank() in (None, "0"):
-        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {n_found} images; data folder {data_from})"
+        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {subset or f'{n_found} images'}; "
+              f"data folder {data_from})"
               + (f"; predictions -> {pred_dir}" if pred_dir is not None else "")
               + (f"; label ignore {label_ignore['setting']} (metric ignore_index {label_ignore['metric_ignore_index']})"
                  if label_ignore else ""), flush=True)
@@ -382,6 +402,9 @@ def run_evaluation(args) -> Dict[str, Any]:
     settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
                                                                  "data_preprocessor", "init_cfg")}
     predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
+    from ..segment_cli import weights_notice
+    random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", flush=True))  # next to the data line
+                                    if launcher_rank() in (None, "0") else (lambda m: None))
 
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
 
@@ -425,7 +448,8 @@ def run_evaluation(args) -> Dict[str, Any]:
 
     from .compat import using_shim
     record = build_record(
-        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name), config=args.config,
+        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name),
+        config=args.config or f"--dataset-dir {data_root}",
         model_info=info, allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
         data_root=data_root, predictions_dir=pred_dir, metrics=metrics, boundary_iou=boundary,
         classes=runner.test_dataloader.dataset.metainfo["classes"], num_images=n_images,
@@ -434,6 +458,16 @@ def run_evaluation(args) -> Dict[str, Any]:
                                     {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}))
     if label_ignore is not None:  # ADE-847 / PC-459: which ignore value scored these numbers
         record["label_ignore"] = label_ignore
+    from ..models.registry import random_parts
+    from ..results.honesty import PRETRAINED, RANDOM_WEIGHTS, official_count
+    record["weights"] = RANDOM_WEIGHTS if random_weights else PRETRAINED
+    record["random_weights"] = random_parts(predictor.config.model_version, predictor.config.sam_ckpt
+                                            if predictor.config.sam_refine else None, predictor.info)
+    record["official_num_images"] = official_count(cfg.get("benchmark"))
+    record["subset"] = subset_text(cfg.get("benchmark"), n_images)
+    if own_layout is not None:  # your own dataset: no official count, never a subset
+        record["resolution"] = res
+        record["own_dataset"] = dict(cfg.own_dataset)
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
         kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")

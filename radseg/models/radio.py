@@ -45,7 +45,7 @@ import torch.nn as nn
 from ..errors import UnknownModelError, UnpinnedRevisionError, WeightsNotFoundError
 from ..config import RADSegConfig
 from .registry import (SourceRequest, allow_unpinned_default, available_models, canonical_name,
-                       get_model_source, register_model_source)
+                       declare_model_kind, get_model_source, register_model_source)
 
 logger = logging.getLogger(__name__)
 
@@ -336,6 +336,7 @@ def _real_source(version: str):
 
 for _v in RADIO_VERSIONS:
     register_model_source(_v, _real_source(_v))
+    declare_model_kind(_v, "RADIO", False, None, f"NVIDIA {HF_REPOS[_v].split('/')[1]}")
 
 
 def prepare_radio(model: nn.Module, lang_model: str, need_sam: bool) -> RadioBundle:

@@ -162,3 +162,68 @@ def available_models() -> List[str]:
 
 def available_sam_models() -> List[str]:
     return SAM_SOURCES.names()
+
+
+# -- what each source declares about its weights ----------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceKind:
+    """What a registered source says about itself (``radseg models``, honest result labels).
+
+    ``kind``: ``"RADIO"`` (a real RADIO version), ``"stand-in"`` (tiny, seeded random),
+    ``"replica"`` (real architecture, seeded random weights), ``"SAM"`` (real SAM weights) or
+    ``"plugin"`` (registered by user code, undeclared). ``random_weights``: its numbers mean
+    nothing (stand-ins, replicas). ``matching_sam``: the SAM source that fits a stand-in
+    RADIO offline (``tiny-random`` -> ``tiny-random-sam``).
+    """
+    kind: str
+    random_weights: bool
+    matching_sam: Optional[str] = None
+    description: str = ""
+
+
+_MODEL_KINDS: Dict[str, SourceKind] = {}
+_SAM_KINDS: Dict[str, SourceKind] = {}
+#: what a source's ``info`` dict (``bundle.info["weights"]``) says for random weights.
+RANDOM_WEIGHTS = "random"
+
+
+def declare_model_kind(name: str, kind: str, random_weights: bool, matching_sam: Optional[str] = None,
+                       description: str = "") -> None:
+    """Declare what the model source ``name`` is (call it next to its registration)."""
+    _MODEL_KINDS[name] = SourceKind(kind, bool(random_weights), matching_sam, description)
+
+
+def declare_sam_kind(name: str, kind: str, random_weights: bool, description: str = "") -> None:
+    """Declare what the SAM source ``name`` is (call it next to its registration)."""
+    _SAM_KINDS[name] = SourceKind(kind, bool(random_weights), None, description)
+
+
+def model_kind(name: Optional[str]) -> Optional[SourceKind]:
+    """The declaration of a model source (aliases resolved); ``None`` for undeclared names and
+    checkpoint paths (a RADIO checkpoint file: real weights)."""
+    if not name:
+        return None
+    load_plugins()
+    return _MODEL_KINDS.get(canonical_name(str(name)))
+
+
+def sam_kind(name: Optional[str]) -> Optional[SourceKind]:
+    """The declaration of a SAM source; ``None`` for checkpoint files and undeclared names."""
+    if not name:
+        return None
+    load_plugins()
+    return _SAM_KINDS.get(str(name))
+
+
+def random_parts(model_version: Optional[str], sam: Optional[str] = None, info: Optional[dict] = None) -> List[str]:
+    """The names among ``model_version`` and ``sam`` whose weights are random (declared, or a
+    source whose ``info`` says ``weights: random``); empty for real weights."""
+    out = []
+    k = model_kind(model_version)
+    if (k is not None and k.random_weights) or (info or {}).get("weights") == RANDOM_WEIGHTS:
+        out.append(str(model_version))
+    s = sam_kind(sam)
+    if s is not None and s.random_weights:
+        out.append(str(sam))
+    return out

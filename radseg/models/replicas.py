@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .registry import register_model_source, register_sam_source
+from .registry import declare_model_kind, declare_sam_kind, register_model_source, register_sam_source
 from .standins import HashTokenizer, InputConditioner, RadioOutput, RadioSurface, TinyTextEncoder
 
 #: C-RADIOv3-B sizes (RADIO_API.md; the issue's numbers).
@@ -199,6 +199,12 @@ def _radio_b_random_small(request):
 
 register_sam_source("sam-vit-h-random", lambda request: build_sam_replica(seed=0))
 register_sam_source("sam-vit-h-random-small", lambda request: build_sam_replica(seed=0, small=True))
+declare_model_kind("c-radio_v3-b-random", "replica", True, "sam-vit-h-random",
+                   "C-RADIOv3-B architecture, seeded random weights (benchmarks)")
+declare_model_kind("c-radio_v3-b-random-small", "replica", True, "sam-vit-h-random-small",
+                   "the replica's code at stand-in sizes, seeded random")
+declare_sam_kind("sam-vit-h-random", "replica", True, "SAM ViT-H prompt side, seeded random weights")
+declare_sam_kind("sam-vit-h-random-small", "replica", True, "the SAM replica at stand-in sizes")
 
 #: ``--small`` substitutes for the full-size names.
 SMALL_NAMES = {"c-radio_v3-b-random": "c-radio_v3-b-random-small", "sam-vit-h-random": "sam-vit-h-random-small"}

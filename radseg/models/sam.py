@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UnknownModelError, WeightsNotFoundError
-from .registry import SourceRequest, available_sam_models, get_sam_source, register_sam_source
+from .registry import SourceRequest, available_sam_models, declare_sam_kind, get_sam_source, register_sam_source
 
 SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth"
 DEFAULT_SAM_CHECKPOINT = "sam_vit_h_4b8939.pth"
@@ -123,6 +123,7 @@ def build_tiny_sam(seed: int = 0, trunk_width: int = 32):
 
 
 register_sam_source("tiny-random-sam", lambda request: build_tiny_sam(seed=0))
+declare_sam_kind("tiny-random-sam", "stand-in", True, "tiny SAM stand-in, seeded random")
 
 
 def hash_prefix(path) -> Optional[str]:
@@ -305,13 +306,25 @@ def load_sam_state(sam: nn.Module, state_dict: dict, origin: str = "checkpoint",
     return sam
 
 
-def resolve_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h") -> str:
+def resolve_sam(checkpoint: Optional[str] = None, model_type: str = "vit_h",
+                model_version: Optional[str] = None) -> str:
     """The one SAM resolver: a registered SAM source name as given, else the checkpoint's
     path, found (module docstring order) and its digest verified. Loads no weights, so
-    entry points call it to fail fast. Raises :class:`WeightsNotFoundError`."""
+    entry points call it to fail fast. Raises :class:`WeightsNotFoundError`; when no
+    checkpoint is found and ``model_version`` is a stand-in that declares a matching stand-in
+    SAM (``tiny-random`` -> ``tiny-random-sam``), the message names it."""
     if checkpoint and get_sam_source(str(checkpoint)) is not None:
         return str(checkpoint)
-    path = find_checkpoint(checkpoint)
+    try:
+        path = find_checkpoint(checkpoint)
+    except WeightsNotFoundError as e:
+        from .registry import model_kind
+        kind = model_kind(model_version)
+        if kind is None or not kind.matching_sam:
+            raise
+        raise WeightsNotFoundError(
+            f"{e} With the random stand-in '{model_version}', pass --sam_ckpt {kind.matching_sam} (its matching "
+            f"stand-in SAM; Python: sam_ckpt='{kind.matching_sam}').") from None
     verify_checkpoint(path, model_type)
     check_container(path)
     return str(path)

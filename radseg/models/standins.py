@@ -20,7 +20,7 @@ from typing import List, Sequence
 import torch
 import torch.nn as nn
 
-from .registry import register_model_source
+from .registry import declare_model_kind, register_model_source
 
 RadioOutput = namedtuple("RadioOutput", ["summary", "features"])
 
@@ -183,4 +183,7 @@ def build_tiny_radio(adaptor_names: List[str], seed: int = 0, **kwargs) -> TinyR
 @register_model_source("tiny-random")
 def _tiny_random(request):
     return build_tiny_radio(list(request.adaptor_names), seed=0), {"source": "stand-in", "revision": "seed0"}
+
+
+declare_model_kind("tiny-random", "stand-in", True, "tiny-random-sam", "tiny C-RADIOv3-shaped stand-in, seeded random")
 

@@ -27,7 +27,7 @@ from typing import List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .registry import register_model_source
+from .registry import declare_model_kind, register_model_source
 from .standins import RadioOutput, RadioSurface, TinyLanguageAdaptor, _mlp
 from .versions import VersionSpec, register_version_spec
 
@@ -154,6 +154,7 @@ def _register(name: str, shape: dict) -> None:
                                     vitdet_window_size=request.vitdet_window_size, **shape),
                 {"source": "stand-in", "revision": "seed0"})
     register_model_source(name, factory)
+    declare_model_kind(name, "stand-in", True, "tiny-random-sam", "C-RADIOv4-shaped stand-in, seeded random")
     register_version_spec(name, VersionSpec("c-radio_v4", "siglip2-g", V4_ADAPTORS, True, None,
                                             "random stand-in shaped like C-RADIOv4"))
 

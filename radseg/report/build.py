@@ -28,6 +28,7 @@ from ..results.table import (DATASET_ORDER, DISPLAY, METRICS, RESOLUTION_ORDER, 
                              _fmt, _fmt_diff, _header, _legend, _order, _row_sort_key,
                              build_per_class, build_table, filter_entries, find_records,
                              newest_per_cell)
+from ..results.table import cell_mark, honesty_legend, row_mark  # random weights / subsets (results.honesty)
 
 TEMPLATE = "report.html.j2"
 #: above this many runs the speed chart is left out (the table stays)
@@ -186,7 +187,8 @@ def table_cells(t: Table, decimals: int) -> List[Tuple[str, List[TableCell]]]:
                 cells.append(TableCell(text, f"ref {_fmt(r, decimals)}" if r is not None else "",
                                        "same" if r is not None else "", avg=avg))
                 continue
-            cell = TableCell(_fmt(v, decimals), avg=avg)
+            mark = cell_mark(t, row, res, ds)
+            cell = TableCell(_fmt(v, decimals) + (f" {mark}" if mark else ""), avg=avg)
             e = t.entries.get((row, res, ds))
             if e is not None:
                 cell.title = str(e.path)
@@ -196,7 +198,7 @@ def table_cells(t: Table, decimals: int) -> List[Tuple[str, List[TableCell]]]:
                 cell.cls = "same" if float(d) == 0 else ("up" if v > r else "down")
                 cell.title = (cell.title + "\n" if cell.title else "") + f"reference {_fmt(r, decimals)}"
             cells.append(cell)
-        rows.append((row, cells))
+        rows.append((row + (f" {row_mark(t, row)}" if row_mark(t, row) else ""), cells))
     return rows
 
 
@@ -299,7 +301,7 @@ def run_infos(cells: Dict[Tuple[str, str, str], Entry], t: Table, root: Path,
         out.append((k, RunInfo(
             row=k[0], resolution=k[1], dataset=DISPLAY.get(k[2], k[2]),
             metric=_fmt(_run_metric(t, k, rec), decimals) if _run_metric(t, k, rec) is not None else "–",
-            num_images=str(rec.get("num_images", "–")),
+            num_images=_images_text(rec),
             images_per_s=f"{ips:.3g}" if ips else "–",
             ms_per_image=f"{1000.0 / ips:.1f}" if ips else "–",
             test_time=f"{tt:.1f} s" if tt is not None else "–",
@@ -318,6 +320,13 @@ def run_infos(cells: Dict[Tuple[str, str, str], Entry], t: Table, root: Path,
             predictions=str(rec.get("predictions_dir") or ""),
         )))
     return out
+
+
+def _images_text(rec: dict) -> str:
+    """``"1449"``, or ``"6 of 1449 ‡"`` for a subset of the benchmark (:mod:`radseg.results.honesty`)."""
+    from ..results.honesty import SUBSET_MARK, record_subset
+    sub = record_subset(rec)
+    return f"{sub[0]} of {sub[1]} {SUBSET_MARK}" if sub else str(rec.get("num_images", "–"))
 
 
 def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", decimals: int = 1,
@@ -393,7 +402,8 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         n_records=len(cells), incomplete=[str(p) for p in bad],
         failed=[str(p) for p in _failed_runs(root)],
         table_groups=table_groups, table_headers=headers, table_rows=table_cells(t, decimals),
-        table_legend=_legend(t), has_reference=bool(ref), reference_notes=ref_notes,
+        table_legend=" ".join([_legend(t)] + honesty_legend(t)), has_reference=bool(ref),
+        reference_notes=ref_notes, notes=honesty_legend(t),
         resolution_plots=resolution_plots(t, colours),
         row_colours=[(r, css_colour(colours[r])) for r in t.rows],
         per_class=per_class_sections(cells, decimals, metric), grids=grids, grid_notes=grid_notes,

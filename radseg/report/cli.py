@@ -51,7 +51,7 @@ def run(args) -> int:
                              models=args.models, refine=args.refine)
     for p in data.incomplete:
         print(f"note: skipped incomplete record {p}", file=sys.stderr)
-    for n in data.reference_notes + data.grid_notes:
+    for n in data.notes + data.reference_notes + data.grid_notes:
         print(f"note: {n}", file=sys.stderr)
     print(f"wrote {out} ({data.n_records} runs, {len(data.grids)} qualitative grid(s), "
           f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)

@@ -77,11 +77,16 @@ def format_summary(record: Dict[str, Any]) -> str:
         f"SAM refinement: {'on' if record.get('sam_refine') else 'off'}",
         f"aAcc: {m.get('aAcc')}  mIoU: {m.get('mIoU')}  mAcc: {m.get('mAcc')}"
         + (f"  mBoundaryIoU: {m.get('mBoundaryIoU')}" if "mBoundaryIoU" in m else "") + "  (%)",
-        f"images: {record.get('num_images')}  test time: {record.get('test_time_s')} s  "
+        f"images: {record.get('subset') or record.get('num_images')}  test time: {record.get('test_time_s')} s  "
         f"images/s: {record.get('images_per_s')}  device: {record.get('device')}",
         "",
         f"{'class':<28} {'IoU %':>7} {'Acc %':>7}",
     ]
+    if record.get("weights") == "random stand-in":
+        lines.insert(2, f"weights: random stand-in ({', '.join(record.get('random_weights') or [])}): not a "
+                        f"model's result")
+    if record.get("subset"):
+        lines.insert(2, f"subset: {record['subset']} of the benchmark's split (not a full-benchmark number)")
     for name, v in (record.get("per_class") or {}).items():
         iou = "nan" if v.get("IoU") is None else f"{v['IoU']:.2f}"
         acc = "nan" if v.get("Acc") is None else f"{v['Acc']:.2f}"

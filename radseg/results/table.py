@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..presets import DATASET_ORDER, DATASETS, RESOLUTIONS
 from .collect import (DEFAULT_LANG_MODEL, DEFAULT_SCALING, Entry, _order, _row_sort_key, filter_entries,
                       find_records, json_repr, model_name, newest_per_cell, record_problem, row_label)
+from .honesty import RANDOM_MARK, SUBSET_MARK, is_random, legend_lines, record_subset
 from .reference import Reference
 
 __all__ = ["DATASET_ORDER", "DEFAULT_LANG_MODEL", "DEFAULT_SCALING", "DISPLAY", "Entry", "FORMATS", "METRICS",
@@ -127,6 +128,23 @@ def _cell_text(t: Table, row: str, res: str, ds: str, decimals: int, latex: bool
     return s
 
 
+def row_mark(t: Table, row: str) -> str:
+    """``"†"`` when a record of ``row`` has random stand-in weights (:mod:`.honesty`)."""
+    return RANDOM_MARK if any(is_random(e.record) for k, e in t.entries.items() if k[0] == row) else ""
+
+
+def cell_mark(t: Table, row: str, res: str, ds: str) -> str:
+    """``"‡"`` when the cell (or, for ``avg``, one of its datasets) comes from a subset of the images."""
+    dss = dict(t.groups)[res] if ds == "avg" else [ds]
+    return SUBSET_MARK if any(record_subset(t.entries[(row, res, d)].record) for d in dss
+                              if (row, res, d) in t.entries) else ""
+
+
+def honesty_legend(t: Table) -> List[str]:
+    """The legend of the marks in ``t`` (:func:`.honesty.legend_lines`)."""
+    return legend_lines(e.record for e in t.entries.values())
+
+
 def _header(res: str, ds: str) -> str:
     return "Avg" if ds == "avg" else DISPLAY.get(ds, ds)
 
@@ -145,9 +163,13 @@ def render_markdown(t: Table, decimals: int = 1) -> str:
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join([":---"] + ["---:"] * len(cols)) + "|"]
     for row in t.rows:
-        cells = [row] + [_cell_text(t, row, res, ds, decimals) for res, ds in cols]
+        cells = [row + (f" {row_mark(t, row)}" if row_mark(t, row) else "")]
+        for res, ds in cols:
+            text, mark = _cell_text(t, row, res, ds, decimals), cell_mark(t, row, res, ds)
+            cells.append(f"{text} {mark}" if mark and t.value(row, res, ds) is not None else text)
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\n_{_legend(t)}_\n"
+    notes = "".join(f"\n{n}\n" for n in honesty_legend(t))
+    return "\n".join(lines) + f"\n\n_{_legend(t)}_\n" + notes
 
 
 def render_csv(t: Table, decimals: Optional[int] = None) -> str:
@@ -161,6 +183,9 @@ def render_csv(t: Table, decimals: Optional[int] = None) -> str:
         head.append(f"{res}/{ds}")
         if t.reference:
             head += [f"{res}/{ds} ref", f"{res}/{ds} diff"]
+    legend = honesty_legend(t)
+    if legend:  # random weights or subsets: a notes column says so per row
+        head.append("notes")
     w.writerow(head)
     for row in t.rows:
         some = next((e for k, e in t.entries.items() if k[0] == row), None)
@@ -173,6 +198,11 @@ def render_csv(t: Table, decimals: Optional[int] = None) -> str:
                 r = t.ref(row, res, ds)
                 line.append(_fmt(r, decimals))
                 line.append(_fmt_diff(v - r, decimals) if (v is not None and r is not None) else "")
+        if legend:
+            notes = ["random stand-in weights"] if row_mark(t, row) else []
+            notes += [f"{res}/{ds}: {n} of {m} images" for (r_, res, ds), e in sorted(t.entries.items())
+                      if r_ == row for n, m in [record_subset(e.record) or (None, None)] if n is not None]
+            line.append("; ".join(notes))
         w.writerow(line)
     return buf.getvalue()
 
@@ -197,10 +227,17 @@ def render_latex(t: Table, decimals: int = 1) -> str:
     lines.append(" ".join(rules))
     lines.append("Model & " + " & ".join(latex_escape(_header(r, d)) for r, d in t.columns()) + " \\\\")
     lines.append("\\midrule")
+    tex_marks = {RANDOM_MARK: "$^\\dagger$", SUBSET_MARK: "$^\\ddagger$"}
     for row in t.rows:
-        cells = [latex_escape(row)] + [_cell_text(t, row, r, d, decimals, latex=True) for r, d in t.columns()]
+        cells = [latex_escape(row) + tex_marks.get(row_mark(t, row), "")]
+        for r, d in t.columns():
+            text = _cell_text(t, row, r, d, decimals, latex=True)
+            cells.append(text + (tex_marks.get(cell_mark(t, row, r, d), "") if t.value(row, r, d) is not None else ""))
         lines.append(" & ".join(cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
+    for n in honesty_legend(t):  # below the table, and as a comment for whoever copies only the tabular
+        text = latex_escape(n[1:].strip())
+        lines += [f"% {n}", f"\\par{{\\footnotesize {tex_marks[n[0]]} {text}}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +264,8 @@ class PerClass:
     summary: Dict[str, Dict[str, Optional[float]]]  # column -> metrics
     paths: Dict[str, Path]
     biou: Dict[Tuple[str, str], Optional[float]] = field(default_factory=dict)  # (column, class) -> Boundary IoU
+    marks: Dict[str, str] = field(default_factory=dict)  # column -> "†"/"‡" (:mod:`.honesty`)
+    legend: List[str] = field(default_factory=list)
 
     def values(self, metric: str = "mIoU") -> Dict[Tuple[str, str], Optional[float]]:
         """Per-class values for a table of ``metric``: Boundary IoU for mBoundaryIoU, else IoU."""
@@ -253,7 +292,10 @@ def build_per_class(entries: Sequence[Entry]) -> PerClass:
             iou[(col, name)] = (v or {}).get("IoU")
             acc[(col, name)] = (v or {}).get("Acc")
             biou[(col, name)] = (v or {}).get("BoundaryIoU")
-    return PerClass(ds, res, cols, classes, iou, acc, summary, paths, biou)
+    from .honesty import marks as record_marks
+    marks = {c: record_marks(cells[(c, res, ds)].record) for c in cols}
+    legend = legend_lines(cells[(c, res, ds)].record for c in cols)
+    return PerClass(ds, res, cols, classes, iou, acc, summary, paths, biou, marks, legend)
 
 
 def render_per_class(p: PerClass, fmt: str = "md", decimals: Optional[int] = None, metric: str = "mIoU") -> str:
@@ -262,13 +304,14 @@ def render_per_class(p: PerClass, fmt: str = "md", decimals: Optional[int] = Non
     single = len(p.columns) == 1
     dec = decimals if (decimals is not None or fmt == "csv") else 1
     name, mean, vals = ("BoundaryIoU", "mBoundaryIoU", p.biou) if metric == "mBoundaryIoU" else ("IoU", "mIoU", p.iou)
+    m = {c: (f" {p.marks[c]}" if p.marks.get(c) else "") for c in p.columns}
     if single:
         c = p.columns[0]
-        head = ["class", f"{name} ({c})", f"Acc ({c})"]
+        head = ["class", f"{name} ({c}{m[c]})", f"Acc ({c}{m[c]})"]
         body = [[n, vals.get((c, n)), p.acc.get((c, n))] for n in p.classes]
         foot = ["mean", p.summary[c].get(mean), p.summary[c].get("mAcc")]
     else:
-        head = ["class"] + [f"{name} ({c})" for c in p.columns]
+        head = ["class"] + [f"{name} ({c}{m[c]})" for c in p.columns]
         body = [[n] + [vals.get((c, n)) for c in p.columns] for n in p.classes]
         foot = ["mean"] + [p.summary[c].get(mean) for c in p.columns]
     rows = body + [foot]
@@ -297,5 +340,5 @@ def render_per_class(p: PerClass, fmt: str = "md", decimals: Optional[int] = Non
              "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
     for r in rows:
         lines.append("| " + " | ".join([str(r[0])] + [_fmt(v, dec) or MISSING for v in r[1:]]) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in p.legend)
 

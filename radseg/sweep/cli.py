@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from ..cli_args import OneLineArgumentParser, config_flag, guarded
+from ..cli_args import OneLineArgumentParser, add_common_help, config_flag, guarded
 from ..errors import ConfigError
 from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
 from .plan import Run, _dedup, check_models, completed_record, plan_sweep
@@ -83,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--compile", default=None, metavar="True|False")
     e.add_argument("--cfg-options", "--cfg_options", dest="cfg_options", nargs="+", default=None,
                    metavar="KEY=VALUE")
+    o = p.add_argument_group("your own labelled dataset instead of --datasets (passed to eval.py; "
+                             "docs/EVALUATE.md)")
+    o.add_argument("--dataset-dir", dest="dataset_dir", default=None, metavar="DIR",
+                   help="evaluate DIR (images/ and labels/) at each --resolutions preset, with --classes")
+    o.add_argument("--classes", default=None, metavar="FILE", help="with --dataset-dir: the class-name file")
+    o.add_argument("--img-dir", dest="img_dir", default=None, metavar="PATH", help="image folder (default images)")
+    o.add_argument("--ann-dir", dest="ann_dir", default=None, metavar="PATH", help="label folder (default labels)")
+    o.add_argument("--reduce-zero-label", dest="reduce_zero_label", action="store_true",
+                   help="label 0 is background to ignore, v means class v-1")
+    o.add_argument("--preset-of", dest="preset_of", default=None, metavar="BENCHMARK",
+                   help="whose presets give the scale and windows (default coco_stuff164k)")
     s = p.add_argument_group("sweep")
     s.add_argument("--work-dir", "--work_dir", dest="work_dir", default=DEFAULT_WORK_DIR,
                    help=f"root of the run folders (default {DEFAULT_WORK_DIR})")
@@ -109,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--emit-sbatch-array", default=None, metavar="FILE",
                    help="write the runs not complete yet as a Slurm job array script (the array index "
                         "selects the run; submit with sbatch FILE) and exit without running anything")
-    return p
+    return add_common_help(p)
 
 
 def print_plan(runs: Sequence[Run], args, out=None) -> None:
@@ -202,9 +213,11 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
         return 0
     check_gpus(args)
     from ..data.benchmarks import require_data_dir
-    require_data_dir(args.resolved_data)
+    if args.dataset_dir is None:
+        require_data_dir(args.resolved_data)
     warn_missing_sam(runs, args, out)
-    data_info = describe_datasets(_dedup(r.dataset for r in runs), args.resolved_data.path)
+    data_info = (describe_datasets(_dedup(r.dataset for r in runs), args.resolved_data.path)
+                 if args.dataset_dir is None else {r.dataset: f"{args.dataset_dir} (your own dataset)" for r in runs})
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:

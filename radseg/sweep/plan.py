@@ -173,7 +173,17 @@ def eval_command(run: Run, args) -> List[str]:
         launcher = ["--launcher", "slurm"]
     else:
         prefix, launcher = [sys.executable], []
-    cmd = [*prefix, *entry, "--config", str(run.config), "--model_version", run.model]
+    own = getattr(args, "dataset_dir", None)
+    if own:  # eval.py --dataset-dir: the run's resolution is its --preset
+        which = ["--dataset-dir", str(run.config), "--classes", str(Path(args.classes).resolve()),
+                 "--preset", run.resolution]
+        for flag, key in (("--preset-of", "preset_of"), ("--img-dir", "img_dir"), ("--ann-dir", "ann_dir")):
+            if getattr(args, key, None):
+                which += [flag, str(getattr(args, key))]
+        which += ["--reduce-zero-label"] if getattr(args, "reduce_zero_label", False) else []
+    else:
+        which = ["--config", str(run.config)]
+    cmd = [*prefix, *entry, *which, "--model_version", run.model]
     if args.lang_model is not None:  # else eval.py's default: the version's own adaptor
         cmd += ["--lang_model", args.lang_model]
     cmd += ["--scra_scaling", f"{scaling(args, 'scra_scaling'):g}",
@@ -183,7 +193,7 @@ def eval_command(run: Run, args) -> List[str]:
     cmd += ["--work-dir", str(run.run_dir), "--verbose"]  # eval.log is a file: mmengine's whole log, as before
     data = getattr(args, "resolved_data", None)  # the one data-folder rule, applied once by plan_sweep
     data_root = str(data.path) if data is not None else args.data_root
-    if data_root:
+    if data_root and not own:
         cmd += ["--data-root", data_root]
     if args.num_workers is not None:
         cmd += ["--num-workers", str(args.num_workers)]
@@ -283,6 +293,27 @@ def plan_sweep(args) -> List[Run]:
     from ..data.benchmarks import resolve_data_dir
     args.resolved_data = resolve_data_dir(args.data_root)  # checked by run_sweep (not for --dry-run)
     refines = {"both": [False, True], "on": [True], "off": [False]}[args.sam_refine]
+    own = getattr(args, "dataset_dir", None)
+    if own is None and (getattr(args, "classes", None) or getattr(args, "preset_of", None)):
+        raise ConfigError("--classes and --preset-of need --dataset-dir DIR (your own dataset).")
+    if own is not None:
+        if not getattr(args, "classes", None):
+            raise ConfigError("--dataset-dir needs --classes FILE (the class names, one per line).")
+        own_dir = Path(os.path.abspath(os.path.expanduser(own)))
+        if not own_dir.is_dir():
+            raise ConfigError(f"--dataset-dir '{own}' is not a folder.")
+        if args.datasets != ["paper"]:
+            raise ConfigError("give --datasets (benchmarks) or --dataset-dir (your own dataset), not both.")
+        root = Path(args.work_dir)
+        runs = []
+        for model in models:
+            for refine in refines:
+                for res in resolutions:
+                    run = Run(len(runs) + 1, model, refine, res, own_dir.name, own_dir,
+                              run_dir_for(root, model, refine, res, own_dir.name))
+                    run.command = eval_command(run, args)
+                    runs.append(run)
+        return runs
     config_dir = Path(args.config_dir) if args.config_dir else repo_root() / "configs_mmseg"
     if not config_dir.is_dir():
         raise ConfigError(f"config folder '{config_dir}' does not exist (--config-dir).")
