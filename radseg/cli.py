@@ -75,6 +75,11 @@ def _add_segment(sub):
     p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction,
                    help="accept a --radio_revision that is not a 40-hex commit (a branch or tag: remote "
                         "code that can change)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="torch (default), or onnxruntime: the graphs of a `radseg export onnx` folder "
+                        "(--model-dir; docs/DEPLOY.md)")
+    p.add_argument("--model-dir", "--model_dir", dest="model_dir", default=None,
+                   help="the export folder for --backend onnxruntime")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=_run_segment)
 
@@ -94,13 +99,33 @@ def _run_segment(args) -> int:
     classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
     if len(classes) > 256:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
-    config = config_from_args(args)
+    onnx_export = None
+    if args.backend == "onnxruntime" or args.model_dir is not None:
+        if args.backend != "onnxruntime":
+            raise RADSegError("--model-dir is the export folder of --backend onnxruntime; add --backend onnxruntime.")
+        if args.model_dir is None:
+            raise RADSegError("--backend onnxruntime needs --model-dir DIR (a `radseg export onnx` folder).")
+        from .deploy.export import require_onnx
+        from .deploy.ort_backend import OnnxExport
+        require_onnx("--backend onnxruntime")
+        onnx_export = OnnxExport.open(args.model_dir)
+        base = onnx_export.config()
+        if args.sam_refine is None:
+            base = base.replace(sam_refine=False)  # RADSeg+ only with --sam-refine, as with torch
+        config = config_from_args(args, base=base)
+        onnx_export.check_config(config)
+        from .deploy.ort_backend import StoredTextEmbeddings
+        from .core.text_embeddings import flatten_synonyms
+        StoredTextEmbeddings(onnx_export).check(flatten_synonyms(classes)[0])  # before anything runs
+    else:
+        config = config_from_args(args)
     from .predictor import resolve_device
     device = resolve_device(args.device)
     from .models.radio import check_pinned, resolve_model_source
-    resolve_model_source(config.model_version)  # an unknown name fails before the image is read
+    if onnx_export is None:
+        resolve_model_source(config.model_version)  # an unknown name fails before the image is read
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
-    if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
+    if config.sam_refine and onnx_export is None:  # a missing or corrupt SAM checkpoint fails before RADIO loads
         from .models.sam import resolve_sam
         config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
     from .segment import check_image_path, check_output_prefix, load_image, save_outputs
@@ -114,7 +139,12 @@ def _run_segment(args) -> int:
     check_output_prefix(prefix)
     image, source = load_image(args.image, notify=_note)
     from .predictor import RADSegPredictor
-    result = RADSegPredictor.from_config(config, device=device).predict(image, classes)
+    if onnx_export is not None:
+        from .deploy.ort_backend import build_onnx_encoder
+        predictor = RADSegPredictor(*build_onnx_encoder(args.model_dir, device, config))
+    else:
+        predictor = RADSegPredictor.from_config(config, device=device)
+    result = predictor.predict(image, classes)
     names = [c[0] for c in classes]
     ov, lm = save_outputs(image, result, names, prefix, notify=_note)
     print(f"wrote {ov} and {lm}")
@@ -162,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     from .bench.cli import add_parser as add_bench
     add_bench(sub)
+    from .deploy.cli import add_parser as add_export  # imports onnx only when `radseg export` runs
+    add_export(sub)
     from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
     add_demo(sub)
     return parser

@@ -384,6 +384,9 @@ def export_onnx(out, config: RADSegConfig, *, preset: Optional[str] = None, clas
         parsed = load_class_names(classes)
     else:
         parsed = parse_classes(classes)
+    if config.slide_crop <= 0 and size is None:
+        raise ConfigError("slide_crop <= 0 (one pass over the whole image) needs the input size: "
+                          "--size H W (multiples of the patch size).")
     out = Path(out)
     if out.is_dir() and any(out.iterdir()) and not force:  # before any model loads
         raise OutputError(f"'{out}' exists and is not empty; choose a new folder or pass --force to replace it.")
