@@ -22,6 +22,20 @@ import torch
 from ..config import RADSegConfig
 
 
+_SCRATCH: List[Path] = []
+
+
+def _scratch() -> Path:
+    """One temporary folder per process for the bench's exports (kept to the end, so a graph exported
+    for one preset is copied, not exported again, for the next preset of the same window size)."""
+    if not _SCRATCH:
+        import atexit
+        import shutil
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="radseg-bench-onnx-")))
+        atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return _SCRATCH[0]
+
+
 def _ort_encoder(enc, sam_model, row: Dict, classes: List[List[str]], folder: Path, model_version: str,
                  sam_name: Optional[str], threads: Optional[int]):
     from ..core.sam_refine import SAMRefiner
@@ -81,13 +95,12 @@ def onnxruntime_row(enc, torch_row: Dict, torch_outs, imgs, ori_shape, device: s
     require_onnx("radseg bench --backend onnxruntime")
     classes = [list(c) for c in enc.classes]
     threads = torch.get_num_threads()
-    with tempfile.TemporaryDirectory(prefix="radseg-bench-onnx-") as tmp:
-        ort_enc, facts = _ort_encoder(enc, sam_model, torch_row, classes, Path(tmp) / "export", model_version,
-                                      sam_name, threads)
-        fig = run_case(ort_enc, imgs, ori_shape, device, repeats, warmup)
-        outs = fig.pop("_results")
-        lt, lo = interleaved_ms(enc, ort_enc, imgs, ori_shape, device, max(repeats, 3))
-        feat_err = feature_rel_error(enc, ort_enc, imgs[0])
+    folder = _scratch() / f"export-{len(list(_scratch().iterdir()))}"
+    ort_enc, facts = _ort_encoder(enc, sam_model, torch_row, classes, folder, model_version, sam_name, threads)
+    fig = run_case(ort_enc, imgs, ori_shape, device, repeats, warmup)
+    outs = fig.pop("_results")
+    lt, lo = interleaved_ms(enc, ort_enc, imgs, ori_shape, device, max(repeats, 3))
+    feat_err = feature_rel_error(enc, ort_enc, imgs[0])
     agree = [float((o.labels == t.labels).float().mean()) for o, t in zip(outs, torch_outs)]
     row = {**{k: torch_row[k] for k in ("preset", "dataset", "resolution", "image_size", "input_size", "scale",
                                         "crop", "stride", "classes", "refine", "mode", "batch")},

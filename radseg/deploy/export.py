@@ -355,6 +355,9 @@ def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[st
         if out.exists():
             shutil.rmtree(out)
         os.replace(partial, out)
+        for key, (path, used, err) in list(_EXPORTED.items()):  # the graphs now live in ``out``
+            if path.parent == partial:
+                _EXPORTED[key] = (out / path.name, used, err)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return manifest
