@@ -221,7 +221,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
         if be not in ("torch", "onnxruntime"):
             raise ConfigError(f"unknown backend '{be}': use torch and/or onnxruntime.")
     if "onnxruntime" in backends:
-        from ..deploy.export import require_onnx
+        from ..deploy.format import require_onnx
         require_onnx("radseg bench --backend onnxruntime")
         if torch.device(device).type != "cpu":
             raise ConfigError("radseg bench --backend onnxruntime measures the CPU execution provider: "
@@ -303,6 +303,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                         row["backend"] = "torch"
                         results.append(onnxruntime_row(enc, row, outs, imgs, (h0, w0), device, repeats, warmup,
                                                        sam_model=sam_model, model_version=model_version,
-                                                       sam_name=sam, log=log))
+                                                       sam_name=sam, log=log, measure=run_case,
+                                                       miou=miou_between))
                     del enc
     return {"meta": meta, "results": results}

@@ -68,8 +68,10 @@ def _ort_encoder(enc, sam_model, row: Dict, classes: List[List[str]], folder: Pa
 
 def feature_rel_error(enc, ort_enc, img: torch.Tensor) -> float:
     """Largest ``max|ort - torch| / max|torch|`` over the per-window backbone features of ``img``."""
-    from ..bench.core import _window_crops
-    crops = _window_crops(enc, img)
+    from ..core.sliding_windows import resize_to_stride, window_grid
+    x = resize_to_stride(img, enc.slide_crop, enc.slide_stride)
+    crops = torch.cat([x[:, :, y1:y2, x1:x2] for (y1, y2, x1, x2) in
+                       window_grid(x.shape[-2], x.shape[-1], enc.slide_crop, enc.slide_stride)])
     with torch.no_grad():
         a = enc.backbone_features(crops)
         b = ort_enc.backbone_features(crops)
@@ -78,20 +80,26 @@ def feature_rel_error(enc, ort_enc, img: torch.Tensor) -> float:
 
 def interleaved_ms(enc, ort_enc, imgs, ori_shape, device: str, repeats: int) -> Tuple[List[float], List[float]]:
     """Alternate one torch and one ONNX Runtime run ``repeats`` times; the two latency lists (ms)."""
-    from ..bench.timing import timed_ms
     lt, lo = [], []
     for _ in range(repeats):
         for e, out in ((enc, lt), (ort_enc, lo)):
             e.timer = None
-            out.append(timed_ms(lambda: [e.predict(im, ori_shape) for im in imgs], device)[1])
+            t0 = time.perf_counter()
+            [e.predict(im, ori_shape) for im in imgs]  # CPU only (run_bench checks): no sync needed
+            out.append(1e3 * (time.perf_counter() - t0))
     return lt, lo
 
 
 def onnxruntime_row(enc, torch_row: Dict, torch_outs, imgs, ori_shape, device: str, repeats: int, warmup: int,
-                    sam_model=None, model_version: str = "", sam_name: Optional[str] = None, log=print) -> Dict:
-    """The ``backend: onnxruntime`` row for the exact torch case ``torch_row`` (CPU execution provider)."""
-    from ..bench.core import miou_between, run_case
-    from .export import require_onnx
+                    sam_model=None, model_version: str = "", sam_name: Optional[str] = None, log=print,
+                    measure=None, miou=None) -> Dict:
+    """The ``backend: onnxruntime`` row for the exact torch case ``torch_row`` (CPU execution provider).
+
+    ``measure``, ``miou``: ``radseg.bench.core``'s ``run_case`` and ``miou_between`` (passed in, so
+    this module does not import the bench that calls it).
+    """
+    from .format import require_onnx
+    run_case, miou_between = measure, miou
     require_onnx("radseg bench --backend onnxruntime")
     classes = [list(c) for c in enc.classes]
     threads = torch.get_num_threads()

@@ -37,10 +37,8 @@ import torch.nn as nn
 from ..config import RADSegConfig
 from ..errors import ConfigError, OutputError
 
-FORMAT = "radseg-onnx"
-FORMAT_VERSION = 1
-MANIFEST = "radseg_onnx.json"
-TEXT_FILE = "text_embeddings.npz"
+from .format import FORMAT, FORMAT_VERSION, MANIFEST, TEXT_FILE, manifest_settings, require_onnx  # noqa: F401
+
 EXPORTERS = ("dynamo", "torchscript")
 #: ``--exporter`` values (``auto``: see :func:`export_graph`)
 EXPORTER_CHOICES = ("auto",) + EXPORTERS
@@ -48,16 +46,6 @@ OPSET = 18
 
 #: ``--preset`` short names (``radseg bench``'s) -> :mod:`radseg.presets` dataset keys
 DATASET_ALIASES = {"voc": "voc20", "context": "context59", "coco_stuff": "coco_stuff164k"}
-
-
-def require_onnx(what: str = "ONNX export") -> None:
-    """One clear line when the optional extra is missing."""
-    for mod in ("onnx", "onnxruntime"):
-        try:
-            __import__(mod)
-        except ImportError:
-            raise ConfigError(f"{what} needs the 'deploy' extra ({mod} is not installed): "
-                              f"pip install -e '.[deploy]' (or pip install onnx onnxruntime).") from None
 
 
 def preset_config(name: str, **overrides) -> RADSegConfig:
@@ -305,11 +293,6 @@ def _text_file(encoder, classes: List[List[str]], path: Path) -> Dict:
     np.savez(path, names=np.array(names), embeddings=emb)
     return {"file": path.name, "names": names, "classes": classes, "dim": int(emb.shape[1]),
             "lang_digest": encoder.text_embedder.weights_digest()}
-
-
-def manifest_settings(config: RADSegConfig) -> Dict:
-    """The settings an export fixes (compared at load time)."""
-    return {k: getattr(config, k) for k in ("slide_crop", "slide_stride", "scra_scaling", "use_scra")}
 
 
 def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[str]], *, sam=None,

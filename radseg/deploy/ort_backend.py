@@ -28,7 +28,7 @@ import torch.nn as nn
 from ..config import RADSegConfig
 from ..core.encoder import RADSegEncoder
 from ..errors import ConfigError
-from .export import FORMAT, FORMAT_VERSION, MANIFEST, manifest_settings, require_onnx
+from .format import FORMAT, FORMAT_VERSION, MANIFEST, manifest_settings, require_onnx
 
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 REQUIRED = ("backbone", "head_mlp")
