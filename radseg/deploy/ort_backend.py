@@ -198,7 +198,9 @@ class OrtBackbone(nn.Module):
                           f"(radseg export onnx --slide-crop 0 --size H W) or use the torch backend.")
 
     def get_nearest_supported_resolution(self, h: int, w: int):
-        return self.shape
+        """RADIO's rounding to the patch size (the single pass then checks the exported size)."""
+        s = self.patch_size
+        return max(s, round(h / s) * s), max(s, round(w / s) * s)
 
 
 class StoredTextEmbeddings:
