@@ -354,7 +354,7 @@ def export_onnx(out, config: RADSegConfig, *, preset: Optional[str] = None, clas
     ``classes``: names to embed (a list, ``"a, b|c"``, or a class-name file / built-in list);
     default: the config's ``class_names`` (a preset's benchmark classes).
     """
-    from ..class_names import load_class_names
+    from ..class_names import builtin_class_files, load_class_names
     from ..predictor import RADSegPredictor, parse_classes
     require_onnx()
     if config.fast:
@@ -365,8 +365,8 @@ def export_onnx(out, config: RADSegConfig, *, preset: Optional[str] = None, clas
         if not config.class_names:
             raise ConfigError("no classes to embed: pass --classes (names, or a class-name file) or a --preset.")
         parsed = load_class_names(config.class_names)
-    elif isinstance(classes, str) and (Path(classes).is_file() or "," not in classes and "|" not in classes
-                                       and classes.endswith(".txt")):
+    elif isinstance(classes, str) and (Path(classes).is_file() or classes in builtin_class_files()
+                                       or classes.endswith(".txt")):  # a class-name file or built-in list
         parsed = load_class_names(classes)
     else:
         parsed = parse_classes(classes)
