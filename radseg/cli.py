@@ -94,6 +94,11 @@ def _add_segment(sub):
     p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction,
                    help="accept a --radio_revision that is not a 40-hex commit (a branch or tag: remote "
                         "code that can change)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="torch (default), or onnxruntime: the graphs of a `radseg export onnx` folder "
+                        "(--model-dir; docs/DEPLOY.md)")
+    p.add_argument("--model-dir", "--model_dir", dest="model_dir", default=None,
+                   help="the export folder for --backend onnxruntime")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=_run_segment)
 
@@ -119,13 +124,15 @@ def _run_segment(args) -> int:
     classes = split_labels("cat, wall, floor, blanket" if args.labels is None else args.labels)
     if len(classes) > 256:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
-    config = config_from_args(args)
+    from .segment_cli import backend_config, build_segment_predictor
+    onnx_export, config = backend_config(args, classes)
     from .predictor import resolve_device
     device = resolve_device(args.device)
     from .models.radio import check_pinned, resolve_model_source
-    resolve_model_source(config.model_version)  # an unknown name fails before the image is read
+    if onnx_export is None:
+        resolve_model_source(config.model_version)  # an unknown name fails before the image is read
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
-    if config.sam_refine:  # a missing or corrupt SAM checkpoint fails before RADIO loads
+    if config.sam_refine and onnx_export is None:  # a missing or corrupt SAM checkpoint fails before RADIO loads
         from .models.sam import resolve_sam
         config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
     from .segment import check_image_path, check_output_prefix, load_image, output_paths, save_outputs
@@ -139,7 +146,7 @@ def _run_segment(args) -> int:
     check_output_prefix(prefix)
     image, source = load_image(args.image, notify=_note)
     from .predictor import RADSegPredictor
-    predictor = RADSegPredictor.from_config(config, device=device)
+    predictor = build_segment_predictor(onnx_export, config, device)
     from .segment_cli import weights_notice
     weights_notice(predictor, _note)
     result = predictor.predict(image, classes)
@@ -209,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     from .bench.cli import add_parser as add_bench
     add_bench(sub)
+    from .deploy.cli import add_parser as add_export  # imports onnx only when `radseg export` runs
+    add_export(sub)
     from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
     add_demo(sub)
     return add_common_help(parser)

@@ -39,6 +39,41 @@ def default_workers() -> int:
     return max(0, min(2, (os.cpu_count() or 1) - 1))
 
 
+def backend_config(args, classes):
+    """``(onnx_export or None, RADSegConfig)`` for ``radseg segment``'s flags: with ``--backend
+    onnxruntime`` the export folder is checked (its settings, and that it holds text embeddings for
+    ``classes``) before anything runs; otherwise the flags' config."""
+    from .cli_args import config_from_args
+    from .errors import RADSegError
+    if args.backend != "onnxruntime" and args.model_dir is None:
+        return None, config_from_args(args)
+    if args.backend != "onnxruntime":
+        raise RADSegError("--model-dir is the export folder of --backend onnxruntime; add --backend onnxruntime.")
+    if args.model_dir is None:
+        raise RADSegError("--backend onnxruntime needs --model-dir DIR (a `radseg export onnx` folder).")
+    from .core.text_embeddings import flatten_synonyms
+    from .deploy.export import require_onnx
+    from .deploy.ort_backend import OnnxExport, StoredTextEmbeddings
+    require_onnx("--backend onnxruntime")
+    onnx_export = OnnxExport.open(args.model_dir)
+    base = onnx_export.config()
+    if args.sam_refine is None:
+        base = base.replace(sam_refine=False)  # RADSeg+ only with --sam-refine, as with torch
+    config = config_from_args(args, base=base)
+    onnx_export.check_config(config)
+    StoredTextEmbeddings(onnx_export).check(flatten_synonyms(classes)[0])  # before anything runs
+    return onnx_export, config
+
+
+def build_segment_predictor(onnx_export, config, device):
+    """The predictor for ``config``: ONNX Runtime sessions over an export folder, or torch."""
+    from .predictor import RADSegPredictor
+    if onnx_export is not None:
+        from .deploy.ort_backend import build_onnx_encoder
+        return RADSegPredictor(*build_onnx_encoder(str(onnx_export.folder), device, config))
+    return RADSegPredictor.from_config(config, device=device)
+
+
 def run_segment_collection(args) -> int:
     from pathlib import Path
 
@@ -53,11 +88,12 @@ def run_segment_collection(args) -> int:
         raise ClassNamesError(f"--labels names {len(classes)} classes; the label-map PNG holds at most 256.")
     workers = default_workers() if args.num_workers is None else args.num_workers
     check_flags(args.batch_size, workers)
-    config = config_from_args(args)
+    onnx_export, config = backend_config(args, classes)
     device = _rank_device(args.device)
-    resolve_model_source(config.model_version)
+    if onnx_export is None:
+        resolve_model_source(config.model_version)
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
-    if config.sam_refine:
+    if config.sam_refine and onnx_export is None:
         from .models.sam import resolve_sam
         config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
     items, ignored = collect_inputs(args.image or [], args.recursive, args.list_file)
@@ -66,7 +102,7 @@ def run_segment_collection(args) -> int:
     if ignored and rank == 0:
         shown = ", ".join(ignored[:5]) + (f", ... (+{len(ignored) - 5} more)" if len(ignored) > 5 else "")
         _note(f"{len(ignored)} file(s) without an image suffix not read: {shown}")
-    predictor = RADSegPredictor.from_config(config, device=device)
+    predictor = build_segment_predictor(onnx_export, config, device)
     weights = weights_notice(predictor, _note if rank == 0 else (lambda m: None))
     if rank == 0:
         print(f"segmenting {len(items)} image(s) into {len(classes)} classes with {config.model_version} on "

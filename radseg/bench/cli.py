@@ -36,6 +36,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the JSON report here")
     p.add_argument("--md", default=None, help="write the Markdown tables here")
     p.add_argument("--print-json", action="store_true", help="print the JSON report instead of the tables")
+    p.add_argument("--backend", nargs="+", choices=("torch", "onnxruntime"), default=["torch"],
+                   help="torch (default); with onnxruntime each exact row is followed by the same case "
+                        "through an ONNX export (CPU; docs/DEPLOY.md)")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=run_from_args)
     return p
@@ -77,7 +80,7 @@ def run_from_args(args) -> int:
         modes={"exact": ("exact",), "fast": ("fast",), "both": ("exact", "fast")}[mode],
         batches=args.batch, repeats=args.repeats or (1 if args.small else 10),
         warmup=args.warmup if args.warmup is not None else (1 if args.small else 2), small=args.small,
-        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log)
+        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log, backends=args.backend)
     text = json.dumps(report, indent=2)
     md = markdown_table(report)
     if args.json:

@@ -216,8 +216,12 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
               sam: str = "sam-vit-h-random", device: Optional[str] = None, refine: Sequence[bool] = (False, True),
               modes: Sequence[str] = ("exact", "fast"), batches: Sequence[int] = (1,), repeats: int = 10,
               warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
-              log=print) -> Dict:
-    """Run every case and return the report (``{"meta": ..., "results": [...]}``, JSON-ready)."""
+              log=print, backends: Sequence[str] = ("torch",)) -> Dict:
+    """Run every case and return the report (``{"meta": ..., "results": [...]}``, JSON-ready).
+
+    ``backends``: with ``onnxruntime``, each exact torch row is followed by its ONNX Runtime row
+    (:func:`radseg.deploy.bench.onnxruntime_row`; the torch row is always measured, as the reference).
+    """
     from ..core.encoder import RADSegEncoder
     from ..models import build_radio
     from ..models.replicas import SMALL_NAMES
@@ -227,6 +231,15 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
     from ..core.sam_refine import SAMRefiner
     device = check_device(device)
     names = resolve_presets(presets)
+    for be in backends:
+        if be not in ("torch", "onnxruntime"):
+            raise ConfigError(f"unknown backend '{be}': use torch and/or onnxruntime.")
+    if "onnxruntime" in backends:
+        from ..deploy.format import require_onnx
+        require_onnx("radseg bench --backend onnxruntime")
+        if torch.device(device).type != "cpu":
+            raise ConfigError("radseg bench --backend onnxruntime measures the CPU execution provider: "
+                              "add --device cpu (GPU providers: docs/DEPLOY.md).")
     for m in modes:
         if m not in ("exact", "fast"):
             raise ConfigError(f"unknown mode '{m}': use exact, fast or both.")
@@ -302,5 +315,12 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                         f"backbone limit {row['backbone_limit_ms']['median']:.1f} ms, "
                         f"ratio {row['ratio_to_limit']:.2f}"
                         + ("" if row["measurement_valid"] else " INVALID (below 1: not a result)"))
+                    if "onnxruntime" in backends and mode == "exact":  # the same case through ONNX Runtime
+                        from ..deploy.bench import onnxruntime_row
+                        row["backend"] = "torch"
+                        results.append(onnxruntime_row(enc, row, outs, imgs, (h0, w0), device, repeats, warmup,
+                                                       sam_model=sam_model, model_version=model_version,
+                                                       sam_name=sam, log=log, measure=run_case,
+                                                       miou=miou_between))
                     del enc
     return {"meta": meta, "results": results}

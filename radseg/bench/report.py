@@ -47,10 +47,23 @@ def markdown_table(report: Dict) -> str:
     for r in report["results"]:
         lines.append("| " + " | ".join([
             r["preset"], "x".join(map(str, r["image_size"])), "x".join(map(str, r["input_size"])),
-            str(r["windows"]), str(r["classes"]), "on" if r["refine"] else "off", r["mode"], str(r["batch"]),
+            str(r["windows"]), str(r["classes"]), "on" if r["refine"] else "off",
+            r["mode"] + (" (onnxruntime)" if r.get("backend") == "onnxruntime" else ""), str(r["batch"]),
             _f(r["images_per_s"], 2), _f(r["latency_ms"]["median"]), _f(r["latency_ms"]["p90"]),
             _f(r["backbone_limit_ms"]["median"]), _ratio(r), _f(r["peak_gpu_mb"]),
             _f(r["syncs_per_image"]), _f(r.get("pixel_agreement"), 4), _f(r.get("miou_vs_exact"), 2)]) + " |")
+    ort = [r for r in report["results"] if r.get("backend") == "onnxruntime"]
+    if ort:
+        lines += ["", "ONNX Runtime (CPU execution provider) against torch, exact mode; ratio from interleaved runs:", "",
+                  "| preset | refine | batch | torch ms | onnxruntime ms | speedup | labels equal | mIoU vs torch | "
+                  "feature rel. err | export MB | session start s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in ort:
+            lines.append(f"| {r['preset']} | {'on' if r['refine'] else 'off'} | {r['batch']} | "
+                         f"{_f(r['interleaved_torch_ms'])} | {_f(r['interleaved_onnxruntime_ms'])} | "
+                         f"{_f(r['speedup_vs_torch'], 2)}x | {100 * r['pixel_agreement_vs_torch']:.3f}% | "
+                         f"{_f(r['miou_vs_torch'], 2)} | {r['feature_max_rel_err']:.2g} | {_f(r['export_mb'])} | "
+                         f"{_f(r['session_start_s'], 2)} |")
     lines += notes(report)
     lines += ["", "Per-stage breakdown, median ms per batch (share of the staged total):", "",
               "| preset | refine | mode | batch | " + " | ".join(STAGES) + " |",
@@ -59,6 +72,7 @@ def markdown_table(report: Dict) -> str:
         st = r["stages_ms"]
         tot = sum(v for v in st.values()) or 1.0
         cells = [f"{st[s]:.1f} ({100 * st[s] / tot:.0f}%)" if s in st else "-" for s in STAGES]
-        lines.append(f"| {r['preset']} | {'on' if r['refine'] else 'off'} | {r['mode']} | {r['batch']} | "
+        mode = r["mode"] + (" (onnxruntime)" if r.get("backend") == "onnxruntime" else "")
+        lines.append(f"| {r['preset']} | {'on' if r['refine'] else 'off'} | {mode} | {r['batch']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
