@@ -243,3 +243,32 @@ def test_a_copy_of_the_literature_prompt_file_is_read_the_same_way(tmp_path):
     from radseg.errors import ClassNamesError
     with pytest.raises(ClassNamesError, match="also line"):
         load_class_names(str(other), 847)
+
+
+def test_sweep_passes_label_ignore_to_16_bit_runs_only_and_matches_records_by_it(tmp_path):
+    """--label-ignore reaches ADE-847 / PC-459 runs (eval.py refuses it elsewhere), and a record
+    scored with the other setting does not count as this run's."""
+    from radseg.sweep import build_parser
+    from radseg.sweep.plan import Run, eval_command, record_mismatch
+
+    def run(ds):
+        return Run(index=0, model="tiny-random", refine=False, resolution="low_res", dataset=ds,
+                   config=Path(f"configs_mmseg/low_res/{ds}.py"), run_dir=tmp_path / ds)
+
+    base = ["--work-dir", str(tmp_path), "--models", "tiny-random", "--gpus", "1"]
+    correct = build_parser().parse_args(base + ["--label-ignore", "65535"])
+    plain = build_parser().parse_args(base)
+    for ds in ("ade847", "pc459"):
+        cmd = eval_command(run(ds), correct)
+        assert cmd[cmd.index("--label-ignore") + 1] == "65535"
+        assert "--label-ignore" not in eval_command(run(ds), plain)
+    assert "--label-ignore" not in eval_command(run("voc21"), correct)
+    rec = {"benchmark": "ade847", "resolution": "low_res", "sam_refine": False, "model_version": "tiny-random",
+           "lang_model": "siglip2", "scra_scaling": 10.0, "scga_scaling": 10.0,
+           "label_ignore": {"setting": "literature", "metric_ignore_index": 255}}
+    r = run("ade847")
+    assert record_mismatch(rec, r, plain) is None
+    assert "label_ignore='literature'" in record_mismatch(rec, r, correct)
+    rec["label_ignore"] = {"setting": "65535", "metric_ignore_index": 65535}
+    assert record_mismatch(rec, r, correct) is None
+    assert "label_ignore='65535'" in record_mismatch(rec, r, plain)

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--boundary-iou", "--boundary_iou", dest="boundary_iou", action="store_true",
                    help="every run also computes Boundary IoU (eval.py --boundary-iou); a record without it "
                         "is not counted as done")
+    e.add_argument("--label-ignore", "--label_ignore", dest="label_ignore", choices=("literature", "65535"),
+                   default=None,
+                   help="ADE-847 / PC-459 runs: the metric's ignore value (eval.py --label-ignore; default "
+                        "'literature', as the published numbers); other datasets' runs do not take it")
     e.add_argument("--amp", default=None, metavar="True|False")
     e.add_argument("--compile", default=None, metavar="True|False")
     e.add_argument("--cfg-options", "--cfg_options", dest="cfg_options", nargs="+", default=None,

@@ -207,10 +207,19 @@ def eval_command(run: Run, args) -> List[str]:
         cmd += ["--allow-unpinned"]
     if getattr(args, "boundary_iou", False):
         cmd += ["--boundary-iou"]
+    if getattr(args, "label_ignore", None) and takes_label_ignore(run.dataset):
+        cmd += ["--label-ignore", args.label_ignore]
     cmd += launcher
     if args.cfg_options:  # nargs='+': keep it last
         cmd += ["--cfg-options", *args.cfg_options]
     return cmd
+
+
+def takes_label_ignore(dataset: str) -> bool:
+    """Whether ``dataset``'s labels hold 65535 (ADE-847, PC-459): the runs ``--label-ignore`` applies to."""
+    from ..presets import DATASETS
+    facts = DATASETS.get(dataset)
+    return facts is not None and 65535 in tuple(facts.ignore_values)
 
 
 def _lang_model(model: str, lang_model: Optional[str]) -> Optional[str]:
@@ -246,6 +255,11 @@ def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
             return f"result.json has {key}={got!r}, this run wants {want!r}"
     if getattr(args, "boundary_iou", False) and "mBoundaryIoU" not in (rec.get("metrics") or {}):
         return "result.json has no mBoundaryIoU, this run wants --boundary-iou"
+    if takes_label_ignore(run.dataset):
+        want = getattr(args, "label_ignore", None) or "literature"
+        got = (rec.get("label_ignore") or {}).get("setting", "literature")
+        if got != want:
+            return f"result.json has label_ignore={got!r}, this run wants {want!r}"
     return None
 
 
