@@ -76,6 +76,8 @@ def test_two_runs_identical_and_earlier_results_kept(data_dir, tmp_path):
     from radseg.results.provenance import config_hash
     cfg = RADSegConfig.from_dict(first["radseg_config"])
     assert cfg.model_version == "tiny-random" and cfg.slide_crop == 336 and cfg.sam_refine is False
+    # the scale the pipeline resized to (VOC20 mid_res: 2048 x 336), not RADSegConfig's default 2048 x 448
+    assert tuple(cfg.scale) == (2048, 336), cfg.scale
     assert first["config_hash"] == second["config_hash"] == config_hash(first["radseg_config"])
     assert len(list((w / "results").glob("*.json"))) == 2
     assert len((w / "results.jsonl").read_text().splitlines()) == 2

@@ -333,6 +333,18 @@ def configure_boundary_iou(cfg, flag: Optional[bool]) -> Optional[Dict[str, Any]
 
 # -- run --------------------------------------------------------------------------------------------
 
+def pipeline_resize_scale(cfg) -> Optional[Tuple[int, int]]:
+    """The ``scale`` of the test pipeline's ``Resize`` (what the images are resized to), or None.
+
+    The segmentor receives resized images, so ``model.scale`` never acts in eval.py; it is set
+    to this so that the record's ``radseg_config`` names the size actually used."""
+    dataset = (cfg.get("test_dataloader") or {}).get("dataset") or {}
+    for step in dataset.get("pipeline") or []:
+        if isinstance(step, dict) and step.get("type") == "Resize" and step.get("scale") is not None:
+            return tuple(int(v) for v in step["scale"])
+    return None
+
+
 def run_evaluation(args) -> Dict[str, Any]:
     """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
     from ..models.registry import load_plugins
@@ -399,6 +411,9 @@ def run_evaluation(args) -> Dict[str, Any]:
     from ..predictor import RADSegPredictor
     from .segmentor import prebuilt_predictor, segmentor_config
     t0 = time.time()
+    resize = pipeline_resize_scale(cfg)
+    if resize is not None:  # the record's radseg_config says the size the images were resized to
+        cfg.model.scale = resize
     settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
                                                                  "data_preprocessor", "init_cfg")}
     predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
