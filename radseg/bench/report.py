@@ -39,4 +39,15 @@ def markdown_table(report: Dict) -> str:
         cells = [f"{st[s]:.1f} ({100 * st[s] / tot:.0f}%)" if s in st else "-" for s in STAGES]
         lines.append(f"| {r['preset']} | {'on' if r['refine'] else 'off'} | {r['mode']} | {r['batch']} | "
                      + " | ".join(cells) + " |")
+    plus = [r for r in report["results"] if r["refine"]]
+    if plus:
+        lines += ["", f"RADSeg+ workload ({m.get('workload', 'n/a')} prompts, radseg/bench/workload.py): per image, "
+                      "classes with regions, SAM regions and mask-decoder calls:", "",
+                  "| preset | mode | batch | peaked classes | classes with regions | regions | decoder calls | note |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
+        for r in plus:
+            lines.append(f"| {r['preset']} | {r['mode']} | {r['batch']} | {r.get('peaked_classes', 'n/a')} | "
+                         f"{_f(r.get('sam_classes_per_image'), 2)} | {_f(r.get('sam_regions_per_image'), 2)} | "
+                         f"{_f(r.get('sam_decoder_calls_per_image'), 2)} | "
+                         + (f"**{r['note']}**" if r.get("note") else "") + " |")
     return "\n".join(lines) + "\n"
