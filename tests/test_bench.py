@@ -39,6 +39,37 @@ def test_ci_smoke_run_prints_the_ratios(tmp_path, capsys):
     assert meta["sam_embedding"] == "radio_sam_adaptor"
     for r in rows[1::2]:
         assert 0.5 < r["pixel_agreement"] <= 1.0 and r["miou_vs_exact"] > 0 and r["speedup_vs_exact"] > 0
+    # RADSeg+ rows run SAM under the default (peaked) workload and say how much
+    assert meta["workload"] == "peaked" and "RADSeg+ workload (peaked prompts" in out
+    exact_plus, fast_plus = rows[2], rows[3]
+    for r in (exact_plus, fast_plus):
+        assert r["peaked_classes"] == 3 and r["sam_regions_per_image"] > 0 and "note" not in r
+        assert r["sam_regions_per_image"] >= r["sam_classes_per_image"] > 0
+        assert "sam_embedding" in r["stages_ms"] and r["stages_ms"]["sam_decoder"] > 0
+    assert exact_plus["sam_decoder_calls_per_image"] == exact_plus["sam_classes_per_image"]  # one per class
+    assert fast_plus["sam_decoder_calls_per_image"] == 1  # fast mode: one call for all classes
+    assert f"SAM regions/img {exact_plus['sam_regions_per_image']:g}" in out
+    assert all("sam_regions_per_image" not in r for r in rows[:2])  # RADSeg rows: no SAM counts
+
+
+def test_a_radseg_plus_row_without_regions_is_flagged(tmp_path, capsys, monkeypatch):
+    """Prompts that leave no confident pixel (all classes alike: every probability 1/K, denoised
+    away), as random weights do at full size: no region reaches SAM and the row is flagged."""
+    import radseg.bench.workload as workload
+
+    def alike(enc, imgs, name, present, seed=0):
+        enc._text = torch.ones_like(enc.text_embeddings())
+        return 0
+    monkeypatch.setattr(workload, "use_workload", alike)
+    js = tmp_path / "bench.json"
+    rc = main(["bench", "--model_version", "c-radio_v3-b-random", "--device", "cpu", "--preset", "voc_low",
+               "--small", "--refine", "on", "--mode", "exact", "--workload", "random", "--json", str(js)])
+    out = capsys.readouterr().out
+    row = json.loads(js.read_text())["results"][0]
+    assert rc == 0 and row["workload"] == "random" and row["peaked_classes"] == 0
+    assert row["sam_regions_per_image"] == 0 and row["sam_decoder_calls_per_image"] == 0
+    assert row["note"] == "not measuring refinement" and "sam_decoder" not in row["stages_ms"]
+    assert "(not measuring refinement)" in out and "| **not measuring refinement** |" in out
 
 
 def test_presets_carry_the_real_sizes_and_settings():

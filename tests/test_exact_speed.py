@@ -134,3 +134,18 @@ def test_positive_points_only_matches_sams_point_embedding():
         out = pe(points=(pts, lbl), boxes=boxes, masks=mask)
     assert "_embed_points" not in pe.__dict__  # restored
     assert torch.equal(_bits(out[0]), _bits(ref[0])) and torch.equal(_bits(out[1]), _bits(ref[1]))
+
+
+@pytest.mark.parametrize("b,n,c,heads,scaling", [(1, 197, 64, 4, 10.0), (3, 50, 96, 12, 10.0),
+                                                 (2, 120, 48, 2, 7.3)])
+def test_in_place_scra_is_bit_identical_to_the_previous_forward(b, n, c, heads, scaling):
+    """SCRA's scaling and mask now run in place (no fresh N x N tensors): the same bits as before."""
+    from timm.models.vision_transformer import Attention
+    from scra_previous import scra_forward_previous
+    from radseg.core.scra import SCRAttention
+    torch.manual_seed(n)
+    scra = SCRAttention(Attention(c, heads, qkv_bias=True).eval(), scaling).eval()
+    x = torch.randn(b, n, c) * 3
+    with torch.no_grad():
+        out, ref = scra(x), scra_forward_previous(scra, x)
+    assert torch.isfinite(ref).all() and torch.equal(_bits(out), _bits(ref))

@@ -31,6 +31,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="windows per backbone call: a number, 'auto' (from free GPU memory) or 'all'")
     p.add_argument("--sam-iou-thresh", type=float, default=-1.0,
                    help="SAM keep threshold; default -1 keeps every mask (random weights: times the whole merge)")
+    p.add_argument("--workload", choices=("peaked", "random"), default="peaked",
+                   help="RADSeg+ class prompts: 'peaked' (regions form on random weights; radseg/bench/workload.py) "
+                        "or 'random' (the text tower's: no region is expected)")
     p.add_argument("--small", action="store_true",
                    help="quarter-size images and stand-in model sizes: runs on a CPU in seconds (CI)")
     p.add_argument("--json", default=None, help="write the JSON report here")
@@ -80,7 +83,8 @@ def run_from_args(args) -> int:
         modes={"exact": ("exact",), "fast": ("fast",), "both": ("exact", "fast")}[mode],
         batches=args.batch, repeats=args.repeats or (1 if args.small else 10),
         warmup=args.warmup if args.warmup is not None else (1 if args.small else 2), small=args.small,
-        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log, backends=args.backend)
+        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log, backends=args.backend,
+        workload=args.workload)
     text = json.dumps(report, indent=2)
     md = markdown_table(report)
     if args.json:

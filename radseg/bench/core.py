@@ -16,6 +16,11 @@ preset's real size:
   more, so a ratio below 1 cannot be right (noise, a cold first call): such a row has
   ``measurement_valid: false`` and an ``invalid_reason``, and the tables print it as invalid.
   Every mode's pipeline and limit are warmed up at least once before they are timed;
+* RADSeg+ rows: ``sam_regions_per_image``, ``sam_classes_per_image`` (prompt-encoder
+  calls) and ``sam_decoder_calls_per_image`` counted over the staged runs, under the
+  ``workload`` (:mod:`radseg.bench.workload`: peaked prompts by default, so that regions
+  form on random weights); a row that prompted no region gets ``note`` = "not measuring
+  refinement";
 * fast-mode rows: ``pixel_agreement`` and ``miou_vs_exact`` (mIoU of the fast labels
   taking the exact labels as ground truth, %) against the exact row of the same case,
   and ``speedup_vs_exact``.
@@ -159,8 +164,11 @@ def ratio_validity(ratio: float) -> Dict:
 
 
 def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: str, repeats: int,
-             warmup: int) -> Dict:
-    """Time one configured encoder on one batch; returns the figures and the last outputs."""
+             warmup: int, counter=None) -> Dict:
+    """Time one configured encoder on one batch; returns the figures and the last outputs.
+
+    ``counter``: a :class:`radseg.bench.workload.SamCallCounter` (RADSeg+), read over the staged runs.
+    """
     from ..core.encoder import _fast_math
     from .timing import StageTimer, count_syncs, sync, timed_ms
     cuda = torch.device(device).type == "cuda"
@@ -185,10 +193,13 @@ def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: 
     peak = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else None
     # per-stage breakdown (timer attached: synchronised stages on CUDA)
     enc.timer = StageTimer(device)
+    if counter is not None:
+        counter.reset()
     for _ in range(min(repeats, 5)):
         batch()
         enc.timer.lap()
     laps = enc.timer.laps
+    sam_counts = {} if counter is None else counter.per_image(len(laps) * b)
     enc.timer = None
     names = [s for s in STAGES if any(s in lap for lap in laps)]
     stages = {s: round(statistics.median([lap.get(s, 0.0) for lap in laps]), 3) for s in names}
@@ -209,19 +220,22 @@ def run_case(enc, imgs: List[torch.Tensor], ori_shape: Tuple[int, int], device: 
             "syncs_per_image": None if syncs is None else round(syncs / b, 2),
             "peak_gpu_mb": None if peak is None else round(peak, 1),
             "backbone_limit_ms": limit, "ratio_to_limit": ratio, **ratio_validity(ratio),
-            "windows": n_windows, "_results": results}
+            "windows": n_windows, **sam_counts, "_results": results}
 
 
 def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-radio_v3-b-random",
               sam: str = "sam-vit-h-random", device: Optional[str] = None, refine: Sequence[bool] = (False, True),
               modes: Sequence[str] = ("exact", "fast"), batches: Sequence[int] = (1,), repeats: int = 10,
               warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
-              log=print, backends: Sequence[str] = ("torch",)) -> Dict:
+              workload: str = "peaked", log=print, backends: Sequence[str] = ("torch",)) -> Dict:
     """Run every case and return the report (``{"meta": ..., "results": [...]}``, JSON-ready).
 
+    ``workload``: the class prompts (:mod:`radseg.bench.workload`): ``peaked`` (regions form on
+    random weights; the same prompts for every mode and refinement of a case) or ``random``.
     ``backends``: with ``onnxruntime``, each exact torch row is followed by its ONNX Runtime row
     (:func:`radseg.deploy.bench.onnxruntime_row`; the torch row is always measured, as the reference).
     """
+    from .workload import NOT_MEASURING, WORKLOADS, SamCallCounter, present_classes, use_workload
     from ..core.encoder import RADSegEncoder
     from ..models import build_radio
     from ..models.replicas import SMALL_NAMES
@@ -243,6 +257,8 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
     for m in modes:
         if m not in ("exact", "fast"):
             raise ConfigError(f"unknown mode '{m}': use exact, fast or both.")
+    if workload not in WORKLOADS:
+        raise ConfigError(f"unknown workload '{workload}': use {' or '.join(WORKLOADS)}.")
     if any(int(b) < 1 for b in batches) or repeats < 1:
         raise ConfigError("batch sizes and --repeats must be >= 1.")
     if warmup < 1:  # a cold first call (allocations, kernel selection) is not a speed figure
@@ -262,7 +278,8 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
             # radio_sam_adaptor, or sam_vit_h_image_encoder on backbones without one (C-RADIOv4)
             "sam_embedding": bundle.info.get("sam_embedding"),
             "repeats": repeats, "warmup": warmup, "sam_iou_thresh": sam_iou_thresh,
-            "max_windows_per_batch": max_windows_per_batch, "threads": torch.get_num_threads()}
+            "max_windows_per_batch": max_windows_per_batch, "threads": torch.get_num_threads(),
+            "workload": workload}
     results: List[Dict] = []
     exact_out: Dict[tuple, Dict] = {}
     for name in names:
@@ -277,6 +294,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
         input_size = rescale_size(h0, w0, scale)
         for b in batches:
             imgs = [x.to(device) for x in synthetic_images(int(b), input_size)]
+            prompts = None  # the case's class prompts, made once (by its first encoder) for every row
             for ref in refine:
                 for mode in modes:
                     refiner = (SAMRefiner(sam_model, coarse_thresh=facts.coarse_thresh, sam_iou_thresh=sam_iou_thresh)
@@ -286,12 +304,24 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                                         sam_refiner=refiner, fast=(mode == "fast"))
                     enc.set_classes([f"class {i}" for i in range(facts.num_classes)])
                     enc.text_embeddings()  # once per class list, outside the timings
-                    fig = run_case(enc, imgs, (h0, w0), device, repeats, warmup)
+                    if prompts is None:
+                        peaked = use_workload(enc, imgs, workload, present_classes(bp.dataset, facts.num_classes))
+                        prompts = enc.text_embeddings()
+                    enc._text = prompts  # the encoder's cache of the class list's embeddings
+                    counter = SamCallCounter(sam_model) if ref else None
+                    try:
+                        fig = run_case(enc, imgs, (h0, w0), device, repeats, warmup, counter)
+                    finally:
+                        if counter is not None:
+                            counter.close()
                     outs = fig.pop("_results")
                     row = {"preset": name, "dataset": bp.dataset, "resolution": bp.resolution,
                            "image_size": [h0, w0], "input_size": list(input_size), "scale": list(scale),
                            "crop": pre.slide_crop, "stride": pre.slide_stride, "classes": facts.num_classes,
-                           "refine": bool(ref), "mode": mode, "batch": int(b), **fig}
+                           "refine": bool(ref), "mode": mode, "batch": int(b), "workload": workload,
+                           "peaked_classes": peaked, **fig}
+                    if ref and not fig["sam_regions_per_image"]:
+                        row["note"] = NOT_MEASURING
                     key = (name, bool(ref), int(b))
                     if mode == "exact":
                         exact_out[key] = {"labels": [o.labels for o in outs], "row": row}
@@ -314,7 +344,10 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                         f"{row['images_per_s']:.2f} img/s, median {row['latency_ms']['median']:.1f} ms, "
                         f"backbone limit {row['backbone_limit_ms']['median']:.1f} ms, "
                         f"ratio {row['ratio_to_limit']:.2f}"
-                        + ("" if row["measurement_valid"] else " INVALID (below 1: not a result)"))
+                        + ("" if row["measurement_valid"] else " INVALID (below 1: not a result)")
+                        + (f", SAM regions/img {row['sam_regions_per_image']:g}, decoder calls/img "
+                           f"{row['sam_decoder_calls_per_image']:g}" if ref else "")
+                        + (f" ({row['note']})" if "note" in row else ""))
                     if "onnxruntime" in backends and mode == "exact":  # the same case through ONNX Runtime
                         from ..deploy.bench import onnxruntime_row
                         row["backend"] = "torch"

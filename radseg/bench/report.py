@@ -75,4 +75,15 @@ def markdown_table(report: Dict) -> str:
         mode = r["mode"] + (" (onnxruntime)" if r.get("backend") == "onnxruntime" else "")
         lines.append(f"| {r['preset']} | {'on' if r['refine'] else 'off'} | {mode} | {r['batch']} | "
                      + " | ".join(cells) + " |")
+    plus = [r for r in report["results"] if r["refine"]]
+    if plus:
+        lines += ["", f"RADSeg+ workload ({m.get('workload', 'n/a')} prompts, radseg/bench/workload.py): per image, "
+                      "classes with regions, SAM regions and mask-decoder calls:", "",
+                  "| preset | mode | batch | peaked classes | classes with regions | regions | decoder calls | note |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
+        for r in plus:
+            lines.append(f"| {r['preset']} | {r['mode']} | {r['batch']} | {r.get('peaked_classes', 'n/a')} | "
+                         f"{_f(r.get('sam_classes_per_image'), 2)} | {_f(r.get('sam_regions_per_image'), 2)} | "
+                         f"{_f(r.get('sam_decoder_calls_per_image'), 2)} | "
+                         + (f"**{r['note']}**" if r.get("note") else "") + " |")
     return "\n".join(lines) + "\n"

@@ -51,16 +51,23 @@ class SCRAttention(nn.Module):
         if self.fast and not self.training:
             o = F.scaled_dot_product_attention(q, k, v)  # same math: softmax(q k^T / sqrt(d)) v
         else:
-            attn = (q @ k.transpose(-2, -1)) * (d ** -0.5)
+            # The scaling and the mask below are applied in place: the same elementwise float
+            # operations (the same bits; tests/test_exact_speed.py), minus two fresh ``B x h x N x N``
+            # tensors each. At RADSeg+'s 1024 px pass (N = 3080) each is 455 MB, which the CPU
+            # allocator maps and zero-fills anew every time (docs/BENCHMARKS.md, "CPU exact mode").
+            attn = q @ k.transpose(-2, -1)
+            attn.mul_(d ** -0.5)
             attn = self.attn_drop(attn.softmax(dim=-1))
             o = attn @ v
+            del attn
         o = o.transpose(1, 2).reshape(B, N, C)
         o = self.proj_drop(self.proj(o))
         # 2. per-head cosine self-similarity of the attention output.
         oh = F.normalize(o.reshape(B, N, h, d).transpose(1, 2), dim=-1)
-        sim = (oh @ oh.transpose(-2, -1)) * self.scaling
+        sim = oh @ oh.transpose(-2, -1)
+        sim.mul_(self.scaling)
         # 3. negative similarities are excluded.
-        sim = sim.masked_fill(sim < 0, float("-inf")).softmax(dim=-1)
+        sim = sim.masked_fill_(sim < 0, float("-inf")).softmax(dim=-1)
         # 4. re-attend the ORIGINAL v and project a second time.
         out = (sim @ v).transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(out))
