@@ -1,0 +1,110 @@
+"""Conventions that move the numbers, tested on inputs where the alternative gives another answer.
+
+A convention checked only on inputs where a plausible alternative agrees (sizes that
+never land on an exact half hide ``round`` vs ``int(x + 0.5)``; a crop that fails its
+own check first hides the stride check) is not guarded. Each test here picks inputs
+that separate the convention from its alternative, and says which alternative it kills.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radseg.config import RADSegConfig
+from radseg.errors import ConfigError
+from radseg.presets import DATASETS
+from radseg.preprocess import rescale_like_mmseg, rescale_size
+
+#: Every distinct preset scale ``(long_max, short)`` of every benchmark.
+PRESET_SCALES = sorted({p.scale for d in DATASETS.values() for p in d.presets.values()})
+
+
+def _exact_half_cases(lo: int = 100, hi: int = 640):
+    """All ``(h, w, scale)`` with sides ``lo..hi`` where a side times the scale factor is exactly ``k + 0.5``.
+
+    Found in float64 (numpy's ``/``, ``*`` and ``min`` round as Python's do), with the
+    factor mmcv computes: ``min(long_max / long, short_max / short)``.
+    """
+    sides = np.arange(lo, hi + 1, dtype=np.float64)
+    H, W = np.meshgrid(sides, sides, indexing="ij")
+    cases = []
+    for scale in PRESET_SCALES:
+        f = np.minimum(max(scale) / np.maximum(H, W), min(scale) / np.minimum(H, W))
+        half = np.zeros(H.shape, bool)
+        for side in (H, W):
+            y = side * f
+            half |= (y - np.floor(y)) == 0.5
+        cases += [(int(H[i, j]), int(W[i, j]), scale) for i, j in zip(*np.nonzero(half))]
+    return cases
+
+
+@pytest.fixture(scope="module")
+def half_cases():
+    return _exact_half_cases()
+
+
+def test_rescale_size_rounds_exact_halves_up_like_mmcv(half_cases):
+    """Kills ``round(x * f)`` (halves to even) and ``floor``: every exact-half case agrees with mmcv."""
+    mmcv_geometric = pytest.importorskip("mmcv.image.geometric")
+    assert len(half_cases) > 4000, len(half_cases)  # ~8,000 sides land on k + 0.5 at the presets
+    assert (100, 368, (1334, 896)) in half_cases  # the issue's example
+    assert rescale_size(100, 368, (1334, 896)) == (363, 1334)
+    even_floor = 0
+    for h, w, scale in half_cases:
+        nw, nh = mmcv_geometric.rescale_size((w, h), scale)
+        assert rescale_size(h, w, scale) == (nh, nw), (h, w, scale)
+        assert rescale_size(w, h, scale) == (nw, nh), (w, h, scale)  # transposed image, same rule
+        assert rescale_size(h, w, scale[::-1]) == (nh, nw), (h, w, scale)  # scale in either order
+        f = min(max(scale) / max(h, w), min(scale) / min(h, w))
+        even_floor += any(x * f % 1 == 0.5 and int(x * f) % 2 == 0 for x in (h, w))
+    assert even_floor > 2000, even_floor  # cases where round-half-to-even would give one pixel less
+
+
+def test_rescale_size_matches_mmcv_on_a_grid():
+    """The ordinary (non-half) sizes too: every 7th side 100..640 at every preset, both orientations."""
+    mmcv_geometric = pytest.importorskip("mmcv.image.geometric")
+    sides = range(100, 641, 7)
+    for scale in PRESET_SCALES:
+        for h in sides:
+            for w in sides:
+                nw, nh = mmcv_geometric.rescale_size((w, h), scale)
+                assert rescale_size(h, w, scale) == (nh, nw), (h, w, scale)
+
+
+def test_imrescale_pixels_match_mmcv_on_exact_half_sizes(half_cases):
+    """The full resize (size and pixels) equals ``mmcv.imrescale`` on exact-half sizes, one per preset scale."""
+    mmcv = pytest.importorskip("mmcv")
+    rng = np.random.default_rng(0)
+    picked = {}
+    for h, w, scale in half_cases:
+        f = min(max(scale) / max(h, w), min(scale) / min(h, w))
+        if any(x * f % 1 == 0.5 and int(x * f) % 2 == 0 for x in (h, w)):
+            picked.setdefault(scale, (h, w))
+    assert len(picked) >= 5, picked
+    for scale, (h, w) in picked.items():
+        im = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        a = mmcv.imrescale(im, scale, interpolation="bilinear")
+        b = rescale_like_mmseg(im, scale)
+        assert a.shape == b.shape and np.array_equal(a, b), (h, w, scale)
+
+
+@pytest.mark.parametrize("crop,stride", [(336, 120), (224, 100), (336, 8), (224, 168 + 4)])
+def test_validate_refuses_a_stride_that_is_not_a_patch_multiple(crop, stride):
+    """The crop is a patch multiple, so only the stride half of the check can fire."""
+    assert crop % 16 == 0 and stride % 16
+    with pytest.raises(ConfigError, match=f"slide_stride={stride} must be multiples of the model's patch size"):
+        RADSegConfig(slide_crop=crop, slide_stride=stride).validate(patch_size=16)
+    RADSegConfig(slide_crop=crop, slide_stride=stride).validate()  # patch size unknown: not checked yet
+
+
+@pytest.mark.parametrize("crop,stride", [(330, 110), (100, 96)])
+def test_validate_refuses_a_crop_that_is_not_a_patch_multiple(crop, stride):
+    """330/110: neither is a multiple of 16; 100/96: only the crop (96 = 6 x 16)."""
+    with pytest.raises(ConfigError, match="must be multiples of the model's patch size"):
+        RADSegConfig(slide_crop=crop, slide_stride=stride).validate(patch_size=16)
+
+
+@pytest.mark.parametrize("crop,stride,patch", [(336, 112, 16), (336, 224, 16), (224, 112, 16), (336, 112, 14),
+                                               (224, 224, 16)])
+def test_validate_accepts_the_presets_windows(crop, stride, patch):
+    RADSegConfig(slide_crop=crop, slide_stride=stride).validate(patch_size=patch)
