@@ -12,8 +12,8 @@ import pytest
 
 from radseg.config import RADSegConfig
 from radseg.errors import ConfigError
-from radseg.presets import DATASETS
 from radseg.preprocess import rescale_like_mmseg, rescale_size
+from radseg.presets import DATASETS
 
 #: Every distinct preset scale ``(long_max, short)`` of every benchmark.
 PRESET_SCALES = sorted({p.scale for d in DATASETS.values() for p in d.presets.values()})
