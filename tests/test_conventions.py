@@ -108,3 +108,48 @@ def test_validate_refuses_a_crop_that_is_not_a_patch_multiple(crop, stride):
                                                (224, 224, 16)])
 def test_validate_accepts_the_presets_windows(crop, stride, patch):
     RADSegConfig(slide_crop=crop, slide_stride=stride).validate(patch_size=patch)
+
+
+def test_stride_resize_truncates_where_rounding_would_add_a_stride():
+    """``int(h * scale)`` then ceil to the stride: 200 x 299 -> 224.75 -> 224 (a multiple), so 224.
+
+    ``round`` (225) would ceil to 336; the hand-worked cases in test_sliding_windows
+    (377.44, 222.88) give the same answer under either rule.
+    """
+    from radseg.core.sliding_windows import stride_resize_shape
+    assert stride_resize_shape(200, 299, 224, 112) == (224, 336)
+    assert stride_resize_shape(299, 200, 224, 112) == (336, 224)
+    assert stride_resize_shape(200, 399, 224, 112) == (224, 448)
+
+
+def test_denoising_max_is_per_image_not_per_batch():
+    """Class 1 is strong in image 0 only: zeroed in image 1 (a whole-batch max would keep it)."""
+    import torch
+    from radseg.core.dense_logits import denoise_prompts
+    p = torch.full((2, 2, 2, 2), 0.3)
+    p[0, 1, 0, 0] = 0.9
+    p[:, 0, 1, 1] = 0.8
+    out = denoise_prompts(p, 0.5)
+    assert torch.equal(out[0], p[0])
+    assert torch.all(out[1, 1] == 0) and torch.equal(out[1, 0], p[1, 0])
+
+
+def test_dense_steps_are_per_image_on_a_batch():
+    """Projection, cosine softmax and synonym max on ``B = 2`` equal the ``B = 1`` calls bit for bit.
+
+    The reference runs one image at a time; a reshape that mixes the batch and pixel axes
+    (identical when ``B = 1``) would give another answer here.
+    """
+    import torch
+    from radseg.core.dense_logits import cosine_probabilities, max_over_synonyms, project_tokens
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, 6, 3, 5, generator=g)
+    w = torch.randn(6, 4, generator=g)
+    text = torch.randn(5, 4, generator=g)
+    proj = project_tokens(feats, lambda t: t @ w)
+    assert torch.equal(proj, torch.cat([project_tokens(feats[i:i + 1], lambda t: t @ w) for i in range(2)]))
+    prob = cosine_probabilities(proj, text)
+    assert torch.equal(prob, torch.cat([cosine_probabilities(proj[i:i + 1], text) for i in range(2)]))
+    syn = max_over_synonyms(prob, [0, 1, 1, 2, 0], 3)
+    assert torch.equal(syn, torch.cat([max_over_synonyms(prob[i:i + 1], [0, 1, 1, 2, 0], 3) for i in range(2)]))
+    assert torch.equal(syn[:, 0], torch.maximum(prob[:, 0], prob[:, 4]))
