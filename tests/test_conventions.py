@@ -125,6 +125,7 @@ def test_stride_resize_truncates_where_rounding_would_add_a_stride():
 def test_denoising_max_is_per_image_not_per_batch():
     """Class 1 is strong in image 0 only: zeroed in image 1 (a whole-batch max would keep it)."""
     import torch
+
     from radseg.core.dense_logits import denoise_prompts
     p = torch.full((2, 2, 2, 2), 0.3)
     p[0, 1, 0, 0] = 0.9
@@ -141,6 +142,7 @@ def test_dense_steps_are_per_image_on_a_batch():
     (identical when ``B = 1``) would give another answer here.
     """
     import torch
+
     from radseg.core.dense_logits import cosine_probabilities, max_over_synonyms, project_tokens
     g = torch.Generator().manual_seed(0)
     feats = torch.randn(2, 6, 3, 5, generator=g)
