@@ -155,3 +155,20 @@ def test_dense_steps_are_per_image_on_a_batch():
     syn = max_over_synonyms(prob, [0, 1, 1, 2, 0], 3)
     assert torch.equal(syn, torch.cat([max_over_synonyms(prob[i:i + 1], [0, 1, 1, 2, 0], 3) for i in range(2)]))
     assert torch.equal(syn[:, 0], torch.maximum(prob[:, 0], prob[:, 4]))
+
+
+def test_network_input_is_rgb_clip_normalised_float32():
+    """SegDataPreProcessor's op order: ``(x - mean) / std`` per RGB channel, 0..255 units, ``1 x 3 x H x W``."""
+    import torch
+
+    from radseg.preprocess import MEAN_RGB, STD_RGB, network_input, normalize_image
+    assert MEAN_RGB == (122.771, 116.746, 104.094) and STD_RGB == (68.501, 66.632, 70.323)
+    img = np.random.default_rng(1).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    x = network_input(img, None)
+    ref = (torch.from_numpy(img).permute(2, 0, 1).float() - torch.tensor(MEAN_RGB).view(3, 1, 1)) \
+        / torch.tensor(STD_RGB).view(3, 1, 1)
+    assert x.shape == (1, 3, 5, 7) and x.dtype == torch.float32 and torch.equal(x[0], ref)
+    assert torch.equal(normalize_image(torch.from_numpy(img).permute(2, 0, 1)), ref)
+    scaled = network_input(img, (14, 10))  # long side 7 -> 14 (factor 2): like mmcv.imrescale
+    assert scaled.shape == (1, 3, 10, 14)
+    assert rescale_like_mmseg(img, None) is img and rescale_like_mmseg(img, ()) is img
