@@ -172,3 +172,12 @@ def test_network_input_is_rgb_clip_normalised_float32():
     scaled = network_input(img, (14, 10))  # long side 7 -> 14 (factor 2): like mmcv.imrescale
     assert scaled.shape == (1, 3, 10, 14)
     assert rescale_like_mmseg(img, None) is img and rescale_like_mmseg(img, ()) is img
+
+
+def test_normalisation_constants_follow_the_image_device():
+    """mean/std are made on the image's device (a CUDA image must not meet CPU constants); the meta
+    device stands in for a GPU here: CPU constants cannot meet a meta tensor either."""
+    import torch
+
+    from radseg.preprocess import normalize_image
+    assert normalize_image(torch.zeros(1, 3, 2, 2, device="meta")).device.type == "meta"
