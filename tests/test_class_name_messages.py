@@ -100,3 +100,29 @@ def test_parsing_details():
     assert parse_class_line(" sky ;wall ") == ["sky", "wall"] and parse_class_line("a,b") == ["a", "b"]
     assert normalize_name("  Big \t Dog ") == "big dog"
     assert split_labels(" sky , grass| lawn ") == [["sky"], ["grass", "lawn"]]
+
+
+def test_messages_with_spaces_and_colons_in_the_names(tmp_path):
+    """The 'is also line N' part is cut after the first ': ' only (a folder may hold spaces, a label ': ')."""
+    d = tmp_path / "my lists"
+    d.mkdir()
+    f = d / "c.txt"
+    f.write_text("cat\nCAT\n")
+    with pytest.raises(ClassNamesError) as e:
+        load_class_names(str(f))
+    assert str(e.value).startswith(f"{f}: line 2: 'CAT' is also line 1 (names")
+    with pytest.raises(ClassNamesError) as e:
+        split_labels("a: b, A: B")
+    assert str(e.value).startswith("--labels: class 2 ('A: B'): 'A: B' is also class 1 ('a: b') (names")
+
+
+def test_crlf_lines_and_the_first_nul_byte(tmp_path):
+    from radseg.class_names import parse_class_names
+    assert parse_class_names(["T-REX\r\n", "dog\r"]) == [["T-REX"], ["dog"]]
+    with pytest.raises(ClassNamesError) as e:
+        parse_class_names(["cat", "sky, \r\n"])
+    assert str(e.value) == "<list>: line 2 ('sky, ') has an empty synonym."
+    f = tmp_path / "c.txt"
+    f.write_bytes(b"cat\n\x00\ndog\x00\n")
+    with pytest.raises(ClassNamesError, match="a NUL byte on line 2"):
+        load_class_names(str(f))
