@@ -5,6 +5,7 @@ import json
 import math
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +130,35 @@ def test_load_record_and_complete(tmp_path):
                           ("list", [good], False)]:
         (tmp_path / f"{name}.json").write_text(json.dumps(rec))
         assert is_complete_record(tmp_path / f"{name}.json") is ok, name
+
+
+def test_records_keep_the_key_order_and_the_message_lists_every_bad_metric(tmp_path):
+    kept = write_run_record(tmp_path, RECORD, "s", "n")
+    order = list(RECORD) + ["schema", "status"]  # the record's own order, not sorted
+    assert list(json.loads(kept.read_text())) == order
+    assert list(json.loads((tmp_path / "results.jsonl").read_text().splitlines()[0])) == order
+    with pytest.raises(RADSegError) as e:
+        write_run_record(tmp_path / "x", dict(RECORD, metrics={"aAcc": None, "mIoU": float("inf")}), "s", "n")
+    assert str(e.value).startswith("the run produced no valid score (aAcc=None, mIoU=inf, mAcc=None); no result "
+                                   "record written.")
+
+
+def test_atomic_write_goes_through_a_hidden_temp_file_beside_the_target(tmp_path, monkeypatch):
+    seen = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        seen.append((src, dst))
+        real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", spy)
+    old = os.umask(0o002)
+    try:
+        target = tmp_path / "new" / "deeper" / "r.json"  # two missing folders
+        atomic_write_text(target, "x")
+    finally:
+        os.umask(old)
+    (src, dst), = seen
+    src = Path(src)
+    assert Path(dst) == target and src.parent == target.parent
+    assert src.name.startswith(".r.json.") and src.name.endswith(".tmp")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o664  # 0o666 & ~umask, like an ordinary file
