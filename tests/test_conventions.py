@@ -174,10 +174,22 @@ def test_network_input_is_rgb_clip_normalised_float32():
     assert rescale_like_mmseg(img, None) is img and rescale_like_mmseg(img, ()) is img
 
 
-def test_normalisation_constants_follow_the_image_device():
-    """mean/std are made on the image's device (a CUDA image must not meet CPU constants); the meta
-    device stands in for a GPU here: CPU constants cannot meet a meta tensor either."""
+def test_normalisation_constants_follow_the_image_device(monkeypatch):
+    """mean/std are made on the image's device (a CUDA image must not meet CPU constants).
+
+    No GPU here: the constants' ``device`` argument is recorded instead (the meta device would
+    show it too, but its first use costs seconds).
+    """
     import torch
 
-    from radseg.preprocess import normalize_image
-    assert normalize_image(torch.zeros(1, 3, 2, 2, device="meta")).device.type == "meta"
+    from radseg import preprocess
+    made = []
+    real = torch.tensor
+
+    def spy(data, *args, **kwargs):
+        made.append(kwargs.get("device", "not given"))
+        return real(data, *args, **kwargs)
+    monkeypatch.setattr(preprocess.torch, "tensor", spy)
+    img = torch.zeros(1, 3, 2, 2)
+    preprocess.normalize_image(img)
+    assert made == [img.device, img.device]
