@@ -77,7 +77,7 @@ class RADSegConfig:
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
-    def preset(cls, dataset: str, resolution: str = "mid_res", **overrides) -> "RADSegConfig":
+    def preset(cls, dataset: str, resolution: str = "mid_res", **overrides: Any) -> "RADSegConfig":
         """The paper's settings for ``dataset`` at ``resolution`` (``low_res|mid_res|high_res``)."""
         facts = get_dataset(dataset)
         p = facts.preset(resolution)
@@ -119,7 +119,7 @@ class RADSegConfig:
             d["scale"] = list(d["scale"])
         return d
 
-    def replace(self, **changes) -> "RADSegConfig":
+    def replace(self, **changes: Any) -> "RADSegConfig":
         return self.from_dict({**self.to_dict(), **changes})
 
     # -- validation ---------------------------------------------------------------------------------

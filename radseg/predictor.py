@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -28,8 +28,14 @@ from .config import RADSegConfig
 from .errors import ConfigError, RADSegError
 from .preprocess import network_input
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .core.encoder import RADSegEncoder, SegmentationResult
+
 ImageLike = Union[str, Path, "np.ndarray", torch.Tensor, "PIL.Image.Image"]  # noqa: F821
 ClassesLike = Union[str, Sequence[Union[str, Sequence[str]]]]
+DeviceLike = Optional[Union[str, torch.device]]  # None: CUDA when available
 
 
 @dataclass
@@ -47,12 +53,12 @@ class Prediction:
     image: np.ndarray
     timings: Dict[str, float] = field(default_factory=dict)
 
-    def overlay(self, alpha: float = 0.5, legend: bool = True):
+    def overlay(self, alpha: float = 0.5, legend: bool = True) -> Image.Image:
         """Class colours blended over the image, with a legend of every class (PIL image)."""
         from .visualize import overlay
         return overlay(self.image, self.labels.cpu().numpy(), self.classes, alpha=alpha, legend=legend)
 
-    def label_image(self):
+    def label_image(self) -> Image.Image:
         """The label map as a palette PNG image (pixel value = class index)."""
         from .visualize import label_map_image
         return label_map_image(self.labels.cpu().numpy(), len(self.classes))
@@ -128,7 +134,7 @@ class RADSegPredictor:
     :class:`RADSegConfig` it was built from.
     """
 
-    def __init__(self, encoder, config: RADSegConfig):
+    def __init__(self, encoder: RADSegEncoder, config: RADSegConfig):
         self.encoder = encoder
         self.config = config
         self._classes: Optional[List[List[str]]] = None
@@ -136,7 +142,8 @@ class RADSegPredictor:
     # -- construction ------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, model_version: str = RADSegConfig.model_version, sam_refine: bool = False,
-                        device=None, config: Optional[RADSegConfig] = None, **overrides) -> "RADSegPredictor":
+                        device: DeviceLike = None, config: Optional[RADSegConfig] = None,
+                        **overrides: Any) -> "RADSegPredictor":
         """Load RADIO (and SAM with ``sam_refine``) and build a predictor.
 
         ``config`` (default: the reference defaults) with ``model_version``,
@@ -149,7 +156,7 @@ class RADSegPredictor:
         return cls.from_config(cfg, device=device)
 
     @classmethod
-    def from_config(cls, config: RADSegConfig, device=None) -> "RADSegPredictor":
+    def from_config(cls, config: RADSegConfig, device: DeviceLike = None) -> "RADSegPredictor":
         """Validate ``config``, then load the models it names onto ``device``."""
         from .core.encoder import RADSegEncoder
         from .models import build_radio
@@ -191,7 +198,7 @@ class RADSegPredictor:
                                              optimization=optimization)
         return cls(encoder, config)
 
-    def update(self, **changes) -> RADSegConfig:
+    def update(self, **changes: Any) -> RADSegConfig:
         """Change settings of the loaded predictor without loading anything again: the
         encoder's live settings (windows, scalings, thresholds, fast mode, ...), the
         refiner's, and ``scale``. A setting that needs other weights (model_version,
@@ -307,14 +314,14 @@ class RADSegPredictor:
             yield d.index, Prediction(r.labels, r.probs, self.classes, d.rgb, ms), None, d.notes, d.size
 
     @torch.no_grad()
-    def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]):
+    def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]) -> SegmentationResult:
         """The network input already resized and normalised (``1 x 3 x H x W``), as mmseg's
         data preprocessor gives it; outputs at ``ori_shape``. Returns the encoder's
         :class:`radseg.core.encoder.SegmentationResult`."""
         return self.encoder.predict(img, ori_shape=ori_shape)
 
 
-def resolve_device(name=None) -> torch.device:
+def resolve_device(name: DeviceLike = None) -> torch.device:
     """``None`` -> CUDA if available else CPU. A device this machine lacks (CUDA without a
     GPU, a GPU index past the last, MPS off a Mac) or an unknown name is a one-line
     :class:`RADSegError` (``--device`` in every command line goes through here)."""

@@ -67,7 +67,7 @@ class SourceRegistry:
         self.kind = kind
         self._factories: Dict[str, Callable] = {}
 
-    def register(self, name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
+    def register(self, name: str, factory: Optional[Callable] = None, *, overwrite: bool = False) -> Callable:
         """Register ``factory`` under ``name`` (usable as a decorator)."""
         def _register(fn):
             if name in self._factories and not overwrite and self._factories[name] is not fn:
@@ -116,12 +116,12 @@ class AllowUnpinnedAction(argparse.Action):
         setattr(namespace, self.dest, True)
 
 
-def register_model_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
+def register_model_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False) -> Callable:
     """Register a RADIO-like source ``factory(request) -> model`` under ``name`` (a decorator too)."""
     return MODEL_SOURCES.register(name, factory, overwrite=overwrite)
 
 
-def register_sam_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False):
+def register_sam_source(name: str, factory: Optional[Callable] = None, *, overwrite: bool = False) -> Callable:
     """Register a SAM source ``factory(request) -> segment_anything.modeling.Sam`` under ``name``."""
     return SAM_SOURCES.register(name, factory, overwrite=overwrite)
 

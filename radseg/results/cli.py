@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Callable, Optional
 
 from ..errors import ConfigError, RADSegError
 from .records import atomic_write_text, load_record
@@ -36,7 +37,7 @@ def parse_on_off(v: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected on or off, got '{v}'")
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "results", help="table of the result records under a folder (Markdown, CSV, LaTeX)",
         description="Render the complete result records (result.json) found under WORK_DIR as the "
@@ -76,7 +77,7 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only runs with SAM refinement on / off")
 
 
-def check_work_dir(root: Path, error=None) -> None:
+def check_work_dir(root: Path, error: Optional[Callable[[str], Exception]] = None) -> None:
     """A work dir that does not exist, or a file that is not a record, is one clear error."""
     error = error or ResultsError
     if not root.exists():
@@ -93,7 +94,7 @@ def _failed_runs(root: Path):
     return sorted(Path(d) for d, _, files in os.walk(root) if "failed.json" in files)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     root = Path(args.work_dir)
     check_work_dir(root)
     if args.decimals is not None and not 0 <= args.decimals <= 6:

@@ -16,10 +16,10 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import RADSegConfig
-from .records import RECORD_SCHEMA, SUMMARY_KEYS, load_record
+from .records import RECORD_SCHEMA, SUMMARY_KEYS, PathLike, load_record
 
 #: the reference's adaptor on C-RADIOv3 (other versions: :func:`default_lang_model`)
 DEFAULT_LANG_MODEL = "siglip2"
@@ -27,7 +27,7 @@ DEFAULT_LANG_MODEL = "siglip2"
 DEFAULT_SCALING = RADSegConfig.scra_scaling
 
 
-def default_lang_model(model_version) -> str:
+def default_lang_model(model_version: str) -> str:
     """The version's own language adaptor (siglip2 on C-RADIOv3, siglip2-g on v4)."""
     try:
         from ..models.versions import resolve_lang_model  # imports torch: only when labelling rows
@@ -116,7 +116,7 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def record_problem(rec) -> Optional[str]:
+def record_problem(rec: Any) -> Optional[str]:
     """Why a parsed record cannot go into a table (``None`` if it can).
 
     Checks the JSON type of everything the tables read: an object at the top, schema and
@@ -161,7 +161,7 @@ def record_problem(rec) -> Optional[str]:
     return None
 
 
-def json_repr(v, limit: int = 40) -> str:
+def json_repr(v: Any, limit: int = 40) -> str:
     """A short JSON rendering of ``v`` for messages."""
     import json
     try:
@@ -171,7 +171,7 @@ def json_repr(v, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def find_records(root, reasons: Optional[Dict[Path, str]] = None) -> Tuple[List[Entry], List[Path]]:
+def find_records(root: PathLike, reasons: Optional[Dict[Path, str]] = None) -> Tuple[List[Entry], List[Path]]:
     """All ``result.json`` under ``root`` (or ``root`` itself when it is a record file):
     ``(complete records, paths of incomplete/unreadable/malformed ones)``.
 
@@ -193,7 +193,8 @@ def find_records(root, reasons: Optional[Dict[Path, str]] = None) -> Tuple[List[
     return good, bad
 
 
-def filter_entries(entries: Sequence[Entry], datasets=None, resolutions=None, models=None,
+def filter_entries(entries: Sequence[Entry], datasets: Optional[Iterable[str]] = None,
+                   resolutions: Optional[Iterable[str]] = None, models: Optional[Iterable[str]] = None,
                    refine: Optional[bool] = None) -> List[Entry]:
     out = []
     for e in entries:

@@ -20,13 +20,14 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 RECORD_SCHEMA = "radseg.result/1"
 SUMMARY_KEYS = ("aAcc", "mIoU", "mAcc")
+PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_text(path, text: str) -> None:
+def atomic_write_text(path: PathLike, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,7 @@ def nonfinite_metrics(metrics: Any) -> Dict[str, Any]:
     return bad
 
 
-def write_run_record(work_dir, record: Dict[str, Any], stamp: str, name: str) -> Path:
+def write_run_record(work_dir: PathLike, record: Dict[str, Any], stamp: str, name: str) -> Path:
     """Write a complete record (see module doc). Returns the kept ``results/*.json`` path.
 
     Raises :class:`radseg.errors.RADSegError` (nothing written) when a summary metric is
@@ -130,7 +131,7 @@ def write_run_record(work_dir, record: Dict[str, Any], stamp: str, name: str) ->
     return kept
 
 
-def load_record(path) -> Optional[Dict[str, Any]]:
+def load_record(path: PathLike) -> Optional[Dict[str, Any]]:
     """The record at ``path``, or ``None`` if missing or unreadable."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -139,7 +140,7 @@ def load_record(path) -> Optional[Dict[str, Any]]:
         return None
 
 
-def is_complete_record(path) -> bool:
+def is_complete_record(path: PathLike) -> bool:
     """True when the record at ``path`` is complete: schema, status and finite summary metrics."""
     rec = load_record(path)
     return isinstance(rec, dict) and rec.get("schema") == RECORD_SCHEMA and rec.get("status") == "complete" \

@@ -27,6 +27,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from .records import PathLike
+
 from ..errors import RADSegError
 from ..presets import RESOLUTIONS
 
@@ -152,7 +154,7 @@ def _load_csv(path: Path) -> Tuple[Reference, Optional[str]]:
     return ref, None
 
 
-def load_reference(path) -> Tuple[Reference, Optional[str]]:
+def load_reference(path: PathLike) -> Tuple[Reference, Optional[str]]:
     """Read a reference file (YAML or CSV, by suffix). Returns ``(values, metric or None)``."""
     path = Path(path)
     if path.is_dir():
