@@ -125,8 +125,11 @@ def test_v4_refinement_is_timed_through_sams_own_encoder(tmp_path, capsys):
 
 def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_path, capsys, monkeypatch):
     """Issue 17: every mode's pipeline and backbone-only limit run once untimed before they are
-    timed; a ratio below 1 (forced here: the 'limit' runs the whole pipeline three times) is
-    printed as an invalid measurement; --small says it is a harness check, not a speed figure."""
+    timed; a ratio below 1 (forced here: the limit's clock reads 1000 ms more) is
+    printed as an invalid measurement; --small says it is a harness check, not a speed figure.
+
+    The clock is faked for the limit (1000 ms against the pipeline's real few ms): a ratio below 1
+    made by real extra work flipped under a loaded machine."""
     import radseg.bench.core as core
     import radseg.bench.timing as timing
     from radseg.core.encoder import RADSegEncoder
@@ -156,14 +159,15 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
     def timed_ms(fn, device):
         state["timed"] = True
         try:
-            return real_timed(fn, device)
+            result, ms = real_timed(fn, device)
+            return result, (1000.0 + ms if getattr(fn, "is_limit", False) else ms)
         finally:
             state["timed"] = False
 
     def slow_limit(enc, imgs, refine):
         run, n = real_limit(enc, imgs, refine)
-        shape = tuple(imgs[0].shape[-2:])
-        return (lambda: (run(), [real_predict(enc, imgs[0], shape) for _ in range(3)])), n
+        run.is_limit = True  # timed as 1000 ms more than it took: far above the pipeline
+        return run, n
 
     monkeypatch.setattr(RADSegEncoder, "predict", predict)
     monkeypatch.setattr(RADSegEncoder, "backbone_features", features)
