@@ -10,9 +10,8 @@ import logging
 import sys
 from typing import List, Optional
 
-from .cli_args import add_common_help, config_flag, config_from_args, guarded
+from .cli_args import add_common_help, config_flag, guarded
 from .errors import RADSegError
-
 
 # -- eval -------------------------------------------------------------------------------------------
 
@@ -109,6 +108,7 @@ def _note(msg: str) -> None:
 
 def _run_segment(args) -> int:
     from pathlib import Path
+
     from .class_names import split_labels
     from .errors import ClassNamesError
     from .models.registry import load_plugins
@@ -145,7 +145,6 @@ def _run_segment(args) -> int:
         prefix = str(Path(args.out) / default_name)
     check_output_prefix(prefix)
     image, source = load_image(args.image, notify=_note)
-    from .predictor import RADSegPredictor
     predictor = build_segment_predictor(onnx_export, config, device)
     from .segment_cli import weights_notice
     weights_notice(predictor, _note)

@@ -77,7 +77,7 @@ class RADSegConfig:
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
-    def preset(cls, dataset: str, resolution: str = "mid_res", **overrides: Any) -> "RADSegConfig":
+    def preset(cls, dataset: str, resolution: str = "mid_res", **overrides: Any) -> RADSegConfig:
         """The paper's settings for ``dataset`` at ``resolution`` (``low_res|mid_res|high_res``)."""
         facts = get_dataset(dataset)
         p = facts.preset(resolution)
@@ -101,7 +101,7 @@ class RADSegConfig:
         return {f.name: f.metadata["help"] for f in fields(cls)}[name]
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], *, ignore_unknown: bool = False) -> "RADSegConfig":
+    def from_dict(cls, values: Mapping[str, Any], *, ignore_unknown: bool = False) -> RADSegConfig:
         """Build from a mapping (e.g. a result record's ``config``); unknown keys are an error."""
         known = set(cls.field_names())
         unknown = sorted(set(values) - known)
@@ -119,11 +119,11 @@ class RADSegConfig:
             d["scale"] = list(d["scale"])
         return d
 
-    def replace(self, **changes: Any) -> "RADSegConfig":
+    def replace(self, **changes: Any) -> RADSegConfig:
         return self.from_dict({**self.to_dict(), **changes})
 
     # -- validation ---------------------------------------------------------------------------------
-    def validate(self, patch_size: Optional[int] = None) -> "RADSegConfig":
+    def validate(self, patch_size: Optional[int] = None) -> RADSegConfig:
         """Check every value; the first bad one raises :class:`ConfigError` with the fix.
 
         ``patch_size`` (known once the model is loaded) also checks that the windows

@@ -143,7 +143,7 @@ class RADSegPredictor:
     @classmethod
     def from_pretrained(cls, model_version: str = RADSegConfig.model_version, sam_refine: bool = False,
                         device: DeviceLike = None, config: Optional[RADSegConfig] = None,
-                        **overrides: Any) -> "RADSegPredictor":
+                        **overrides: Any) -> RADSegPredictor:
         """Load RADIO (and SAM with ``sam_refine``) and build a predictor.
 
         ``config`` (default: the reference defaults) with ``model_version``,
@@ -156,7 +156,7 @@ class RADSegPredictor:
         return cls.from_config(cfg, device=device)
 
     @classmethod
-    def from_config(cls, config: RADSegConfig, device: DeviceLike = None) -> "RADSegPredictor":
+    def from_config(cls, config: RADSegConfig, device: DeviceLike = None) -> RADSegPredictor:
         """Validate ``config``, then load the models it names onto ``device``."""
         from .core.encoder import RADSegEncoder
         from .models import build_radio
@@ -174,14 +174,14 @@ class RADSegPredictor:
         check_resolution_step(config.slide_crop, config.slide_stride, bundle, config.sam_refine)
         encoder = RADSegEncoder.from_config(bundle, config).to(device)
         if config.sam_refine:
-            from .models.sam import load_sam
             from .core.sam_refine import SAMRefiner
+            from .models.sam import load_sam
             encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
         return cls(encoder, config)
 
     @classmethod
     def from_onnx(cls, folder, device=None, *, sam_refine: Optional[bool] = None, providers=None,
-                  threads: Optional[int] = None, optimization: str = "all") -> "RADSegPredictor":
+                  threads: Optional[int] = None, optimization: str = "all") -> RADSegPredictor:
         """A predictor whose backbone passes, ``head_mlp`` and SAM parts run in ONNX Runtime from a
         ``radseg export onnx`` folder (docs/DEPLOY.md); the rest is the same torch code, the same
         :class:`Prediction`. Settings are the export's; ``sam_refine=False`` runs RADSeg from a

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-from .dataset_facts import (GROUPS, RESOLUTIONS, DatasetFacts, Preset, Scale, check_resolution,
-                            make_presets)
+from .dataset_facts import GROUPS, RESOLUTIONS, DatasetFacts, Preset, Scale, check_resolution, make_presets
 
 __all__ = ["DATASETS", "DATASET_ORDER", "DEFAULT_COARSE_THRESH", "DatasetFacts", "EXTRA_DATASETS",
            "GROUPS", "LONG_DATASETS", "PAPER_DATASETS", "Preset", "RESOLUTIONS", "Scale",

@@ -413,7 +413,7 @@ class RADSegEncoder:
     __call__ = encode_image_to_feat_map
 
     # ------------------------------------------------------------------ misc
-    def to(self, device) -> "RADSegEncoder":
+    def to(self, device) -> RADSegEncoder:
         """Move the models; inputs must then be on the new device."""
         from .predictor import resolve_device
         self.device = resolve_device(device)
@@ -424,7 +424,7 @@ class RADSegEncoder:
             self._text_embeds = self._text_embeds.to(self.device)
         return self
 
-    def eval(self) -> "RADSegEncoder":
+    def eval(self) -> RADSegEncoder:
         self.core.eval()
         return self
 

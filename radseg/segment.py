@@ -232,6 +232,7 @@ def check_output_prefix(out_prefix) -> Tuple[Path, Path]:
     or a read-only file. Creates nothing. Raises :class:`radseg.errors.OutputError`.
     """
     import tempfile
+
     from .errors import OutputError
     paths = output_paths(out_prefix)
     for p in paths:

@@ -75,13 +75,10 @@ def build_segment_predictor(onnx_export, config, device):
 
 
 def run_segment_collection(args) -> int:
-    from pathlib import Path
 
     from .class_names import split_labels
-    from .cli_args import config_from_args
     from .errors import ClassNamesError
     from .models.radio import check_pinned, resolve_model_source
-    from .predictor import RADSegPredictor, resolve_device
     from .segment_many import DEFAULT_OUT, check_flags, check_out_dir, collect_inputs, run_collection, summary_line
     classes = split_labels(args.labels)
     if len(classes) > 256:

@@ -31,10 +31,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from browser_support import launch, skip_reason
-    from test_demo_browser import LocalPageWatch
     from radseg.demo.app import launch as launch_demo
     from radseg.demo.cli import free_port
     from radseg.demo.core import DemoApp
+    from test_demo_browser import LocalPageWatch
     reason = skip_reason()
     if reason:
         print(f"error: {reason}", file=sys.stderr)

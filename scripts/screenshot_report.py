@@ -28,8 +28,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from browser_support import PageWatch, launch, skip_reason
-    from report_datagen import make_work_dir
     from radseg.report import build_report
+    from report_datagen import make_work_dir
     reason = skip_reason()
     if reason:
         print(f"error: {reason}", file=sys.stderr)

@@ -10,9 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from radseg.metrics.boundary_iou import (boundary_intersect_union, boundary_iou_per_class,
-                                         boundary_iou_summary, boundary_width, mask_to_boundary)
-
+from radseg.metrics.boundary_iou import (
+    boundary_intersect_union,
+    boundary_iou_per_class,
+    boundary_iou_summary,
+    boundary_width,
+    mask_to_boundary,
+)
 
 # -- the reference (transcribed, not imported) ------------------------------------------------------
 

@@ -36,6 +36,7 @@ def _sample(pred, label):
 @pytest.mark.parametrize("how", ["boundary_iou", "iou_metrics"])
 def test_metric_adds_boundary_iou_as_the_reference(how):
     import radseg.mmseg  # noqa: F401  (registers the metric)
+    # isort: split
     from mmseg.registry import METRICS
     cfg = dict(type="RADSegIoUMetric", boundary_iou=True) if how == "boundary_iou" else \
         dict(type="RADSegIoUMetric", iou_metrics=["mIoU", "mBoundaryIoU"])  # CorrCLIPv2's spelling
@@ -60,6 +61,7 @@ def test_metric_adds_boundary_iou_as_the_reference(how):
 
 def test_metric_without_boundary_iou_has_none():
     import radseg.mmseg  # noqa: F401
+    # isort: split
     from mmseg.registry import METRICS
     metric = METRICS.build(dict(type="RADSegIoUMetric", iou_metrics=["mIoU"]))
     metric.dataset_meta = {"classes": ("a", "b")}

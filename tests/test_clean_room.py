@@ -18,9 +18,9 @@ pytest.importorskip("skimage")
 pytest.importorskip("open_clip")
 
 from radseg.core.encoder import RADSegEncoder  # noqa: E402
+from radseg.core.sam_refine import SAMRefiner  # noqa: E402
 from radseg.models.sam import build_tiny_sam  # noqa: E402
 from radseg.models.standins import build_tiny_radio  # noqa: E402
-from radseg.core.sam_refine import SAMRefiner  # noqa: E402
 
 NAMES = ["cat", "dog", "road", "sky", "tree", "person"]
 ATOL = 1e-5

@@ -49,6 +49,7 @@ def _dataset_arg(ds_cfg, name):
     import inspect
 
     import radseg.mmseg  # noqa: F401  (registers the datasets)
+    # isort: split
     from mmseg.registry import DATASETS as REG
     if name in ds_cfg:
         return ds_cfg[name]

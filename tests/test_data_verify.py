@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from radseg.data import (ALT_ROOTS, BENCHMARK_KEYS, DEFAULT_ROOTS, check_dataset, resolve_root,
-                         verify_dataset)
+from radseg.data import ALT_ROOTS, BENCHMARK_KEYS, DEFAULT_ROOTS, check_dataset, resolve_root, verify_dataset
 from radseg.errors import DatasetError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ def test_every_entry_is_complete_and_its_views_agree():
     import datagen
     from radseg.class_names import load_class_names
     from radseg.data.benchmarks import ALT_ROOTS, BENCHMARKS, DEFAULT_ROOTS
-    from radseg.data.prepare import converter
     from radseg.data.mess import MESS_FACTS
+    from radseg.data.prepare import converter
     assert set(DATASET_ORDER) == set(DATASETS) == set(BENCHMARKS) - set(MESS_FACTS)  # MESS: its own family
     for key, f in MESS_FACTS.items():  # the data tools' view of the 25 MESS entries reads them too
         b = BENCHMARKS[key]
@@ -59,6 +59,7 @@ def _load(path, **kw):
 def test_16_bit_label_survives_loading_unchanged(label16):
     """Values above 255 and 65535 come through the loader and PackSegInputs bit for bit."""
     import radseg.mmseg  # noqa: F401  (mmcv-lite shim first)
+    # isort: split
     from mmseg.datasets.transforms import PackSegInputs
     path, vals = label16
     gt = _load(path, label_dtype="uint16")

@@ -5,9 +5,18 @@ import pytest
 from PIL import Image
 
 from radseg.class_names import load_class_names
-from radseg.demo.core import (DemoApp, DemoInputError, DemoSettings, benchmark_choices, benchmark_classes_text,
-                              benchmark_duplicates, heat_colors, parse_classes_text, preset_values,
-                              timings_markdown)
+from radseg.demo.core import (
+    DemoApp,
+    DemoInputError,
+    DemoSettings,
+    benchmark_choices,
+    benchmark_classes_text,
+    benchmark_duplicates,
+    heat_colors,
+    parse_classes_text,
+    preset_values,
+    timings_markdown,
+)
 from radseg.errors import WeightsNotFoundError
 
 SMALL = dict(scale_long=448, scale_short=224, slide_crop=224, slide_stride=112)  # one or two windows: fast
@@ -216,6 +225,7 @@ def test_cli_registers_demo_and_checks_flags_before_serving(capsys):
 
 def test_free_port():
     import socket
+
     from radseg.demo.cli import free_port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

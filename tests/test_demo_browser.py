@@ -61,6 +61,7 @@ def _audit(event, args):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import sys
+
     from radseg.demo.app import launch as launch_demo
     from radseg.demo.cli import free_port
     from radseg.demo.core import DemoApp

@@ -12,11 +12,17 @@ import torch
 import torch.nn.functional as F
 
 from radseg.core.encoder import RADSegEncoder, auto_window_cap
+from radseg.core.sam_refine import (
+    SAMRefiner,
+    extract_regions,
+    make_predictor,
+    merge_refined,
+    positive_points_only,
+    refine_with_sam,
+)
+from radseg.core.sliding_windows import stitch_windows, stitch_windows_loop, window_grid
 from radseg.models import build_radio
 from radseg.models.sam import build_tiny_sam
-from radseg.core.sam_refine import (SAMRefiner, extract_regions, make_predictor, merge_refined, positive_points_only,
-                               refine_with_sam)
-from radseg.core.sliding_windows import stitch_windows, stitch_windows_loop, window_grid
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sam_refine_previous as previous  # noqa: E402
@@ -141,8 +147,9 @@ def test_positive_points_only_matches_sams_point_embedding():
 def test_in_place_scra_is_bit_identical_to_the_previous_forward(b, n, c, heads, scaling):
     """SCRA's scaling and mask now run in place (no fresh N x N tensors): the same bits as before."""
     from timm.models.vision_transformer import Attention
-    from scra_previous import scra_forward_previous
+
     from radseg.core.scra import SCRAttention
+    from scra_previous import scra_forward_previous
     torch.manual_seed(n)
     scra = SCRAttention(Attention(c, heads, qkv_bias=True).eval(), scaling).eval()
     x = torch.randn(b, n, c) * 3

@@ -13,12 +13,12 @@ import torch
 from radseg.bench.core import miou_between
 from radseg.config import RADSegConfig
 from radseg.core.encoder import RADSegEncoder
+from radseg.core.sam_refine import SAMRefiner
+from radseg.core.scra import SCRAttention
 from radseg.errors import ConfigError
 from radseg.models import build_radio
 from radseg.models.sam import build_tiny_sam
 from radseg.preprocess import normalize_image
-from radseg.core.sam_refine import SAMRefiner
-from radseg.core.scra import SCRAttention
 
 sys.path.insert(0, str(Path(__file__).parent))
 from datagen import make_image_and_label  # noqa: E402
@@ -55,7 +55,7 @@ def test_fast_mode_agreement_with_exact_on_generated_data(bundle, refine):
     rng = np.random.default_rng(0)
     classes = ["sky", "grass", "cat", "road", "tree"]
     agree, d_miou = [], []
-    for i in range(3):
+    for _i in range(3):
         img, gt = make_image_and_label(rng, 120, 168, list(range(len(classes))))
         x = normalize_image(torch.from_numpy(img).permute(2, 0, 1)[None])
         outs = {}

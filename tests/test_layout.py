@@ -133,7 +133,7 @@ def test_the_checker_sees_a_cycle_and_function_level_imports():
 def test_no_import_cycle():
     cycles = find_cycles(import_graph())
     graph = import_graph()
-    detail = ["{}: {}".format(c, {m: sorted(graph[m] & set(c)) for m in c}) for c in cycles]
+    detail = [f"{c}: {({m: sorted(graph[m] & set(c)) for m in c})}" for c in cycles]
     assert not cycles, "import cycles among radseg's modules:\n" + "\n".join(detail)
 
 

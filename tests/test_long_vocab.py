@@ -200,8 +200,8 @@ def test_class_files_are_the_literature_prompts():
 def test_eval_on_tiny_random(key, flag, ignore, tmp_path, capsys):
     """Through eval.py's main (in-process), ADE-847 with the literature's ignore, PC-459 with 65535."""
     import torch
-    from datagen import make_dataset
 
+    from datagen import make_dataset
     from radseg.cli import run_eval_main
     root = Path(__file__).resolve().parents[1]
     data = tmp_path / "data"

@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 
 from mess_datagen import make_mess_entry, mess_names
-from radseg.data.mess import (DATASET_DOMAINS, DOMAINS, MESS_DATASETS, MESS_ENTRIES, MESS_KEYS, MESS_PRESET,
-                              MESS_SCALE, MESS_SLIDE_CROP, MESS_SLIDE_STRIDE, PAXRAY_PARTS, pair_files)
+from radseg.data.mess import (
+    DATASET_DOMAINS,
+    DOMAINS,
+    MESS_DATASETS,
+    MESS_ENTRIES,
+    MESS_KEYS,
+    MESS_PRESET,
+    MESS_SCALE,
+    MESS_SLIDE_CROP,
+    MESS_SLIDE_STRIDE,
+    pair_files,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 mess = pytest.importorskip("mess", reason="pip install mess-benchmark (in the test extra)")

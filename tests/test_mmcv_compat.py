@@ -26,6 +26,7 @@ def test_other_ops_raise_module_not_found_so_mmseg_try_blocks_work():
 
 def test_registries_hold_radseg_modules():
     import radseg.mmseg  # noqa: F401
+    # isort: split
     from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
     assert MODELS.get("RADSegSegmentation") is not None
     for name in ("PascalVOC20Dataset", "PascalContext59Dataset", "COCOObjectDataset"):

@@ -132,6 +132,7 @@ def test_hf_and_hub_refuse_unpinned_revisions(monkeypatch):
 
 def test_allow_unpinned_flag_sets_the_environment(monkeypatch):
     import argparse
+
     from radseg.models.registry import AllowUnpinnedAction, allow_unpinned_default
     monkeypatch.delenv("RADSEG_ALLOW_UNPINNED", raising=False)
     p = argparse.ArgumentParser()

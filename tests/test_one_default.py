@@ -69,6 +69,7 @@ def test_segment_flags_not_given_give_the_config_defaults():
 def test_library_signatures_take_their_defaults_from_the_config():
     """The encoder, the refiner and the loader default to RADSegConfig's values."""
     import inspect
+
     from radseg.core.encoder import RADSegEncoder
     from radseg.core.sam_refine import SAMRefiner, dense_mask_prompt, extract_regions, merge_refined
     from radseg.models.radio import build_radio

@@ -60,6 +60,7 @@ def test_own_dataset_evaluated_end_to_end(example, tmp_path, capsys):
 
 def test_preset_sets_scale_and_windows():
     import argparse
+
     from radseg.mmseg.custom_dataset import scale_and_windows
     ns = lambda **kw: argparse.Namespace(**{**dict(preset=None, preset_of=None, scale=None, slide_crop=None,  # noqa: E731
                                                   slide_stride=None), **kw})
@@ -70,6 +71,7 @@ def test_preset_sets_scale_and_windows():
 
 def test_every_eval_flag_has_help():
     import argparse
+
     from radseg.mmseg.evaluate import build_parser
     missing = [a.option_strings for a in build_parser()._actions
                if not isinstance(a, argparse._HelpAction) and not a.help]
@@ -78,6 +80,7 @@ def test_every_eval_flag_has_help():
 
 def test_the_sweep_passes_the_own_dataset_to_eval(example, tmp_path, capsys):
     import shlex
+
     from radseg.mmseg.evaluate import build_parser
     from radseg.sweep import main as sweep_main
     rc = sweep_main(["--dataset-dir", str(example), "--classes", str(example / "classes.txt"), "--models",

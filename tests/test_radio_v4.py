@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from radseg.core.scra import SCRAttention
 from radseg.errors import ConfigError, UnknownModelError
 from radseg.models import build_radio, versions
 from radseg.models.standins_v4 import build_tiny_radio_v4
-from radseg.core.scra import SCRAttention
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,8 +149,8 @@ def test_vitdet_windows_last_block_global_and_resolution_step():
 
 # ------------------------------------------------------------------ RADSeg+ on v4: SAM's own image encoder
 def test_radseg_plus_on_v4_runs_sams_own_image_encoder():
-    from radseg.radseg import RADSegEncoder
     from radseg.core.sam_trunk import has_trunk
+    from radseg.radseg import RADSegEncoder
     e = RADSegEncoder(model_version="tiny-random-v4", device="cpu", predict=True, classes=["a", "b"],
                       sam_refinement=True, sam_ckpt="tiny-random-sam", coarse_thresh=0.0, minimal_area=0,
                       slide_crop=224, slide_stride=112)

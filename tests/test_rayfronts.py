@@ -312,6 +312,7 @@ def test_fake_rayfronts_evaluation_loop(predict):
 def test_normalisation_is_radio_input_conditioner_arithmetic():
     """The reference's 3D encoder feeds 0..1 RGB to RADIO's own input conditioner."""
     import torch
+
     from radseg.models.standins import InputConditioner
     from radseg.radseg import normalize_01
     x = torch.rand(1, 3, 37, 53, generator=torch.Generator().manual_seed(0))

@@ -2,10 +2,15 @@
 import pytest
 import torch
 
-from radseg.models import available_models, available_sam_models, build_radio
-from radseg.models.replicas import (RADIO_SMALL, CPEPatchGenerator, backbone_parameters, build_radio_replica,
-                                    build_sam_replica)
 from radseg.core.scra import SCRAttention, apply_scra
+from radseg.models import available_models, available_sam_models, build_radio
+from radseg.models.replicas import (
+    RADIO_SMALL,
+    CPEPatchGenerator,
+    backbone_parameters,
+    build_radio_replica,
+    build_sam_replica,
+)
 
 
 def test_replicas_are_registered_without_being_built():

@@ -11,11 +11,9 @@ pytest.importorskip("matplotlib", reason="radseg report needs matplotlib (pip in
 
 from radseg.cli import main as radseg_main  # noqa: E402
 from radseg.report import ReportError, build_report, collect, config_hash  # noqa: E402
-from radseg.report.qualitative import (_disagreement, _pred, _reduce_zero_label,  # noqa: E402
-                                       load_predictions, predictions_folder)
+from radseg.report.qualitative import _disagreement, _pred, _reduce_zero_label, load_predictions, predictions_folder  # noqa: E402
 from radseg.results.table import find_records  # noqa: E402
-from report_datagen import (make_large_work_dir, make_predictions, make_record,  # noqa: E402
-                            make_work_dir, run_dir)
+from report_datagen import make_large_work_dir, make_predictions, make_record, make_work_dir, run_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -211,6 +211,7 @@ def test_library_api(grid):
 def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
     import os
     import stat
+
     from radseg.results.records import atomic_write_text
     old = os.umask(0o022)
     try:

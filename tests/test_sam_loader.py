@@ -8,8 +8,15 @@ import torch
 from radseg.errors import UnknownModelError, WeightsNotFoundError
 from radseg.models import SourceRequest, get_sam_source
 from radseg.models import sam as sam_mod
-from radseg.models.sam import (SAM_URL, build_sam_parts, build_tiny_sam, find_checkpoint, hash_prefix, load_sam,
-                               verify_checkpoint)
+from radseg.models.sam import (
+    SAM_URL,
+    build_sam_parts,
+    build_tiny_sam,
+    find_checkpoint,
+    hash_prefix,
+    load_sam,
+    verify_checkpoint,
+)
 
 
 @pytest.fixture

@@ -3,10 +3,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from radseg.core.sam_refine import (
+    SamOutput,
+    SAMRefiner,
+    dense_mask_prompt,
+    extract_regions,
+    half_resolution,
+    make_predictor,
+    merge_refined,
+    refine_with_sam,
+    sam_decode,
+    sam_image_embedding,
+    sam_input_size,
+)
 from radseg.models.sam import build_tiny_sam
-from radseg.core.sam_refine import (SamOutput, SAMRefiner, dense_mask_prompt, extract_regions,
-                               half_resolution, make_predictor, merge_refined, refine_with_sam, sam_decode,
-                               sam_image_embedding, sam_input_size)
 
 
 def up2(t: torch.Tensor) -> torch.Tensor:
@@ -76,7 +86,7 @@ def test_regions_match_literal_reference(seed, H0, W0, thr, min_area):
     reg = extract_regions(P, Q, thr, min_area)
     assert len(ref) > 1 and len(reg) == len(ref)
     assert reg.classes.tolist() == [r[0] for r in ref]
-    for i, (c, mask, box, pt) in enumerate(ref):
+    for i, (_c, mask, box, pt) in enumerate(ref):
         assert torch.equal(reg.masks(i)[0], mask)
         assert torch.equal(reg.boxes[i], box)
         assert reg.points[i].tolist() == [float(pt[0]), float(pt[1])]

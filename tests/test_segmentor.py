@@ -5,6 +5,7 @@ import torch
 @pytest.fixture(scope="module")
 def segmentor():
     import radseg.mmseg  # noqa: F401
+    # isort: split
     from mmseg.registry import MODELS
     return MODELS.build(dict(type="RADSegSegmentation", model_version="tiny-random", class_names="voc20",
                              num_classes=20, slide_crop=224, slide_stride=112)).eval()
@@ -40,7 +41,9 @@ def test_reference_preprocessing(segmentor):
 
 def test_class_names_file_is_validated(tmp_path):
     import radseg.mmseg  # noqa: F401
+    # isort: split
     from mmseg.registry import MODELS
+
     from radseg.errors import ClassNamesError
     bad = tmp_path / "c.txt"
     bad.write_text("a\nb\n")

@@ -1,8 +1,13 @@
 import torch
 import torch.nn.functional as F
 
-from radseg.core.sliding_windows import (resize_to_stride, sliding_window_features, stitch_windows,
-                                    stride_resize_shape, window_grid)
+from radseg.core.sliding_windows import (
+    resize_to_stride,
+    sliding_window_features,
+    stitch_windows,
+    stride_resize_shape,
+    window_grid,
+)
 
 
 def test_multiples_of_stride_are_kept():

@@ -142,6 +142,7 @@ def test_emit_sbatch_array_one_task_per_run(data, tmp_path, capsys):
     """The array script (no cluster needed): index i runs the i-th run's exact --dry-run command."""
     import shlex
     import subprocess
+
     from radseg.sweep import main
     rc, path = emit_array(tmp_path, data)
     out = capsys.readouterr().out

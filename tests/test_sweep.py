@@ -373,6 +373,7 @@ def test_refinement_runs_go_to_their_own_folder_and_row(sweep_copy, data_dir):
 
 def test_missing_sam_checkpoint_is_said_once_up_front(tmp_path, monkeypatch):
     import io
+
     from radseg.sweep import run_sweep
     monkeypatch.setenv("RADSEG_SAM_CKPT", "")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))

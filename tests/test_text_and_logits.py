@@ -2,8 +2,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from radseg.core.dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
-                                 project_tokens, upsample)
+from radseg.core.dense_logits import (
+    cosine_probabilities,
+    denoise_prompts,
+    max_over_synonyms,
+    predict_labels,
+    project_tokens,
+    upsample,
+)
 from radseg.core.text_embeddings import TextEmbedder, default_templates, flatten_synonyms
 
 
@@ -65,8 +71,8 @@ def test_memory_and_disk_cache(tmp_path, monkeypatch):
 
 def test_cache_is_keyed_by_the_weights_not_the_name(tmp_path, monkeypatch):
     """Two stand-ins with different seeds under one model name get their own cache entries."""
-    from radseg.models.standins import build_tiny_radio
     from radseg.core import text_embeddings as te
+    from radseg.models.standins import build_tiny_radio
     monkeypatch.setenv("RADSEG_CACHE_DIR", str(tmp_path))
     TextEmbedder._memory.clear()
     same_name = "tiny-random|stand-in|seed0|siglip2"
@@ -90,8 +96,8 @@ def test_cache_is_keyed_by_the_weights_not_the_name(tmp_path, monkeypatch):
 
 
 def test_weights_digest_is_computed_once_per_object(monkeypatch):
-    from radseg.models.standins import build_tiny_radio
     from radseg.core import text_embeddings as te
+    from radseg.models.standins import build_tiny_radio
     ad = build_tiny_radio(["siglip2"], seed=2).adaptors["siglip2"]
     d = te.weights_digest(ad)
     monkeypatch.setattr(te.hashlib, "sha256", lambda *a: pytest.fail("digest computed twice"))

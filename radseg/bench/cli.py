@@ -96,8 +96,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from ..cli_args import guarded
-    from ..cli_args import OneLineArgumentParser
+    from ..cli_args import OneLineArgumentParser, guarded
     p = _configure(OneLineArgumentParser(prog="radseg bench", description=__doc__.splitlines()[0]))
     args = p.parse_args(argv)
     return guarded(lambda: args.func(args))

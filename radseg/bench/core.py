@@ -235,14 +235,14 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
     ``backends``: with ``onnxruntime``, each exact torch row is followed by its ONNX Runtime row
     (:func:`radseg.deploy.bench.onnxruntime_row`; the torch row is always measured, as the reference).
     """
-    from .workload import NOT_MEASURING, WORKLOADS, SamCallCounter, present_classes, use_workload
     from ..core.encoder import RADSegEncoder
+    from ..core.sam_refine import SAMRefiner
     from ..models import build_radio
     from ..models.replicas import SMALL_NAMES
     from ..models.sam import load_sam
     from ..preprocess import rescale_size
     from ..presets import get_dataset
-    from ..core.sam_refine import SAMRefiner
+    from .workload import NOT_MEASURING, WORKLOADS, SamCallCounter, present_classes, use_workload
     device = check_device(device)
     names = resolve_presets(presets)
     for be in backends:

@@ -19,11 +19,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import RADSegConfig as _D  # the one place defaults live
 from ..config import RADSegConfig
+from ..config import RADSegConfig as _D  # the one place defaults live
 from ..errors import ConfigError
-from .dense_logits import (cosine_probabilities, denoise_prompts, max_over_synonyms, predict_labels,
-                           project_tokens, upsample)
+from .dense_logits import (
+    cosine_probabilities,
+    denoise_prompts,
+    max_over_synonyms,
+    predict_labels,
+    project_tokens,
+    upsample,
+)
 from .scga import scga
 from .scra import apply_scra, remove_scra
 from .sliding_windows import sliding_window_features
@@ -165,14 +171,14 @@ class RADSegEncoder(nn.Module):
             remove_scra(self.bundle.vit)
 
     @classmethod
-    def from_config(cls, bundle, config: RADSegConfig) -> "RADSegEncoder":
+    def from_config(cls, bundle, config: RADSegConfig) -> RADSegEncoder:
         """Wrap a loaded bundle with the settings of ``config`` (a :class:`RADSegConfig`)."""
         return cls(bundle, **{k: getattr(config, k) for k in cls.CONFIG_KEYS})
 
     @classmethod
     def from_pretrained(cls, model_version: str = _D.model_version, lang_model: str = _D.lang_model, *,
                         device="cpu", need_sam: bool = False, source=None, revision=None,
-                        repo_dir=None, **kwargs) -> "RADSegEncoder":
+                        repo_dir=None, **kwargs) -> RADSegEncoder:
         """Load the backbone (see :func:`radseg.models.build_radio`) and wrap it."""
         from ..models import build_radio
         bundle = build_radio(model_version, lang_model, need_sam=need_sam, device=device,

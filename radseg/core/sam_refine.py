@@ -506,7 +506,7 @@ class SAMRefiner:
         self.__init__(self.sam, **{k: getattr(config, k) for k in self.CONFIG_KEYS})
 
     @classmethod
-    def from_config(cls, sam, config) -> "SAMRefiner":
+    def from_config(cls, sam, config) -> SAMRefiner:
         """A refiner with the settings of ``config`` (a :class:`radseg.config.RADSegConfig`)."""
         return cls(sam, **{k: getattr(config, k) for k in cls.CONFIG_KEYS})
 

@@ -70,7 +70,7 @@ def stitch_windows_loop(feats: torch.Tensor, boxes: List[Tuple[int, int, int, in
     hp, wp = math.ceil(h / patch), math.ceil(w / patch)
     acc = feats.new_zeros((1, c, hp, wp))
     count = feats.new_zeros((1, 1, hp, wp))
-    for f, (y1, y2, x1, x2) in zip(feats, boxes):
+    for f, (y1, _y2, x1, _x2) in zip(feats, boxes):
         py1, px1 = y1 // patch, x1 // patch
         fh, fw = f.shape[-2:]
         acc[0, :, py1:py1 + fh, px1:px1 + fw] += f

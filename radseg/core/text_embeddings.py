@@ -43,7 +43,7 @@ def flatten_synonyms(classes: Sequence[Sequence[str]]) -> Tuple[List[str], List[
 #: tensors up to this many bytes go into the SHA-256 as they are; larger ones as their CRC-32
 #: (every byte counts; CRC-32 runs at several GB/s where SHA-256 manages well under one).
 _INLINE_BYTES = 1 << 18
-_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _modules_of(adaptor) -> List[Tuple[str, torch.nn.Module]]:

@@ -29,8 +29,16 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .common import (PrepareResult, clean_temp_files, image_size, label16_is_valid, run_tasks, same_path,
-                     save_label16, worker_error)
+from .common import (
+    PrepareResult,
+    clean_temp_files,
+    image_size,
+    label16_is_valid,
+    run_tasks,
+    same_path,
+    save_label16,
+    worker_error,
+)
 
 #: Raw ADE20K class id of each ADE-847 trainId 0..846, in trainId order (CAT-Seg's / MESS's
 #: ``ADE20K_SEM_SEG_FULL_CATEGORIES``, read from ``mess-benchmark`` 0.2); the names are

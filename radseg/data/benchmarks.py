@@ -53,7 +53,7 @@ class Benchmark:
     pairing: str = "mmseg"
 
     @classmethod
-    def from_facts(cls, f: DatasetFacts) -> "Benchmark":
+    def from_facts(cls, f: DatasetFacts) -> Benchmark:
         return cls(key=f.key, root=f.root, img_dir=f.img_dir, img_suffix=f.img_suffix, label_dir=f.label_dir,
                    label_suffix=f.label_suffix, split_file=f.split_file, val_count=f.val_count,
                    num_classes=f.num_classes, max_label=f.max_label, ignore_values=tuple(f.ignore_values),

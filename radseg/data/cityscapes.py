@@ -23,9 +23,19 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .common import (TMP_MARK, PrepareResult, clean_temp_files, find_folder, image_size,
-                     label_is_valid, link_images, run_tasks, same_path, save_label,
-                     worker_error)
+from .common import (
+    TMP_MARK,
+    PrepareResult,
+    clean_temp_files,
+    find_folder,
+    image_size,
+    label_is_valid,
+    link_images,
+    run_tasks,
+    same_path,
+    save_label,
+    worker_error,
+)
 
 #: Cityscapes label id -> trainId for the 19 evaluated classes; every other id -> 255.
 ID_TO_TRAINID: Dict[int, int] = {

@@ -29,8 +29,19 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .common import (PrepareResult, clean_temp_files, find_folder, image_size, label_is_valid,
-                     link_images, read_label_png, run_tasks, same_path, save_label, worker_error)
+from .common import (
+    PrepareResult,
+    clean_temp_files,
+    find_folder,
+    image_size,
+    label_is_valid,
+    link_images,
+    read_label_png,
+    run_tasks,
+    same_path,
+    save_label,
+    worker_error,
+)
 
 #: Raw thing values (COCO category id - 1) that have no masks in COCO.
 UNUSED_THING_VALUES = (11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90)

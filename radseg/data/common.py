@@ -179,7 +179,7 @@ def ensure_link(dest: PathLike, target: PathLike, keep_existing_dir: bool = Fals
     return "linked"
 
 
-def link_images(res: "PrepareResult", dest: Path, target: Path) -> None:
+def link_images(res: PrepareResult, dest: Path, target: Path) -> None:
     """Link an image folder into the prepared root, noting what was done in ``res``."""
     status = ensure_link(dest, target, keep_existing_dir=True)
     if status == "linked":

@@ -50,8 +50,8 @@ def catalogs(data_dir: Optional[os.PathLike] = None) -> Tuple[object, object]:
     if "mess.datasets" not in sys.modules and data_dir is not None:
         os.environ.setdefault("DETECTRON2_DATASETS", str(data_dir))
     modules = _import_registers()
-    d_cat = getattr(modules[0], "DatasetCatalog")
-    m_cat = getattr(modules[0], "MetadataCatalog")
+    d_cat = modules[0].DatasetCatalog
+    m_cat = modules[0].MetadataCatalog
     if data_dir is not None:
         for mod in modules:
             before = set(d_cat.list())

@@ -27,9 +27,19 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .common import (PrepareResult, clean_temp_files, expand, find_folder, label_is_valid,
-                     link_images, run_tasks, same_path, save_label, worker_error,
-                     write_text_if_changed)
+from .common import (
+    PrepareResult,
+    clean_temp_files,
+    expand,
+    find_folder,
+    label_is_valid,
+    link_images,
+    run_tasks,
+    same_path,
+    save_label,
+    worker_error,
+    write_text_if_changed,
+)
 
 #: Detail (PASCAL-Context 459-label) category id of each Context60 class index 0..59.
 #: Index 0 is background (id 0); Context59 index = this index - 1.

@@ -22,8 +22,18 @@ import numpy as np
 
 from ..errors import DatasetError
 from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
-from .common import (PrepareResult, clean_temp_files, find_folder, label16_is_valid, link_images, run_tasks,
-                     same_path, save_label16, worker_error, write_text_if_changed)
+from .common import (
+    PrepareResult,
+    clean_temp_files,
+    find_folder,
+    label16_is_valid,
+    link_images,
+    run_tasks,
+    same_path,
+    save_label16,
+    worker_error,
+    write_text_if_changed,
+)
 
 LABEL_DIR = "annotations_detectron2/pc459_val"
 SPLIT_FILE = "ImageSets/SegmentationContext/val.txt"

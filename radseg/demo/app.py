@@ -15,8 +15,14 @@ import os
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from .core import (CUSTOM_PRESET, DEFAULT_MAX_MEGAPIXELS, DemoApp, benchmark_choices, benchmark_classes_text,
-                   preset_values)
+from .core import (
+    CUSTOM_PRESET,
+    DEFAULT_MAX_MEGAPIXELS,
+    DemoApp,
+    benchmark_choices,
+    benchmark_classes_text,
+    preset_values,
+)
 
 #: examples: (scikit-image photo, classes). Written as JPEG files into the app's folder at start.
 EXAMPLES = (("chelsea", "cat", "cat, wall, floor, blanket"),

@@ -183,7 +183,7 @@ class DemoSettings:
 
     @classmethod
     def from_inputs(cls, model_version, sam_refine, scale_long, scale_short, slide_crop, slide_stride,
-                    scra_scaling, scga_scaling, benchmark: Optional[str] = None) -> "DemoSettings":
+                    scra_scaling, scga_scaling, benchmark: Optional[str] = None) -> DemoSettings:
         """Raw control values (numbers may be ``None``, strings or floats) -> checked settings."""
         if not model_version or not str(model_version).strip():
             raise DemoInputError("choose a model version.")
@@ -225,7 +225,7 @@ def heat_colors(p: np.ndarray) -> np.ndarray:
 
 
 def heatmap_images(image: np.ndarray, probs: np.ndarray, names: Sequence[str],
-                   max_side: int = HEATMAP_MAX_SIDE) -> List[Tuple["Image.Image", str]]:  # noqa: F821
+                   max_side: int = HEATMAP_MAX_SIDE) -> List[Tuple[Image.Image, str]]:  # noqa: F821
     """One heat map per class: its probability as colour, over a faint grey copy of the image.
     ``probs``: ``K x H x W``; each map at most ``max_side`` pixels on its long side. Returns
     ``(PIL image, caption)`` pairs (caption: name, peak probability, % of the label map)."""
@@ -266,8 +266,8 @@ def timings_markdown(ms: Dict[str, float]) -> str:
 @dataclass
 class DemoResult:
     """One run's outputs; ``error`` set (and the rest empty) when the input was refused."""
-    overlay: Optional["Image.Image"] = None  # noqa: F821
-    heatmaps: List[Tuple["Image.Image", str]] = field(default_factory=list)  # noqa: F821
+    overlay: Optional[Image.Image] = None  # noqa: F821
+    heatmaps: List[Tuple[Image.Image, str]] = field(default_factory=list)  # noqa: F821
     label_path: Optional[str] = None
     timings: Dict[str, float] = field(default_factory=dict)
     timings_text: str = ""
@@ -414,6 +414,7 @@ class DemoApp:
         """Segment ``image`` into the classes of ``classes_text``. Raises :class:`RADSegError`
         (a one-line message) for any bad input, before the model loads where it can."""
         import torch
+
         from ..bench.timing import StageTimer
         progress = progress or (lambda f, d: None)
         t0 = time.perf_counter()

@@ -21,7 +21,6 @@ import torch
 
 from ..config import RADSegConfig
 
-
 _SCRATCH: List[Path] = []
 
 

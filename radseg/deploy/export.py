@@ -36,7 +36,6 @@ import torch.nn as nn
 
 from ..config import RADSegConfig
 from ..errors import ConfigError, OutputError
-
 from .format import FORMAT, FORMAT_VERSION, MANIFEST, TEXT_FILE, manifest_settings, require_onnx  # noqa: F401
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -286,6 +285,7 @@ def export_parts(encoder, out_dir: Path, *, sam=None, size: Optional[Tuple[int, 
 
 def _text_file(encoder, classes: List[List[str]], path: Path) -> Dict:
     import numpy as np
+
     from ..core.text_embeddings import flatten_synonyms
     queries, _ = flatten_synonyms(classes)
     names = list(dict.fromkeys(queries))

@@ -44,7 +44,7 @@ class OnnxExport:
         self.manifest = manifest
 
     @classmethod
-    def open(cls, folder) -> "OnnxExport":
+    def open(cls, folder) -> OnnxExport:
         folder = Path(folder)
         if not folder.exists():
             raise ConfigError(f"--model-dir '{folder}' does not exist; {_EXPORT_HINT}.")

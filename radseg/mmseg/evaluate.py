@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..class_names import load_class_names
 from ..cfg_options import check_cfg_options
+from ..class_names import load_class_names
 from ..cli_args import OneLineArgumentParser, add_common_help, config_flag
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import mmcv
 import numpy as np
-from mmengine import fileio
-
 from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 

@@ -1,10 +1,24 @@
 """Model loaders and the model-source registry (RADIO, SAM, stand-ins)."""
-from .registry import (MODEL_SOURCES, SAM_SOURCES, SourceRegistry, SourceRequest, available_models,
-                       available_sam_models, get_model_source, get_sam_source, load_plugins,
-                       register_model_source, register_sam_source)
+from . import (  # noqa: F401  (register the seeded stand-ins, v3- and v4-shaped)
+                       replicas,  # noqa: F401  (registers the full-size random replicas; built lazily)
+                       sam,
+                       standins,
+                       standins_v4,
+)
 from .radio import DEFAULT_HUB_REVISION, RADIO_VERSIONS, RadioBundle, build_radio
-from . import sam, standins, standins_v4  # noqa: F401  (register the seeded stand-ins, v3- and v4-shaped)
-from . import replicas  # noqa: F401  (registers the full-size random replicas; built lazily)
+from .registry import (
+                       MODEL_SOURCES,
+                       SAM_SOURCES,
+                       SourceRegistry,
+                       SourceRequest,
+                       available_models,
+                       available_sam_models,
+                       get_model_source,
+                       get_sam_source,
+                       load_plugins,
+                       register_model_source,
+                       register_sam_source,
+)
 
 __all__ = ["MODEL_SOURCES", "SAM_SOURCES", "SourceRegistry", "SourceRequest", "available_models",
            "available_sam_models", "build_radio", "get_model_source", "get_sam_source", "load_plugins", "register_model_source", "register_sam_source",

@@ -31,6 +31,7 @@ def _hf_cache() -> Path:
 def radio_weights_cached(version: str) -> Optional[str]:
     """Where the weights of a real RADIO version are cached here, or ``None``."""
     import torch
+
     from .radio import HF_REPOS
     repo = HF_REPOS.get(version)
     if repo:

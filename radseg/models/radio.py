@@ -42,10 +42,17 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn as nn
 
-from ..errors import UnknownModelError, UnpinnedRevisionError, WeightsNotFoundError
 from ..config import RADSegConfig
-from .registry import (SourceRequest, allow_unpinned_default, available_models, canonical_name,
-                       declare_model_kind, get_model_source, register_model_source)
+from ..errors import UnknownModelError, UnpinnedRevisionError, WeightsNotFoundError
+from .registry import (
+    SourceRequest,
+    allow_unpinned_default,
+    available_models,
+    canonical_name,
+    declare_model_kind,
+    get_model_source,
+    register_model_source,
+)
 
 logger = logging.getLogger(__name__)
 

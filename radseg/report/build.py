@@ -24,11 +24,28 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..errors import RADSegError
 from ..results.records import atomic_write_text, is_complete_record
 from ..results.reference import load_reference
-from ..results.table import (DATASET_ORDER, DISPLAY, METRICS, RESOLUTION_ORDER, Entry, Table,
-                             _fmt, _fmt_diff, _header, _legend, _order, _row_sort_key,
-                             build_per_class, build_table, filter_entries, find_records,
-                             newest_per_cell)
-from ..results.table import cell_mark, honesty_legend, row_mark  # random weights / subsets (results.honesty)
+from ..results.table import (  # random weights / subsets (results.honesty)
+    DATASET_ORDER,
+    DISPLAY,
+    METRICS,
+    RESOLUTION_ORDER,
+    Entry,
+    Table,
+    _fmt,
+    _fmt_diff,
+    _header,
+    _legend,
+    _order,
+    _row_sort_key,
+    build_per_class,
+    build_table,
+    cell_mark,
+    filter_entries,
+    find_records,
+    honesty_legend,
+    newest_per_cell,
+    row_mark,
+)
 
 TEMPLATE = "report.html.j2"
 #: above this many runs the speed chart is left out (the table stays)
@@ -359,7 +376,9 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         if ref_metric and ref_metric != metric:
             raise ReportError(f"reference file '{reference}' holds {ref_metric}, the report "
                               f"shows {metric}: pass --metric {ref_metric}.")
-    from ..results.mess import build_mess_table, header as mess_header, is_mess, legend as mess_legend
+    from ..results.mess import build_mess_table, is_mess
+    from ..results.mess import header as mess_header
+    from ..results.mess import legend as mess_legend
     t = build_table([e for e in entries if not is_mess(e)], metric, ref)  # MESS: its own table below
     mt = build_mess_table(entries, metric)
     if ref:

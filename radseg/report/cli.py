@@ -43,6 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     import time
+
     from .build import build_report
     t0 = time.perf_counter()
     out, data = build_report(args.work_dir, args.out, reference=args.reference, metric=args.metric,

@@ -26,8 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from ..visualize import palette as default_palette
 from ..results.table import DISPLAY, RESOLUTION_ORDER, Entry, newest_per_cell
+from ..visualize import palette as default_palette
 
 #: at most this many items per dataset are read to rank disagreement
 MAX_CANDIDATES = 256

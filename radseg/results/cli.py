@@ -20,8 +20,16 @@ from typing import Callable, Optional
 from ..errors import ConfigError, RADSegError
 from .records import atomic_write_text, load_record
 from .reference import load_reference
-from .table import (FORMATS, METRICS, build_per_class, build_table, filter_entries, find_records,
-                    render, render_per_class)
+from .table import (
+    FORMATS,
+    METRICS,
+    build_per_class,
+    build_table,
+    filter_entries,
+    find_records,
+    render,
+    render_per_class,
+)
 
 
 class ResultsError(RADSegError):

@@ -17,8 +17,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..data.mess import (DATASET_DOMAINS, DATASET_TITLES, DOMAINS, MESS_DATASETS, MESS_ENTRIES, MESS_KEYS,
-                         PAXRAY_PARTS)
+from ..data.mess import DATASET_DOMAINS, DATASET_TITLES, DOMAINS, MESS_DATASETS, MESS_ENTRIES, MESS_KEYS, PAXRAY_PARTS
 from .collect import Entry, _row_sort_key, newest_per_cell
 
 MEAN = "mean"

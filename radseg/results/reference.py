@@ -27,10 +27,9 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from .records import PathLike
-
 from ..errors import RADSegError
 from ..presets import RESOLUTIONS
+from .records import PathLike
 
 #: (row label, resolution, dataset or "avg") -> value
 Reference = Dict[Tuple[str, str, str], float]

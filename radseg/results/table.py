@@ -19,8 +19,20 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..presets import DATASET_ORDER, DATASETS, RESOLUTIONS
-from .collect import (DEFAULT_LANG_MODEL, DEFAULT_SCALING, Entry, _order, _row_sort_key, filter_entries,
-                      find_records, json_repr, model_name, newest_per_cell, record_problem, row_label)
+from .collect import (
+    DEFAULT_LANG_MODEL,
+    DEFAULT_SCALING,
+    Entry,
+    _order,
+    _row_sort_key,
+    filter_entries,
+    find_records,
+    json_repr,
+    model_name,
+    newest_per_cell,
+    record_problem,
+    row_label,
+)
 from .honesty import RANDOM_MARK, SUBSET_MARK, is_random, legend_lines, record_subset
 from .reference import Reference
 

@@ -26,14 +26,54 @@ No mmseg/mmengine imports, and no CUDA work here (only the visible GPUs are coun
 for ``--gpus``). The data folder follows eval.py's rule (``--data-root``, else
 ``$RADSEG_DATA_DIR``, else ``./data``), resolved once and passed to every run.
 """
-from .cli import (DEFAULT_MODELS, DEFAULT_WORK_DIR, PARALLEL_MODES, build_parser, check_work_dir,
-                  describe_datasets, main, print_plan, run_sweep, warn_missing_sam)
-from .plan import (Run, check_models, completed_record, eval_command, eval_entry, model_tag, parse_datasets,
-                   parse_resolutions, plan_sweep, record_mismatch, repo_root, run_dir_for)
-from .processes import (EXIT_INTERRUPTED, EXIT_RUNS_FAILED, Sweep, SweepInterrupted, check_gpus, gpu_ids,
-                        visible_gpu_count)
-from .status import (LOCK_FILE, STATUS_FILE, STATUS_SCHEMA, SweepLock, clean_stale_tmp, counts, fmt_duration,
-                     last_error_line, remove_failed, write_failed, write_status)
+from .cli import (
+                  DEFAULT_MODELS,
+                  DEFAULT_WORK_DIR,
+                  PARALLEL_MODES,
+                  build_parser,
+                  check_work_dir,
+                  describe_datasets,
+                  main,
+                  print_plan,
+                  run_sweep,
+                  warn_missing_sam,
+)
+from .plan import (
+                  Run,
+                  check_models,
+                  completed_record,
+                  eval_command,
+                  eval_entry,
+                  model_tag,
+                  parse_datasets,
+                  parse_resolutions,
+                  plan_sweep,
+                  record_mismatch,
+                  repo_root,
+                  run_dir_for,
+)
+from .processes import (
+                  EXIT_INTERRUPTED,
+                  EXIT_RUNS_FAILED,
+                  Sweep,
+                  SweepInterrupted,
+                  check_gpus,
+                  gpu_ids,
+                  visible_gpu_count,
+)
+from .status import (
+                  LOCK_FILE,
+                  STATUS_FILE,
+                  STATUS_SCHEMA,
+                  SweepLock,
+                  clean_stale_tmp,
+                  counts,
+                  fmt_duration,
+                  last_error_line,
+                  remove_failed,
+                  write_failed,
+                  write_status,
+)
 
 __all__ = ["DEFAULT_MODELS", "DEFAULT_WORK_DIR", "EXIT_INTERRUPTED", "EXIT_RUNS_FAILED", "LOCK_FILE",
            "PARALLEL_MODES", "Run", "STATUS_FILE", "STATUS_SCHEMA", "Sweep", "SweepInterrupted", "SweepLock",

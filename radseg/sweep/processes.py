@@ -19,8 +19,17 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..errors import ConfigError
 from ..results.records import load_record
 from .plan import Run, completed_record
-from .status import (STATUS_FILE, _now, clean_stale_tmp, counts, fmt_duration, last_error_line, remove_failed,
-                     write_failed, write_status)
+from .status import (
+    STATUS_FILE,
+    _now,
+    clean_stale_tmp,
+    counts,
+    fmt_duration,
+    last_error_line,
+    remove_failed,
+    write_failed,
+    write_status,
+)
 
 #: exit status of a sweep in which at least one run failed (usage errors give 2).
 EXIT_RUNS_FAILED = 1
