@@ -103,7 +103,8 @@ def main(argv=None) -> int:
                     b = o.backbone_features(crops)
                     got = o.predict(img, (h0, w0))
                 row["parity"][level] = {
-                    "feature_max_rel_err": float(f"{max(float((b[i] - a[i]).abs().max() / a[i].abs().max()) for i in range(a.shape[0])):.3g}"),
+                    "feature_max_rel_err": float(format(max(float((b[i] - a[i]).abs().max() / a[i].abs().max())
+                                                            for i in range(a.shape[0])), ".3g")),
                     "labels_equal": round(float((got.labels == ref.labels).float().mean()), 6),
                     "miou_vs_torch": round(miou_between(got.labels, ref.labels), 3),
                     "probs_max_abs_diff": float(f"{float((got.probs - ref.probs).abs().max()):.3g}")}
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
                 calls = []
                 dec = o.sam.mask_decoder
                 run = dec.graph.forward
-                dec.graph.forward = lambda *t: calls.append(int(t[1].shape[0])) or run(*t)
+                dec.graph.forward = lambda *t, calls=calls, run=run: calls.append(int(t[1].shape[0])) or run(*t)
                 with torch.no_grad():
                     t0 = time.perf_counter()
                     rt = enc.predict(img, (h0, w0))

@@ -256,7 +256,7 @@ class RADSegEncoder:
     # ------------------------------------------------------------------ text
     def _onehot(self, labels: Sequence[str]) -> torch.Tensor:
         idx = self.cat_name_to_index
-        missing = [str(l) for l in labels if str(l) not in idx]
+        missing = [str(label) for label in labels if str(label) not in idx]
         if missing:
             raise ConfigError(f"label '{missing[0]}' is not one of the encoder's classes "
                               f"({', '.join(self.prompts)}); one-hot queries need class names.")
@@ -273,7 +273,7 @@ class RADSegEncoder:
         """``T x D`` label embeddings: the mean of the L2-normalised embeddings of the 80
         templates (not re-normalised); with ``predict=True`` and ``onehot``, ``T x (N+1)``
         eps-one-hots with label *i* of the class list at column *i* + 1."""
-        labels = [str(l) for l in labels]
+        labels = [str(label) for label in labels]
         if self.predict and onehot:
             return self._onehot(labels)
         with torch.no_grad(), self._autocast():

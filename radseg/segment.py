@@ -199,7 +199,8 @@ def load_image(path: Optional[str], max_pixels: Optional[int] = MAX_SEGMENT_PIXE
         # OpenCV only for formats Pillow does not know (not for a truncated file it knows)
         image = _read_with_opencv(path) if isinstance(e, UnidentifiedImageError) else None
         if image is None:
-            why = ("not an image format Pillow or OpenCV reads, or a damaged file" if isinstance(e, UnidentifiedImageError)
+            why = ("not an image format Pillow or OpenCV reads, or a damaged file"
+                   if isinstance(e, UnidentifiedImageError)
                    else str(e).replace(f"'{path}'", "").strip() or type(e).__name__)
             raise DatasetError(f"cannot read image '{path}' ({why}). Give a JPEG or PNG file.") from None
         w, h = image.shape[1], image.shape[0]

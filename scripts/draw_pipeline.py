@@ -37,7 +37,8 @@ BOXES = [
     ("text", 8.05, -1.05, "SigLIP2 text", "class names x prompt\ntemplates (cached)", "text"),
     ("cos", 8.05, 0.9, "cosine x 100, softmax", "per-pixel class scores;\nupsampled to the\noriginal size", "radseg"),
     ("den", 5.7, 0.9, "denoise", "drop classes whose\nmax score < thresh", "radseg"),
-    ("sam", 3.35, 0.9, "SAM refinement", "RADSeg+: RADIO's SAM\nadaptor + SAM's prompt\nencoder & mask decoder", "post"),
+    ("sam", 3.35, 0.9, "SAM refinement",
+     "RADSeg+: RADIO's SAM\nadaptor + SAM's prompt\nencoder & mask decoder", "post"),
     ("out", 1.0, 0.9, "label map", "argmax per pixel", "io"),
 ]
 ARROWS = [("img", "win"), ("win", "scra"), ("scra", "stitch"), ("stitch", "scga"), ("scga", "mlp"),

@@ -41,7 +41,8 @@ def main() -> int:
         ref.write_text("rows:\n  c-radio_v3-b:\n    mid_res: {voc20: 81.0, context59: 48.0, ade20k: 29.0}\n"
                        "  c-radio_v3-b + SAM:\n    mid_res: {voc20: 82.0, context59: 47.5, ade20k: 32.0}\n")
         html = Path(args.html) if args.html else Path(tmp) / "report.html"
-        build_report(work, html, reference=str(ref), num_images=2, title="RADSeg report on synthetic demo data (not measured results)")
+        build_report(work, html, reference=str(ref), num_images=2,
+                     title="RADSeg report on synthetic demo data (not measured results)")
         from playwright.sync_api import sync_playwright
         with sync_playwright() as p:
             browser = launch(p)

@@ -3,7 +3,8 @@
 Written from docs/ALGORITHM.md and docs/RADIO_API.md only, without looking
 at the library's implementation (radseg/sliding_windows.py, scra.py, scga.py,
 dense_logits.py, text_embeddings.py, encoder.py, sam_refine.py). It is
-written the way research code most plausibly does it: plain PyTorch, per-class Python loops, ``skimage.measure.label`` on
+written the way research code most plausibly does it: plain PyTorch, per-class Python loops,
+``skimage.measure.label`` on
 host numpy arrays, ``torchvision.ops.masks_to_boxes`` and
 ``segment_anything.SamPredictor.predict_torch`` with the predictor's state set
 by hand. Coordinates go through ``predictor.transform.apply_coords_torch`` /

@@ -177,7 +177,7 @@ def start_cluster(dir: Path, timeout: float = 60) -> SlurmCluster:
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
             if out.returncode != 0:
                 raise RuntimeError(f"{name} did not start (exit {out.returncode}): {out.stderr.strip()}")
-            _wait(lambda: cluster.pid(name), 15, f"{name} wrote no pid file")
+            _wait(lambda name=name: cluster.pid(name), 15, f"{name} wrote no pid file")
         state = ""
 
         def idle():

@@ -83,7 +83,8 @@ def _unknown_flag(t, d, mp):
 
 
 def _workers_not_int(t, d, mp):
-    return eval_args(d, t / "w")[:-2] + ["--num-workers", "four"], "argument --num-workers/--num_workers: invalid int value"
+    return (eval_args(d, t / "w")[:-2] + ["--num-workers", "four"],
+            "argument --num-workers/--num_workers: invalid int value")
 
 
 def _workers_negative(t, d, mp):
@@ -208,7 +209,8 @@ def _cfg_option_setting_at_top_level(t, d, mp):
 
 
 def _cfg_option_unknown_top_level(t, d, mp):
-    return eval_args(d, t / "w", "--cfg-options", "tes_dataloader.batch_size=2"), "unknown top-level key 'tes_dataloader'"
+    return (eval_args(d, t / "w", "--cfg-options", "tes_dataloader.batch_size=2"),
+            "unknown top-level key 'tes_dataloader'")
 
 
 def _cfg_option_config_variable(t, d, mp):

@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_speed_script_is_radseg_bench():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--model_version", "tiny-random",
-                          "--sam", "tiny-random-sam", "--preset", "voc_low", "--small", "--refine", "on", "--repeats", "1",
+                          "--sam", "tiny-random-sam", "--preset", "voc_low", "--small", "--refine", "on",
+                          "--repeats", "1",
                           "--mode", "exact", "--device", "cpu", "--print-json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -208,7 +208,8 @@ def test_heat_colours_and_timings_table():
     assert tuple(c[0]) == (0, 0, 4) and tuple(c[2]) == tuple(c[3]) == (252, 255, 164)
     table = timings_markdown({"model_load": 1000.0, "preprocess": 1.0, "custom": 2.0, "total": 1003.0})
     lines = table.splitlines()
-    assert lines[2].startswith("| model load") and lines[-2] == "| custom | 2.0 |" and lines[-1] == "| total | 1,003.0 |"
+    assert (lines[2].startswith("| model load") and lines[-2] == "| custom | 2.0 |"
+            and lines[-1] == "| total | 1,003.0 |")
 
 
 # -- the subcommand ---------------------------------------------------------------------------------

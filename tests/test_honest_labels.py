@@ -83,7 +83,8 @@ def test_radseg_models_says_what_each_name_is(capsys, tmp_path, monkeypatch):
     assert radseg_main(["models"]) == 0
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")}
     assert "real RADIO weights" in lines["c-radio_v3-b"] and "not cached" in lines["c-radio_v3-b"]
-    assert "stand-in with random weights" in lines["tiny-random"] and "--sam_ckpt tiny-random-sam" in lines["tiny-random"]
+    assert ("stand-in with random weights" in lines["tiny-random"]
+            and "--sam_ckpt tiny-random-sam" in lines["tiny-random"])
     assert "replica with random weights" in lines["c-radio_v3-b-random"]
     assert "not found here" in lines["sam_vit_h_4b8939.pth"] and "random weights" in lines["tiny-random-sam"]
     snap = tmp_path / "hf" / "models--nvidia--C-RADIOv3-B" / "snapshots" / "abc"

@@ -126,13 +126,18 @@ def test_core_and_predictor_work_without_mm_packages(tmp_path):
 
 
 def test_readme_python_snippets_run_with_the_stand_in(tmp_path, monkeypatch):
-    """The README's `RADSegPredictor` snippets run as written, with tiny-random for the weights."""
+    """The `RADSegPredictor` snippets of the README (Segment images) and of docs/SEGMENT.md (From
+    Python) run as written, with tiny-random for the weights."""
     import re
     from pathlib import Path
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### From Python: `RADSegPredictor`"):]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
-    assert blocks and "predict(" in blocks[0]
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    guide = (root / "docs" / "SEGMENT.md").read_text()
+    section = readme[readme.index("## Segment images"):readme.index("## Evaluate a benchmark")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)[:1]
+    section = guide[guide.index("## From Python: `RADSegPredictor`"):]
+    blocks += re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    assert len(blocks) == 3 and all("predict" in b or "RADSegConfig" in b for b in blocks)
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(
         tmp_path / "photo.jpg")
     monkeypatch.chdir(tmp_path)

@@ -177,7 +177,8 @@ def test_cli_writes_a_self_contained_page(work, tmp_path, capsys):
     html = out.read_text(encoding="utf-8")
     assert "<title>My &lt;sweep&gt;</title>" in html  # escaped
     refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html)
-    assert refs and all(r.startswith(("data:", "#")) for r in refs), [r for r in refs if not r.startswith(("data:", "#"))][:3]
+    assert refs and all(r.startswith(("data:", "#")) for r in refs), [
+        r for r in refs if not r.startswith(("data:", "#"))][:3]
     assert "<script" not in html and "<link" not in html and "@import" not in html and "url(" not in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
 

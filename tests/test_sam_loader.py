@@ -186,7 +186,8 @@ def test_official_checkpoint_is_recognised_whatever_its_name(places, monkeypatch
         verify_checkpoint(other)
     official_name = places["cwd"] / fake["name"]
     official_name.write_bytes(path.read_bytes()[:1000])  # Meta's name, truncated bytes
-    with pytest.raises(WeightsNotFoundError, match=f"corrupt or incomplete \\(its md5 starts with .*expected {md5[:6]}"):
+    with pytest.raises(WeightsNotFoundError,
+                       match=f"corrupt or incomplete \\(its md5 starts with .*expected {md5[:6]}"):
         verify_checkpoint(official_name)
 
 

@@ -411,7 +411,8 @@ def _encoder(thresh):
     from radseg.models import SourceRequest, get_sam_source
     enc = RADSegEncoder.from_pretrained(
         "tiny-random", need_sam=True, slide_crop=224, slide_stride=112, text_disk_cache=False,
-        sam_refiner=SAMRefiner(get_sam_source("tiny-random-sam")(SourceRequest()), sam_iou_thresh=thresh, minimal_area=300))
+        sam_refiner=SAMRefiner(get_sam_source("tiny-random-sam")(SourceRequest()), sam_iou_thresh=thresh,
+                               minimal_area=300))
     enc.set_classes(["sky", "grass", "dog", "cat"])
     return enc
 

@@ -26,7 +26,8 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="shorthand for --mode fast")
     p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch sizes (images per call)")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 10; 1 with --small)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed runs first, in every mode (default 2; 1 with --small; at least 1)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed runs first, in every mode (default 2; 1 with --small; at least 1)")
     p.add_argument("--max_windows_per_batch", "--max-windows-per-batch", default="auto",
                    help="windows per backbone call: a number, 'auto' (from free GPU memory) or 'all'")
     p.add_argument("--sam-iou-thresh", type=float, default=-1.0,

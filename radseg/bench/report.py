@@ -54,7 +54,8 @@ def markdown_table(report: Dict) -> str:
             _f(r["syncs_per_image"]), _f(r.get("pixel_agreement"), 4), _f(r.get("miou_vs_exact"), 2)]) + " |")
     ort = [r for r in report["results"] if r.get("backend") == "onnxruntime"]
     if ort:
-        lines += ["", "ONNX Runtime (CPU execution provider) against torch, exact mode; ratio from interleaved runs:", "",
+        lines += ["",
+                  "ONNX Runtime (CPU execution provider) against torch, exact mode; ratio from interleaved runs:", "",
                   "| preset | refine | batch | torch ms | onnxruntime ms | speedup | labels equal | mIoU vs torch | "
                   "feature rel. err | export MB | session start s |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

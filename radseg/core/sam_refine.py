@@ -282,7 +282,8 @@ def _to_device(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- prompts / SAM
 def dense_mask_prompt(q_half_c: torch.Tensor, original_size: Size,
-                      coarse_thresh: float = _D.coarse_thresh, sam_mask_coff: float = _D.sam_mask_coff, size: int = 256) -> torch.Tensor:
+                      coarse_thresh: float = _D.coarse_thresh, sam_mask_coff: float = _D.sam_mask_coff,
+                      size: int = 256) -> torch.Tensor:
     """Dense mask prompt of one class: ``1 x 256 x 256`` (3-D, no batch axis: the reference's).
 
     ``q_half_c`` (``h2 x w2``, half-res ``Q[c]``) is resized bilinearly

@@ -44,10 +44,12 @@ from .common import (
 #: Detail (PASCAL-Context 459-label) category id of each Context60 class index 0..59.
 #: Index 0 is background (id 0); Context59 index = this index - 1.
 CONTEXT_IDS = (
-    0, 2, 9, 18, 19, 22, 23, 25, 31, 33,           # background aeroplane bag bed bedclothes bench bicycle bird boat book
+    0, 2, 9, 18, 19, 22, 23, 25, 31, 33,           # background aeroplane bag bed bedclothes bench bicycle bird boat
+                                                   # book
     34, 44, 45, 46, 59, 65, 68, 72, 80, 85,        # bottle building bus cabinet car cat ceiling chair cloth computer
     98, 104, 105, 113, 115, 144, 158, 159, 162, 187,  # cow cup curtain dog door fence floor flower food grass
-    189, 207, 220, 232, 258, 259, 260, 284, 295, 296,  # ground horse keyboard light motorbike mountain mouse person plate platform
+    189, 207, 220, 232, 258, 259, 260, 284, 295, 296,  # ground horse keyboard light motorbike mountain mouse person
+                                                       # plate platform
     308, 324, 326, 347, 349, 354, 355, 360, 366, 368,  # pottedplant road rock sheep shelves sidewalk sign sky snow sofa
     397, 415, 416, 420, 424, 427, 440, 445, 454, 458,  # table track train tree truck tvmonitor wall water window wood
 )

@@ -163,7 +163,8 @@ CHECK_TOLERANCE = 1e-4
 def export_graph(module: nn.Module, args: Tuple[torch.Tensor, ...], path: Path, input_names: Sequence[str],
                  output_names: Sequence[str], dynamic: Dict[str, Dict[int, str]], exporter: str = "auto",
                  opset: int = OPSET, memo_key: Optional[tuple] = None,
-                 checks: Sequence[Tuple[torch.Tensor, ...]] = (), auto_order: Sequence[str] = ("torchscript", "dynamo")) -> Dict:
+                 checks: Sequence[Tuple[torch.Tensor, ...]] = (),
+                 auto_order: Sequence[str] = ("torchscript", "dynamo")) -> Dict:
     """Export ``module(*args)`` to ``path``, check it (``onnx.checker``, then ONNX Runtime against PyTorch
     on ``args`` and ``checks``); returns its manifest entry.
 

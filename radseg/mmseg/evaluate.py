@@ -83,7 +83,8 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     config_flag(p, "--radio_source", "--radio-source", choices=("hub", "local", "hf"))
     config_flag(p, "--radio_revision", "--radio-revision")
     config_flag(p, "--radio_repo", "--radio-repo")
-    p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction, help="accept a --radio_revision that is not a 40-hex commit (recorded)")
+    p.add_argument("--allow-unpinned", "--allow_unpinned", dest="allow_unpinned", action=AllowUnpinnedAction,
+                   help="accept a --radio_revision that is not a 40-hex commit (recorded)")
     config_flag(p, "--amp", type=str2bool, nargs="?", const=True, help=_bool_help("amp"))
     config_flag(p, "--compile", type=str2bool, nargs="?", const=True, help=_bool_help("compile"))
     config_flag(p, "--fast", action="store_const", const=True)

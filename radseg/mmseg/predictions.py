@@ -99,7 +99,7 @@ class RADSegSavePredictionsHook(Hook):
             labels = sample.pred_sem_seg.data.squeeze(0).cpu().numpy().astype(np.uint8)
             im = Image.fromarray(labels)
             im.putpalette(self.png_palette)  # 'L' -> 'P': the indices are the pixel values
-            _atomic(out, lambda p: im.save(p, format="PNG"))
+            _atomic(out, lambda p, im=im: im.save(p, format="PNG"))
             seg = sample.metainfo.get("seg_map_path")
             item = {"img_path": os.path.abspath(img_path),
                     "seg_map_path": os.path.abspath(seg) if seg else None,

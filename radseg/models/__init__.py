@@ -21,5 +21,6 @@ from .registry import (
 )
 
 __all__ = ["MODEL_SOURCES", "SAM_SOURCES", "SourceRegistry", "SourceRequest", "available_models",
-           "available_sam_models", "build_radio", "get_model_source", "get_sam_source", "load_plugins", "register_model_source", "register_sam_source",
+           "available_sam_models", "build_radio", "get_model_source", "get_sam_source", "load_plugins",
+           "register_model_source", "register_sam_source",
            "RadioBundle", "RADIO_VERSIONS", "DEFAULT_HUB_REVISION"]

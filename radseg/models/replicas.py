@@ -194,7 +194,8 @@ def _radio_b_random(request):
 
 @register_model_source("c-radio_v3-b-random-small")
 def _radio_b_random_small(request):
-    return build_radio_replica(list(request.adaptor_names), seed=0, small=True), {"source": "replica-small", "revision": "seed0"}
+    return (build_radio_replica(list(request.adaptor_names), seed=0, small=True),
+            {"source": "replica-small", "revision": "seed0"})
 
 
 register_sam_source("sam-vit-h-random", lambda request: build_sam_replica(seed=0))
