@@ -34,11 +34,12 @@ def test_quiet_terminal_full_log_in_the_work_dir(data, tmp_path, capsys, monkeyp
     monkeypatch.setattr(sys, "stderr", tty)  # a terminal: tqdm draws its bar there
     assert run_eval_main(eval_args(data, tmp_path / "w")) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3, out
-    assert out[0].startswith(f"data: {data / 'VOC2012'} (voc20, 3 images")
-    assert out[1].startswith("mIoU ") and "aAcc" in out[1] and str(tmp_path / "w" / "results") in out[1]
-    log = Path(out[2].split(": ", 1)[1])
-    assert out[2].startswith("log (mmengine") and log.is_file() and log.parent.parent == tmp_path / "w"
+    assert len(out) == 4, out  # data, the random-weights note (issue 15), the result, the log's path
+    assert out[0].startswith(f"data: {data / 'VOC2012'} (voc20, 3 of 1449 images")
+    assert out[1].startswith("note: ") and "random" in out[1]
+    assert out[2].startswith("mIoU ") and "aAcc" in out[2] and str(tmp_path / "w" / "results") in out[2]
+    log = Path(out[3].split(": ", 1)[1])
+    assert out[3].startswith("log (mmengine") and log.is_file() and log.parent.parent == tmp_path / "w"
     text = log.read_text()
     assert "System environment" in text and "per class results" in text  # mmengine's full log, kept
     assert "prefix is not set" not in text
@@ -55,3 +56,26 @@ def test_verbose_restores_mmengines_output(data, tmp_path, capsys, monkeypatch):
     assert "System environment" in out and "per class results" in out
     assert "prefix is not set" not in out + tty.getvalue()
     assert "eval:" not in tty.getvalue()  # no bar next to mmengine's own Iter(test) lines
+
+
+def test_two_runs_in_one_second_keep_their_own_logs(data, tmp_path, capsys, monkeypatch):
+    """mmengine names a run's logger after the config and the second it started: a quiet run and a
+    --verbose run in the same second (in one process) must not share one logger (the second run's
+    output went to the first run's sink and log file)."""
+    import time
+    from types import SimpleNamespace
+
+    import mmengine.runner.runner as mm_runner
+
+    from radseg.cli import run_eval_main
+    frozen = time.time()
+    monkeypatch.setattr(mm_runner, "time", SimpleNamespace(time=lambda: frozen, strftime=time.strftime,
+                                                           localtime=time.localtime))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert run_eval_main(eval_args(data, tmp_path / "a")) == 0
+    capsys.readouterr()
+    assert run_eval_main(eval_args(data, tmp_path / "b", "--verbose")) == 0
+    assert "System environment" in capsys.readouterr().out
+    logs = [next((tmp_path / w).glob("*/*.log")) for w in ("a", "b")]
+    assert logs[0].name == logs[1].name  # the same second
+    assert all("System environment" in p.read_text() for p in logs)

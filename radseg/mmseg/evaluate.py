@@ -10,6 +10,7 @@ test loop with mmseg's IoU metric and writes the result record (built by
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -28,8 +29,16 @@ from ..presets import DATASETS as PRESET_DATASETS
 from ..results.provenance import build_record, resolution_of, summarize_metrics, versions
 from ..results.records import nonfinite_metrics, write_run_record
 from .distributed import configure_launcher, launcher_rank
+from .eval_settings import (
+    LABEL_IGNORE,
+    apply_label_ignore,
+    check_predictions_dir,
+    configure_boundary_iou,
+    pipeline_resize_scale,
+)
 
 logger = logging.getLogger(__name__)
+_RUN_COUNT = itertools.count()  # runs of this process (mmengine's experiment names)
 
 
 def str2bool(v) -> bool:
@@ -108,31 +117,6 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 # -- config ---------------------------------------------------------------------------------
-
-#: ``--label-ignore`` / the config key ``label_ignore`` -> the metric's ignore_index.
-LABEL_IGNORE = {"literature": 255, "65535": 65535}
-
-
-def apply_label_ignore(cfg, choice: Optional[str]) -> Optional[Dict[str, Any]]:
-    """Set ``test_evaluator.ignore_index`` from ``--label-ignore`` (else the config's ``label_ignore``).
-
-    Returns what the record keeps (None for a config without the setting). Only datasets whose
-    labels use 65535 for unlabeled (the table's ``ignore_values``) take it: a ConfigError otherwise.
-    """
-    setting = choice if choice is not None else cfg.get("label_ignore")
-    if setting is None:
-        return None
-    setting = str(setting)
-    bench = cfg.get("benchmark")
-    if setting not in LABEL_IGNORE:
-        raise ConfigError(f"label_ignore '{setting}' is not one of {', '.join(LABEL_IGNORE)}.")
-    if bench in PRESET_DATASETS and 65535 not in PRESET_DATASETS[bench].ignore_values:
-        raise ConfigError(f"--label-ignore is for the 16-bit benchmarks (ade847, pc459), not {bench}: drop it.")
-    cfg.label_ignore = setting
-    cfg.test_evaluator.ignore_index = LABEL_IGNORE[setting]
-    return {"setting": setting, "metric_ignore_index": LABEL_IGNORE[setting],
-            "unlabeled_65535": "scored (not masked), as the literature" if setting == "literature" else "ignored"}
-
 
 def load_config(args):
     from mmengine.config import Config, DictAction
@@ -295,56 +279,7 @@ def check_dataset(cfg) -> Tuple[int, int]:
     return len(classes), n
 
 
-def check_predictions_dir(args) -> Optional[Path]:
-    """``--save-predictions DIR``: the absolute folder, created and writable (None without it)."""
-    if args.save_predictions is None:
-        return None
-    if not str(args.save_predictions).strip():
-        raise ConfigError("--save-predictions is empty: give a folder.")
-    out = Path(os.path.abspath(os.path.expanduser(args.save_predictions)))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ConfigError(f"--save-predictions '{args.save_predictions}' is a file (or lies under one); "
-                          f"give a folder.") from None
-    except OSError as e:
-        raise ConfigError(f"cannot create --save-predictions '{args.save_predictions}': {e.strerror}.") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ConfigError(f"--save-predictions '{args.save_predictions}' is not writable; pick another folder.")
-    return out
-
-
-def configure_boundary_iou(cfg, flag: Optional[bool]) -> Optional[Dict[str, Any]]:
-    """``--boundary-iou`` sets ``test_evaluator.boundary_iou``; returns ``{"dilation_ratio": r}``
-    when the evaluator computes Boundary IoU (flag or config key), else None."""
-    from ..metrics.boundary_iou import DILATION_RATIO
-    ev = cfg.get("test_evaluator")
-    evaluators = ev if isinstance(ev, (list, tuple)) else [ev]
-    ours = [e for e in evaluators if isinstance(e, dict) and e.get("type") == "RADSegIoUMetric"]
-    if flag and not ours:
-        raise ConfigError(f"--boundary-iou needs test_evaluator type 'RADSegIoUMetric' (the configs' "
-                          f"default); this config has {ev!r}.")
-    for e in ours if flag else []:
-        e["boundary_iou"] = True
-    on = [e for e in ours if e.get("boundary_iou") or "mBoundaryIoU" in (e.get("iou_metrics") or [])]
-    if not on:
-        return None
-    return {"dilation_ratio": float(on[0].get("boundary_dilation_ratio", DILATION_RATIO))}
-
-
 # -- run --------------------------------------------------------------------------------------------
-
-def pipeline_resize_scale(cfg) -> Optional[Tuple[int, int]]:
-    """The ``scale`` of the test pipeline's ``Resize`` (what the images are resized to), or None.
-
-    The segmentor receives resized images, so ``model.scale`` never acts in eval.py; it is set
-    to this so that the record's ``radseg_config`` names the size actually used."""
-    dataset = (cfg.get("test_dataloader") or {}).get("dataset") or {}
-    for step in dataset.get("pipeline") or []:
-        if isinstance(step, dict) and step.get("type") == "Resize" and step.get("scale") is not None:
-            return tuple(int(v) for v in step["scale"])
-    return None
-
 
 def run_evaluation(args) -> Dict[str, Any]:
     """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
@@ -431,6 +366,10 @@ def run_evaluation(args) -> Dict[str, Any]:
     from .terminal import ProgressBar, mmengine_log_to_file_only
     verbose = getattr(args, "verbose", False)
     with prebuilt_predictor(predictor), mmengine_log_to_file_only(not verbose):
+        if not cfg.get("experiment_name"):
+            # mmengine names the run's logger '<config>_<timestamp>' (seconds): a second run in this
+            # process within the same second would get the first run's logger and its handlers
+            cfg.experiment_name = f"{name}_{os.getpid()}_{next(_RUN_COUNT)}"
         runner = Runner.from_cfg(cfg)
     bar = ProgressBar()
     if not verbose and launcher_rank() in (None, "0"):
