@@ -1,4 +1,10 @@
-"""eval.py as a user runs it: a subprocess, tiny datasets in the real layouts, seeded stand-ins."""
+"""eval.py as a user runs it: tiny datasets in the real layouts, seeded stand-ins.
+
+Most runs go through eval.py's own entry point in this process (:func:`run_eval`: the same
+``main(argv)``, its output and exit status captured); the cases that depend on a fresh process
+(the real exit status and no traceback, an offline first run, a plugin imported from the current
+folder) run ``python eval.py`` as a subprocess (:func:`run_eval_subprocess`).
+"""
 import json
 import os
 import subprocess
@@ -21,10 +27,38 @@ PAPER = {  # benchmark -> (config, number of metric classes, a class name of the
 }
 
 
-def run_eval(*args, env=None, cwd=None):
+def run_eval_subprocess(*args, env=None, cwd=None):
     e = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run([sys.executable, str(EVAL), *map(str, args)], capture_output=True, text=True,
                           env=e, cwd=cwd or ROOT, timeout=600)
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_eval(*args, env=None, cwd=None):
+    """eval.py's ``main`` in this process, with ``env`` set and ``cwd`` entered for the call."""
+    import contextlib
+    import io
+
+    from radseg.cli import run_eval_main
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(env or {})
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = run_eval_main([str(a) for a in args])
+            except SystemExit as e:
+                rc = e.code
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Result(rc or 0, out.getvalue(), err.getvalue())
 
 
 def tiny_args(config, data, work, *extra):
@@ -84,7 +118,7 @@ def test_two_runs_identical_and_earlier_results_kept(data_dir, tmp_path):
 
 
 def test_missing_config(tmp_path):
-    out = run_eval("--config", "configs_mmseg/mid_res/nope.py")
+    out = run_eval_subprocess("--config", "configs_mmseg/mid_res/nope.py")
     assert out.returncode == 2 and "config 'configs_mmseg/mid_res/nope.py' does not exist" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -126,7 +160,7 @@ def test_weights_unreachable_offline(data_dir, tmp_path):
     env = {"TORCH_HOME": str(tmp_path / "th"), "https_proxy": "http://127.0.0.1:9",
            "HTTPS_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
            "RADSEG_RADIO_REPO": ""}
-    out = run_eval(*args, env=env)
+    out = run_eval_subprocess(*args, env=env)
     assert out.returncode == 2, out.stderr[-2000:]
     assert "could not load RADIO weights: tried torch.hub 'NVlabs/RADIO:" in out.stderr
     assert "Traceback" not in out.stderr
@@ -217,7 +251,7 @@ def test_user_mistakes_before_any_model_is_loaded(data_dir, tmp_path, monkeypatc
                    "--model-version", "c-radio_v3-b"), "--radio_source local needs a clone"),
         (["--config", "configs_mmseg/low_res"], "is a folder"),
     ]
-    out = run_eval(*cases[0][0], env={"RADSEG_RADIO_REPO": ""})
+    out = run_eval_subprocess(*cases[0][0], env={"RADSEG_RADIO_REPO": ""})
     assert out.returncode == 2 and cases[0][1] in out.stderr, out.stderr[-1500:]
     assert "Traceback" not in out.stderr
     monkeypatch.setenv("RADSEG_RADIO_REPO", "")
@@ -235,8 +269,8 @@ def test_run_from_another_folder_and_plugin_from_cwd(data_dir, tmp_path):
         "from radseg.models.standins import build_tiny_radio\n"
         "register_model_source('my-radio', lambda request: build_tiny_radio(list(request.adaptor_names), seed=3), "
         "overwrite=True)\n")
-    out = run_eval("--config", "configs_mmseg/low_res/voc20.py", "--model_version", "my-radio", "--plugin",
-                   "my_models", "--data-root", data_dir, "--work-dir", tmp_path / "w", "--num-workers", "0",
-                   cwd=tmp_path)
+    out = run_eval_subprocess("--config", "configs_mmseg/low_res/voc20.py", "--model_version", "my-radio",
+                              "--plugin", "my_models", "--data-root", data_dir, "--work-dir", tmp_path / "w",
+                              "--num-workers", "0", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads((tmp_path / "w" / "result.json").read_text())["model_version"] == "my-radio"
