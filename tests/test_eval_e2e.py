@@ -33,32 +33,19 @@ def run_eval_subprocess(*args, env=None, cwd=None):
                           env=e, cwd=cwd or ROOT, timeout=600)
 
 
-class Result:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
 def run_eval(*args, env=None, cwd=None):
     """eval.py's ``main`` in this process, with ``env`` set and ``cwd`` entered for the call."""
-    import contextlib
-    import io
-
     from radseg.cli import run_eval_main
-    out, err = io.StringIO(), io.StringIO()
+    from test_prepare_then_eval import _in_process
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update(env or {})
     os.chdir(cwd or ROOT)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                rc = run_eval_main([str(a) for a in args])
-            except SystemExit as e:
-                rc = e.code
+        return _in_process(run_eval_main, args)
     finally:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    return Result(rc or 0, out.getvalue(), err.getvalue())
 
 
 def tiny_args(config, data, work, *extra):

@@ -15,20 +15,12 @@ from PIL import Image
 
 from radseg import segment_many
 from radseg.cli import main as radseg_main
+from test_segment_cli import run  # radseg segment in-process: (rc, stdout, stderr)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--model_version", "tiny-random", "--scale", "64", "48", "--slide-crop", "32", "--slide-stride", "16",
         "--labels", "sky, grass|lawn, dog"]
 CLASSES = ["sky", "grass|lawn", "dog"]
-
-
-def run(capsys, *args):
-    try:
-        rc = radseg_main(["segment", *map(str, args)])
-    except SystemExit as e:
-        rc = e.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 @pytest.fixture(scope="module")

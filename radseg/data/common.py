@@ -15,7 +15,7 @@ from typing import Callable, Iterable, List, Optional, Sequence
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import PathLike
+from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS, PathLike
 
 TMP_MARK = ".radseg-tmp"
 
@@ -59,39 +59,32 @@ def same_path(a: PathLike, b: PathLike) -> bool:
     return os.path.realpath(str(a)) == os.path.realpath(str(b))
 
 
-def save_label(arr: np.ndarray, path: PathLike) -> None:
-    """Write a 2-D uint8 array as a single-channel ('L') PNG, atomically."""
+def _save_label_atomic(arr: np.ndarray, path: PathLike, dtype, fmt: str) -> None:
+    """Write a 2-D ``dtype`` array with Pillow as ``fmt`` to a temp name beside ``path``, then rename."""
     from PIL import Image
 
     arr = np.asarray(arr)
-    if arr.ndim != 2 or arr.dtype != np.uint8:
-        raise ValueError(f"label for {path} must be 2-D uint8, got {arr.dtype} {arr.shape}")
+    if arr.ndim != 2 or arr.dtype != dtype:
+        raise ValueError(f"label for {path} must be 2-D {np.dtype(dtype).name}, got {arr.dtype} {arr.shape}")
     path = Path(path)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     try:
-        Image.fromarray(arr).save(tmp, format="PNG")
+        Image.fromarray(arr).save(tmp, format=fmt)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def save_label(arr: np.ndarray, path: PathLike) -> None:
+    """Write a 2-D uint8 array as a single-channel ('L') PNG, atomically."""
+    _save_label_atomic(arr, path, np.uint8, "PNG")
 
 
 def save_label16(arr: np.ndarray, path: PathLike) -> None:
     """Write a 2-D uint16 array as a 16-bit TIFF (PIL mode 'I;16', as the literature's
     converters write it: ``Image.fromarray(uint16).save(...)``), atomically."""
-    from PIL import Image
-
-    arr = np.asarray(arr)
-    if arr.ndim != 2 or arr.dtype != np.uint16:
-        raise ValueError(f"label for {path} must be 2-D uint16, got {arr.dtype} {arr.shape}")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        Image.fromarray(arr).save(tmp, format="TIFF")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _save_label_atomic(arr, path, np.uint16, "TIFF")
 
 
 def label16_is_valid(path: PathLike, size) -> bool:
@@ -249,3 +242,16 @@ def read_label_png(path) -> np.ndarray:
     except Exception as e:  # noqa: BLE001 - PIL raises many kinds on damaged files
         raise DatasetError(f"{path} cannot be read ({type(e).__name__}: {e}): extract the "
                            f"original download again.") from None
+
+
+def voc2010_destination(key: str, data_dir: Path, voc: Path) -> PrepareResult:
+    """Where a VOC2010-based benchmark (Context, PC-459) goes in ``data_dir``: the first existing of
+    its accepted folders that is ``voc`` itself, else the default one, with ``voc``'s JPEGImages
+    linked in (nothing to link when the destination is ``voc``)."""
+    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
+    dest = next((r for r in roots if r.exists() and same_path(r, voc)), roots[0])
+    res = PrepareResult(key=key, root=dest)
+    if not same_path(dest, voc):
+        dest.mkdir(parents=True, exist_ok=True)
+        link_images(res, dest / "JPEGImages", voc / "JPEGImages")
+    return res

@@ -26,17 +26,15 @@ from typing import Dict, List
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
 from .common import (
     PrepareResult,
     clean_temp_files,
     expand,
     find_folder,
     label_is_valid,
-    link_images,
     run_tasks,
-    same_path,
     save_label,
+    voc2010_destination,
     worker_error,
     write_text_if_changed,
 )
@@ -146,12 +144,8 @@ def prepare_pascal_context(key: str, raw: Path, data_dir: Path, train: bool = Fa
     voc2010 = _find_voc2010(raw)
     jpath = _find_json(voc2010, raw, json_path)
 
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
-    dest = next((r for r in roots if r.exists() and same_path(r, voc2010)), roots[0])
-    res = PrepareResult(key=key, root=dest)
-    if not same_path(dest, voc2010):
-        dest.mkdir(parents=True, exist_ok=True)
-        link_images(res, dest / "JPEGImages", voc2010 / "JPEGImages")
+    res = voc2010_destination(key, data_dir, voc2010)
+    dest = res.root
     label_dir = dest / LABEL_DIR
     label_dir.mkdir(parents=True, exist_ok=True)
     clean_temp_files(label_dir)

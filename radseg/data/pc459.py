@@ -21,16 +21,14 @@ from typing import List
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
 from .common import (
     PrepareResult,
     clean_temp_files,
     find_folder,
     label16_is_valid,
-    link_images,
     run_tasks,
-    same_path,
     save_label16,
+    voc2010_destination,
     worker_error,
     write_text_if_changed,
 )
@@ -80,12 +78,8 @@ def prepare_pc459(key: str, raw: Path, data_dir: Path, workers: int = 1) -> Prep
             f"no JPEGImages/ and trainval/ in {raw}, {raw / 'VOC2010'} or {raw / 'VOCdevkit/VOC2010'}: pass "
             f"--raw the VOC2010 folder of VOCtrainval_03-May-2010.tar with Mottaghi's trainval.tar.gz "
             f"(trainval/*.mat) extracted into it (docs/DATA.md).")
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
-    dest = next((r for r in roots if r.exists() and same_path(r, voc)), roots[0])
-    res = PrepareResult(key=key, root=dest)
-    if not same_path(dest, voc):
-        dest.mkdir(parents=True, exist_ok=True)
-        link_images(res, dest / "JPEGImages", voc / "JPEGImages")
+    res = voc2010_destination(key, data_dir, voc)
+    dest = res.root
 
     lists = {}
     for p in (dest / SPLIT_FILE, voc / SPLIT_FILE, voc / CAT_LIST, raw / CAT_LIST):

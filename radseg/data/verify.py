@@ -226,14 +226,18 @@ def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, 
             f"{b.label_dir}/<name>{b.label_suffix}; run {prep}): {format_names(missing_lbl)}")
 
     if rep.n_images and rep.n_images != b.val_count:
-        msg = (f"{_plural(rep.n_images, 'val image')} {where}, the full {b.key} val split has "
-               f"{b.val_count}")
-        if rep.strict:
-            rep.errors.append(msg + " (--strict)")
-        else:
-            rep.warnings.append(msg + " (fine for a subset; scores are not comparable with the "
-                                      "paper's)")
+        _count_differs(rep, f"{_plural(rep.n_images, 'val image')} {where}, the full {b.key} val split has "
+                            f"{b.val_count}", "the paper's")
     return pairs
+
+
+def _count_differs(rep: VerifyReport, msg: str, whose: str) -> None:
+    """A count other than the official one: an error under ``--strict``, else a warning that a
+    subset's scores are not comparable with ``whose``."""
+    if rep.strict:
+        rep.errors.append(msg + " (--strict)")
+    else:
+        rep.warnings.append(msg + f" (fine for a subset; scores are not comparable with {whose})")
 
 
 def _mess_pairs(b: Benchmark, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
@@ -255,12 +259,8 @@ def _mess_pairs(b: Benchmark, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -
         rep.errors.append(f"no image in {b.img_dir}/ has a label in {b.label_dir}/ (the names before "
                           f"'{b.img_suffix}' and '{b.label_suffix}' must match): {fix}")
     if rep.n_images and rep.n_images != b.val_count:
-        msg = (f"{_plural(rep.n_images, 'image/label pair')} ({found.n_images} images, {found.n_labels} "
-               f"labels), MESS's check expects {b.val_count}")
-        if rep.strict:
-            rep.errors.append(msg + " (--strict)")
-        else:
-            rep.warnings.append(msg + " (fine for a subset; scores are not comparable with MESS's)")
+        _count_differs(rep, f"{_plural(rep.n_images, 'image/label pair')} ({found.n_images} images, "
+                            f"{found.n_labels} labels), MESS's check expects {b.val_count}", "MESS's")
     return found.pairs
 
 
