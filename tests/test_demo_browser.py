@@ -2,6 +2,7 @@
 in a background thread), upload an image, enter classes, run it; the overlay and its legend
 appear, a bad input shows a message, nothing fails and nothing leaves 127.0.0.1; a screenshot
 is taken. One server and one browser for the module."""
+import importlib.util
 import time
 
 import numpy as np
@@ -13,7 +14,8 @@ from browser_support import PageWatch, launch, skip_reason
 _REASON = skip_reason()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"browser tests skipped: {_REASON}")
 
-pytest.importorskip("gradio", reason="radseg demo needs Gradio (pip install -e '.[demo]')")
+if importlib.util.find_spec("gradio") is None:  # found, not imported: importing Gradio takes 3 s per worker
+    pytest.skip("radseg demo needs Gradio (pip install -e '.[demo]')", allow_module_level=True)
 
 CLASSES = "sky, grass|lawn, sheep"
 
