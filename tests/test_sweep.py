@@ -1,8 +1,12 @@
 """eval_all_multi_res.py as a user runs it: tiny datasets, the seeded tiny model, low/mid presets.
 
 One module-scoped sweep (2 datasets x 2 presets, refine off, 2 runs side by side) is made
-once; tests that change it work on a copy.
+once, as a user runs it (``python eval_all_multi_res.py ...``); tests that change it work on a
+copy. Those tests call the same entry point in-process (:func:`sweep`): each run is still its
+own ``eval.py`` subprocess, only the sweep's own interpreter start is saved. The signal tests
+run the sweep as a process (:func:`sweep_process`), since that is what they check.
 """
+import contextlib
 import csv
 import io
 import json
@@ -28,7 +32,8 @@ def env():
     return dict(os.environ, PYTHONUNBUFFERED="1")
 
 
-def sweep(*args, check_rc=None):
+def sweep_process(*args, check_rc=None):
+    """``python eval_all_multi_res.py ARGS`` as a user types it."""
     out = subprocess.run([sys.executable, str(SWEEP), *map(str, args)], capture_output=True, text=True,
                          env=env(), cwd=ROOT, timeout=600)
     if check_rc is not None:
@@ -36,9 +41,31 @@ def sweep(*args, check_rc=None):
     return out
 
 
+def _in_process(main, argv, check_rc=None):
+    """Call a command's ``main(argv)`` here, with its stdout and stderr captured: the object
+    ``subprocess.run`` returns (``returncode``, ``stdout``, ``stderr``)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as e:  # argparse's usage errors
+            rc = e.code
+    done = subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
+    if check_rc is not None:
+        assert done.returncode == check_rc, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def sweep(*args, check_rc=None):
+    """The sweep's entry point (``eval_all_multi_res.py``'s ``main``) in this process."""
+    from radseg.sweep import main
+    return _in_process(main, [str(a) for a in args], check_rc)
+
+
 def results_cli(*args):
-    return subprocess.run([sys.executable, "-m", "radseg.cli", "results", *map(str, args)],
-                          capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
+    """``radseg results ARGS`` (the CLI's ``main``) in this process."""
+    from radseg.cli import main
+    return _in_process(main, ["results", *map(str, args)])
 
 
 def tiny(work, data, *extra, datasets=DATASETS, resolutions=RESOLUTIONS):
@@ -70,7 +97,7 @@ def data_dir(tmp_path_factory):
 def done_sweep(tmp_path_factory, data_dir):
     """A completed 2 x 2 sweep (2 runs side by side: --gpus 2 --cpu)."""
     root = tmp_path_factory.mktemp("sweep") / "root"
-    out = sweep(*tiny(root, data_dir, "--gpus", "2", "--cpu"), check_rc=0)
+    out = sweep_process(*tiny(root, data_dir, "--gpus", "2", "--cpu"), check_rc=0)
     return root, out
 
 
@@ -141,26 +168,13 @@ def test_table_cells_equal_the_records(done_sweep):
     assert "low_res VOC20" in header and "mid_res ADE20K" in header and "low_res Avg" in header
 
 
-def test_rerun_skips_complete_runs_and_reruns_a_deleted_record(sweep_copy, data_dir):
+def test_failing_run_is_recorded_the_others_complete_and_a_rerun_runs_only_what_is_missing(
+        sweep_copy, data_dir, tmp_path):
     root = sweep_copy
     kept = {(r, d): (run_dir(root, r, d) / "result.json").read_bytes()
             for r in RESOLUTIONS for d in DATASETS}
-    (run_dir(root, "mid_res", "voc20") / "result.json").unlink()
-    out = sweep(*tiny(root, data_dir), check_rc=0)
-    assert states(root) == {("low_res", "voc20"): "skipped", ("low_res", "ade20k"): "skipped",
-                            ("mid_res", "voc20"): "done", ("mid_res", "ade20k"): "skipped"}
-    assert out.stdout.count(" done in ") == 1
-    for key, text in kept.items():  # the skipped ones are untouched
-        if key != ("mid_res", "voc20"):
-            assert (run_dir(root, *key) / "result.json").read_bytes() == text
-    assert record(root, "mid_res", "voc20")["metrics"] == json.loads(kept[("mid_res", "voc20")])["metrics"]
-
-
-def test_failing_run_is_recorded_and_the_others_complete(sweep_copy, data_dir, tmp_path):
-    root = sweep_copy
     (run_dir(root, "low_res", "voc20") / "result.json").unlink()
     (run_dir(root, "low_res", "ade20k") / "result.json").unlink()
-    before = (run_dir(root, "mid_res", "ade20k") / "result.json").read_bytes()
     partial = tmp_path / "voc_only"  # ade20k's data folder removed
     shutil.copytree(data_dir, partial)
     shutil.rmtree(partial / "ADEChallengeData2016")
@@ -169,20 +183,30 @@ def test_failing_run_is_recorded_and_the_others_complete(sweep_copy, data_dir, t
     st = states(root)
     assert st[("low_res", "voc20")] == "done" and st[("low_res", "ade20k")] == "failed"
     assert st[("mid_res", "voc20")] == "skipped" and st[("mid_res", "ade20k")] == "skipped"
+    assert out.stdout.count(" done in ") == 1
+    # the deleted record, made again by a new process, has the same metrics
+    assert record(root, "low_res", "voc20")["metrics"] == json.loads(kept[("low_res", "voc20")])["metrics"]
     failed = json.loads((run_dir(root, "low_res", "ade20k") / "failed.json").read_text())
     assert failed["exit_code"] == 2 and "ade20k" in failed["error"] and failed["error"].startswith("error:")
     assert "FAILED (exit 2)" in out.stdout and "ade20k" in out.stdout.split("failed runs")[-1]
     entry = [r for r in status(root)["runs"] if r["dataset"] == "ade20k" and r["resolution"] == "low_res"][0]
     assert entry["error"] == failed["error"] and entry["exit_code"] == 2
-    assert (run_dir(root, "mid_res", "ade20k") / "result.json").read_bytes() == before  # no record lost
+    for key in [("mid_res", "voc20"), ("mid_res", "ade20k")]:  # the skipped ones are untouched: no record lost
+        assert (run_dir(root, *key) / "result.json").read_bytes() == kept[key]
     # the table still renders the complete cells and names the failed run
     table = results_cli(root)
     assert table.returncode == 0 and "failed" in table.stderr
     # data back: only the failed run runs again, failed.json goes away
+    voc_low = (run_dir(root, "low_res", "voc20") / "result.json").read_bytes()
     out = sweep(*tiny(root, data_dir), check_rc=0)
     assert states(root) == {("low_res", "voc20"): "skipped", ("low_res", "ade20k"): "done",
                             ("mid_res", "voc20"): "skipped", ("mid_res", "ade20k"): "skipped"}
+    assert out.stdout.count(" done in ") == 1
     assert not (run_dir(root, "low_res", "ade20k") / "failed.json").exists()
+    assert record(root, "low_res", "ade20k")["metrics"] == json.loads(kept[("low_res", "ade20k")])["metrics"]
+    assert (run_dir(root, "low_res", "voc20") / "result.json").read_bytes() == voc_low
+    for key in [("mid_res", "voc20"), ("mid_res", "ade20k")]:
+        assert (run_dir(root, *key) / "result.json").read_bytes() == kept[key]
 
 
 def _pid_alive(pid):
