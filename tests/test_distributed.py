@@ -88,3 +88,28 @@ def test_sweep_torchrun_mode(single, tmp_path):
     got = json.loads((root / "tiny-random/norefine/low_res/voc20/result.json").read_text())
     assert got["world_size"] == 2
     assert got["metrics"] == want["metrics"] and got["per_class"] == want["per_class"]
+
+
+def test_slurm_rendezvous_port_is_per_step_and_a_given_port_is_kept(monkeypatch):
+    """--launcher slurm without MASTER_PORT: one port per srun step (mmengine's own default is
+    29500 for every job, so two multi-task jobs on one node collided); MASTER_PORT wins."""
+    from mmengine.config import Config
+
+    import radseg.mmseg.distributed as dist
+    from radseg.mmseg.distributed import configure_launcher, slurm_master_port
+    a = slurm_master_port({"SLURM_JOB_ID": "4242", "SLURM_STEP_ID": "0"})
+    assert 20000 <= a < 40000 and a != 29500
+    assert a == slurm_master_port({"SLURM_JOB_ID": "4242", "SLURM_STEP_ID": "0"})  # every task of the step
+    others = {slurm_master_port({"SLURM_JOB_ID": str(j), "SLURM_STEP_ID": str(s)})
+              for j in (4242, 4243, 4300) for s in (0, 1, 2)}
+    assert len(others) == 9  # array tasks (job ids) and the sweep's steps (step ids) differ
+    monkeypatch.setattr(dist, "_init_dist_without_gpu", lambda *a: None)
+    for k, v in {"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_NODELIST": "localhost",
+                 "SLURM_JOB_ID": "4242", "SLURM_STEP_ID": "0"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("MASTER_PORT", raising=False)
+    configure_launcher(Config(dict(env_cfg=dict())), "slurm")
+    assert os.environ["MASTER_PORT"] == str(a)
+    monkeypatch.setenv("MASTER_PORT", "31313")
+    configure_launcher(Config(dict(env_cfg=dict())), "slurm")
+    assert os.environ["MASTER_PORT"] == "31313"

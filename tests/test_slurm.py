@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from datagen import make_dataset
-from slurm_cluster import free_port, start_cluster, unavailable
+from slurm_cluster import start_cluster, unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 N_IMAGES = 3  # odd: mmengine's sampler pads it to 4 for 2 ranks; each image must count once
@@ -76,9 +76,11 @@ def eval_args(data, work, res):
 
 
 def job_env(cluster):
-    """The cluster's client environment; one free port for the ranks' rendezvous (mmengine's
-    slurm launcher takes MASTER_PORT, else 29500) and one thread each on the shared cores."""
-    return dict(cluster.env, MASTER_PORT=str(free_port()), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+    """The cluster's client environment and one thread each on the shared cores. No MASTER_PORT:
+    eval.py --launcher slurm derives the ranks' rendezvous port from the job and step ids
+    (radseg.mmseg.distributed.slurm_master_port), which these runs check for real."""
+    env = {k: v for k, v in cluster.env.items() if k != "MASTER_PORT"}
+    return dict(env, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
                 PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
                 CUDA_VISIBLE_DEVICES="")
 
@@ -90,10 +92,22 @@ def _same_result(got, want):
 
 
 def test_srun_two_tasks_equal_one_process(cluster, data, single, tmp_path):
+    import socket
     work = tmp_path / "w"
-    out = cluster.run("srun", "--ntasks", "2", "--cpus-per-task", "1", sys.executable, ROOT / "eval.py",
-                      *eval_args(data, work, "low_res"), "--launcher", "slurm",
-                      env=job_env(cluster), cwd=tmp_path, timeout=300)
+    # 29500 (mmengine's port for every slurm job without MASTER_PORT) taken, as by another job on
+    # this node: the ranks meet on their step's own port (slurm_master_port)
+    busy = socket.socket()
+    try:
+        busy.bind(("0.0.0.0", 29500))
+        busy.listen()
+    except OSError:  # already taken by something else: just as good
+        pass
+    try:
+        out = cluster.run("srun", "--ntasks", "2", "--cpus-per-task", "1", sys.executable, ROOT / "eval.py",
+                          *eval_args(data, work, "low_res"), "--launcher", "slurm",
+                          env=job_env(cluster), cwd=tmp_path, timeout=300)
+    finally:
+        busy.close()
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:] + cluster.logs()
     got = json.loads((work / "result.json").read_text())
     assert got["world_size"] == 2 and single["world_size"] == 1
@@ -171,3 +185,29 @@ def test_emitted_array_is_a_valid_sbatch_job(cluster, data, tmp_path):
     assert rc == 0 and "#SBATCH --ntasks=2" in path.read_text()
     out = cluster.run("sbatch", "--test-only", path, cwd=tmp_path, env=job_env(cluster))
     assert out.returncode == 0 and "to start at" in out.stderr, out.stderr + out.stdout
+
+
+def test_emitted_array_runs_under_sbatch_and_the_sweep_then_skips_it(cluster, data, single, tmp_path, capsys):
+    """sbatch --wait on the emitted 2-task array (one CPU each, side by side): both records
+    complete, VOC20 equal to the single process; the same sweep command afterwards runs nothing."""
+    from radseg.results.records import is_complete_record
+    from radseg.sweep import main
+    rc, path = emit_array(tmp_path, data)
+    assert rc == 0
+    out = cluster.run("sbatch", "--wait", "--cpus-per-task", "1", path, cwd=tmp_path, env=job_env(cluster),
+                      timeout=300)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:] + cluster.logs()
+    root = tmp_path / "sweep"
+    assert len(list(root.glob("slurm-*_*.out"))) == 2  # Slurm's own output, one file per array task
+    recs = {}
+    for ds in ("voc20", "voc21"):
+        p = root / f"tiny-random/norefine/low_res/{ds}/result.json"
+        assert is_complete_record(p), (p.parent / "eval.log").read_text()[-3000:] if p.parent.exists() else ds
+        recs[ds] = json.loads(p.read_text())
+        assert recs[ds]["benchmark"] == ds and recs[ds]["num_images"] == N_IMAGES and recs[ds]["world_size"] == 1
+    _same_result(recs["voc20"], single)
+    capsys.readouterr()
+    assert main(["--work-dir", str(root), "--data-root", str(data), "--models", "tiny-random",
+                 "--datasets", "voc20", "voc21", "--resolutions", "low_res", "--sam-refine", "off",
+                 "--num-workers", "0", "--dry-run"]) == 0
+    assert capsys.readouterr().out.count("complete record") == 2

@@ -28,6 +28,18 @@ def check_launcher(launcher: str) -> None:
                           f"missing). Start it as `{LAUNCHER_HINT[launcher]}`, or drop --launcher.")
 
 
+def slurm_master_port(env=None) -> int:
+    """The rendezvous port (20000..39999) of one ``srun`` step, from its job and step ids: the
+    same on every task of the step, on every node; another for every other step. mmengine's
+    slurm launcher takes ``MASTER_PORT`` and otherwise 29500 for every job, so a second
+    multi-task job on the same node (two tasks of a job array, two sweeps) failed with
+    "address already in use"."""
+    env = os.environ if env is None else env
+    job = int(env.get("SLURM_JOB_ID") or env.get("SLURM_JOBID") or 0)
+    step = int(env.get("SLURM_STEP_ID") or env.get("SLURM_STEPID") or 0)
+    return 20000 + (job * 31 + step) % 20000
+
+
 def _register_inference_wrapper() -> str:
     """Register (once) a model wrapper for distributed *inference*; returns its registry name.
 
@@ -80,6 +92,8 @@ def configure_launcher(cfg, launcher: str) -> None:
     inference wrapper unless the config names one; the process group on a CPU-only machine."""
     check_launcher(launcher)
     cfg.launcher = launcher
+    if launcher == "slurm" and not os.environ.get("MASTER_PORT"):  # a port you set is kept
+        os.environ["MASTER_PORT"] = str(slurm_master_port())
     if launcher != "none":
         cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "nccl" if torch.cuda.is_available() else "gloo"
         if cfg.get("model_wrapper_cfg") is None:
