@@ -312,7 +312,7 @@ def test_dry_run_parallel_commands(tmp_path):
     assert "--launcher pytorch" in out.stdout and "high_res/voc21.py" in out.stdout
     out = sweep("--work-dir", tmp_path / "w", "--dry-run", "--datasets", "voc20", "--resolutions", "low_res",
                 "--gpus", "2", "--parallel-mode", "slurm", "--srun-args", "--nodes 2", check_rc=0)
-    assert "srun --ntasks 2 --nodes 2" in out.stdout and "--launcher slurm" in out.stdout
+    assert "srun --ntasks 2 --kill-on-bad-exit=1 --nodes 2" in out.stdout and "--launcher slurm" in out.stdout
 
 
 @pytest.mark.parametrize("flag,value,expect", [

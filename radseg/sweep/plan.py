@@ -169,7 +169,10 @@ def eval_command(run: Run, args) -> List[str]:
             entry = ["--module", *entry[1:]]
         launcher = ["--launcher", "pytorch"]
     elif args.parallel_mode == "slurm":
-        prefix = ["srun", "--ntasks", str(n), *shlex.split(args.srun_args or ""), sys.executable]
+        # --kill-on-bad-exit: a rank that fails ends the step, instead of the others waiting for it
+        # at the next collective until the allocation's time limit
+        prefix = ["srun", "--ntasks", str(n), "--kill-on-bad-exit=1", *shlex.split(args.srun_args or ""),
+                  sys.executable]
         launcher = ["--launcher", "slurm"]
     else:
         prefix, launcher = [sys.executable], []
