@@ -16,10 +16,18 @@ from .errors import RADSegError
 # -- eval -------------------------------------------------------------------------------------------
 
 def run_eval_main(argv: Optional[List[str]] = None, prog: Optional[str] = None) -> int:
-    """``eval.py`` / ``radseg eval``."""
-    from .mmseg.evaluate import build_parser, run_evaluation
+    """``eval.py`` / ``radseg eval``. The parser and the config path are checked before mmseg
+    is imported (about 6 s): ``--help`` and a mistyped ``--config`` answer at once."""
+    from .eval_args import build_parser, resolve_config_path
     args = build_parser(prog).parse_args(argv)
-    return guarded(lambda: (run_evaluation(args), 0)[1])
+
+    def run() -> int:
+        if args.config is not None:
+            resolve_config_path(args)
+        from .mmseg.evaluate import run_evaluation
+        run_evaluation(args)
+        return 0
+    return guarded(run)
 
 
 # -- segment --------------------------------------------------------------------------------------

@@ -110,6 +110,28 @@ def test_missing_config(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def test_help_and_a_missing_config_answer_before_mmseg_is_imported():
+    """--help and a mistyped --config need no mmseg (importing it takes about 6 s of the 8)."""
+    code = ("import sys\n"
+            "from radseg.cli import run_eval_main\n"
+            "heavy = lambda: [m for m in ('mmseg', 'mmengine', 'mmcv') if m in sys.modules]\n"
+            "rc = run_eval_main(['--config', 'configs_mmseg/mid_res/nope.py'])\n"
+            "print('missing', rc, heavy())\n"
+            "try:\n"
+            "    run_eval_main(['--help'])\n"
+            "except SystemExit as e:\n"
+            "    print('help', e.code, heavy())\n"
+            "rc = run_eval_main(['--config', 'configs_mmseg/low_res/voc20.py', '--model_version', 'nope-model',\n"
+            "                    '--data-root', 'nowhere'])\n"
+            "print('past the path check', rc, 'mmengine' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    lines = out.stdout.splitlines()
+    assert "missing 2 []" in lines and "help 0 []" in lines, out.stdout + out.stderr[-2000:]
+    assert "past the path check 2 True" in lines  # a real config: the rest of the checks need mmengine
+    assert "usage: eval.py" in out.stdout or "usage: -c" in out.stdout
+    assert "does not exist" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_empty_data_root(tmp_path):
     out = run_eval(*tiny_args("low_res/voc20.py", tmp_path, tmp_path / "w"))
     assert out.returncode == 2 and "no voc20 folder in data folder" in out.stderr and "(from --data-root)" in out.stderr

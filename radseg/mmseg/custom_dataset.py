@@ -27,40 +27,13 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..errors import ConfigError, DatasetError
-from ..presets import RESOLUTIONS
+from ..eval_args import DEFAULT_ANN_DIR, DEFAULT_IMG_DIR, DEFAULT_PRESET_OF
+from ..eval_args import add_own_dataset_arguments as add_arguments  # noqa: F401  (the flags' home moved)
 
-DEFAULT_IMG_DIR = "images"
-DEFAULT_ANN_DIR = "labels"
 LABEL_SUFFIX = ".png"
-#: scale and windows of ``--preset`` come from this benchmark unless ``--preset-of`` names another
-DEFAULT_PRESET_OF = "coco_stuff164k"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 FLAGS = ("--preset", "--preset-of", "--scale", "--slide-crop", "--slide-stride", "--img-dir", "--ann-dir",
          "--reduce-zero-label", "--classes")
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The own-dataset flags of eval.py (and the sweep)."""
-    g = p.add_argument_group("your own labelled dataset (instead of --config; docs/EVALUATE.md)")
-    g.add_argument("--classes", default=None, metavar="FILE",
-                   help="with --dataset-dir: the class-name file, one class per line (synonyms joined by ', ')")
-    g.add_argument("--img-dir", "--img_dir", dest="img_dir", default=None, metavar="PATH",
-                   help=f"image folder, relative to DIR or absolute (default {DEFAULT_IMG_DIR})")
-    g.add_argument("--ann-dir", "--ann_dir", dest="ann_dir", default=None, metavar="PATH",
-                   help=f"label folder, relative to DIR or absolute (default {DEFAULT_ANN_DIR})")
-    g.add_argument("--reduce-zero-label", "--reduce_zero_label", dest="reduce_zero_label", action="store_true",
-                   help="label 0 is background to ignore and v means class v-1 (values 0..K, 255 ignored)")
-    g.add_argument("--preset", choices=RESOLUTIONS, default=None,
-                   help="resize scale and windows of this preset of --preset-of (default: RADSegConfig's, "
-                        "= mid_res of coco_stuff164k)")
-    g.add_argument("--preset-of", "--preset_of", dest="preset_of", default=None, metavar="BENCHMARK",
-                   help=f"the benchmark whose --preset is used (default {DEFAULT_PRESET_OF})")
-    g.add_argument("--scale", type=int, nargs=2, default=None, metavar=("LONG", "SHORT"),
-                   help="test resize (keep ratio): longest side at most LONG, shorter side SHORT")
-    g.add_argument("--slide-crop", "--slide_crop", dest="slide_crop", type=int, default=None,
-                   help="sliding-window size in pixels (0: one pass)")
-    g.add_argument("--slide-stride", "--slide_stride", dest="slide_stride", type=int, default=None,
-                   help="sliding-window step in pixels")
 
 
 def given_flags(args) -> List[str]:

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from ..errors import ConfigError
+from ..eval_args import LABEL_IGNORE
 from ..presets import DATASETS as PRESET_DATASETS
-
-#: ``--label-ignore`` / the config key ``label_ignore`` -> the metric's ignore_index.
-LABEL_IGNORE = {"literature": 255, "65535": 65535}
 
 
 def apply_label_ignore(cfg, choice: Optional[str]) -> Optional[Dict[str, Any]]:
