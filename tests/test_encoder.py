@@ -51,3 +51,22 @@ def test_adaptors_are_detached_and_forward_returns_patch_features():
     out = bundle.model(torch.randn(2, 3, 64, 96))
     assert out.features.shape == (2, 4 * 6, 32)  # patch tokens only
     assert not bundle.model.training
+
+
+def test_given_text_embeddings_are_used_until_the_classes_change():
+    import pytest
+    img = torch.randn(1, 3, 224, 224)
+    enc = make_encoder()
+    enc.set_classes(CLASSES)
+    own = enc.text_embeddings().clone()
+    base = enc.predict(img).probs
+    other = torch.roll(own, 1, dims=0)  # the same prompts, one class over
+    enc.set_text_embeddings(other)
+    assert torch.equal(enc.text_embeddings(), other)
+    rolled = enc.predict(img).probs  # the classes' scores move with their embeddings (the softmax over
+    assert not torch.allclose(rolled, base)  # classes sums in another order: equal to rounding)
+    assert torch.allclose(rolled, torch.roll(base, 1, dims=0), atol=1e-6, rtol=0)
+    enc.set_classes(CLASSES)  # new classes: the language adaptor's embeddings again
+    assert torch.equal(enc.text_embeddings(), own)
+    with pytest.raises(ValueError, match="for 5 prompts"):
+        enc.set_text_embeddings(own[:3])

@@ -307,7 +307,7 @@ def run_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c-
                     if prompts is None:
                         peaked = use_workload(enc, imgs, workload, present_classes(bp.dataset, facts.num_classes))
                         prompts = enc.text_embeddings()
-                    enc._text = prompts  # the encoder's cache of the class list's embeddings
+                    enc.set_text_embeddings(prompts)  # every mode and refinement row: the same prompts
                     counter = SamCallCounter(sam_model) if ref else None
                     try:
                         fig = run_case(enc, imgs, (h0, w0), device, repeats, warmup, counter)

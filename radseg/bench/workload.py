@@ -77,7 +77,7 @@ def use_workload(enc, imgs: List[torch.Tensor], workload: str, present: int, see
     """Set ``enc``'s prompt embeddings for ``workload``; returns the number of peaked classes."""
     if workload == "random":
         return 0
-    enc._text = peaked_text_embeddings(enc, imgs, present, seed)  # the encoder's per-class-list cache
+    enc.set_text_embeddings(peaked_text_embeddings(enc, imgs, present, seed))
     return present
 
 

@@ -199,6 +199,18 @@ class RADSegEncoder(nn.Module):
         self._owner = owner
         self._text = None  # embedded lazily, on the device of the first image
 
+    def set_text_embeddings(self, text: torch.Tensor) -> None:
+        """Use ``text`` (``Q x C_t``: one row per prompt of the current classes, synonyms
+        flattened) instead of the language adaptor's embeddings, until the next
+        :meth:`set_classes`. For synthetic prompts (``radseg bench``'s workload) and for giving
+        two encoders the same prompts (the bench's PyTorch and ONNX Runtime rows)."""
+        if self.classes is None:
+            raise ValueError("no classes set: call set_classes([...]) first")
+        if text.ndim != 2 or text.shape[0] != len(self._queries):
+            raise ValueError(f"text embeddings of shape {tuple(text.shape)} for {len(self._queries)} prompts; "
+                             f"expected ({len(self._queries)}, C_t)")
+        self._text = text.to(self.device)
+
     def text_embeddings(self) -> torch.Tensor:
         """``Q x C_t`` prompt embeddings for the current classes (cached)."""
         if self.classes is None:

@@ -58,9 +58,8 @@ def _ort_encoder(enc, sam_model, row: Dict, classes: List[List[str]], folder: Pa
     start_s = time.perf_counter() - t0
     if refine:
         ort_enc.sam_refiner = SAMRefiner.from_config(ort_enc.sam, config)
-    ort_enc.set_classes(classes)
-    ort_enc.text_embeddings()
-    ort_enc._text = enc.text_embeddings()  # the torch row's prompts (the bench's workload may have replaced them)
+    ort_enc.set_classes(classes)  # checks that the export has an embedding for every prompt
+    ort_enc.set_text_embeddings(enc.text_embeddings())  # the torch row's prompts (the workload may have replaced them)
     size_mb = sum(p["bytes"] for p in manifest["parts"].values()) / 2 ** 20
     return ort_enc, {"export_s": round(export_s, 2), "session_start_s": round(start_s, 3),
                      "export_mb": round(size_mb, 1)}
