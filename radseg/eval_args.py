@@ -99,7 +99,7 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 def add_own_dataset_arguments(p: argparse.ArgumentParser) -> None:
-    """The own-dataset flags of eval.py (and the sweep)."""
+    """The own-dataset flags of eval.py (the sweep declares its own subset: radseg/sweep/cli.py)."""
     g = p.add_argument_group("your own labelled dataset (instead of --config; docs/EVALUATE.md)")
     g.add_argument("--classes", default=None, metavar="FILE",
                    help="with --dataset-dir: the class-name file, one class per line (synonyms joined by ', ')")

@@ -6,7 +6,6 @@ copy. Those tests call the same entry point in-process (:func:`sweep`): each run
 own ``eval.py`` subprocess, only the sweep's own interpreter start is saved. The signal tests
 run the sweep as a process (:func:`sweep_process`), since that is what they check.
 """
-import contextlib
 import csv
 import io
 import json
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from datagen import make_dataset
+from test_prepare_then_eval import _in_process  # an entry point's main here, output captured
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "eval_all_multi_res.py"
@@ -41,25 +41,13 @@ def sweep_process(*args, check_rc=None):
     return out
 
 
-def _in_process(main, argv, check_rc=None):
-    """Call a command's ``main(argv)`` here, with its stdout and stderr captured: the object
-    ``subprocess.run`` returns (``returncode``, ``stdout``, ``stderr``)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as e:  # argparse's usage errors
-            rc = e.code
-    done = subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
-    if check_rc is not None:
-        assert done.returncode == check_rc, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
 def sweep(*args, check_rc=None):
     """The sweep's entry point (``eval_all_multi_res.py``'s ``main``) in this process."""
     from radseg.sweep import main
-    return _in_process(main, [str(a) for a in args], check_rc)
+    done = _in_process(main, args)
+    if check_rc is not None:
+        assert done.returncode == check_rc, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
 
 
 def results_cli(*args):

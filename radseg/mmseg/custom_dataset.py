@@ -28,7 +28,6 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetError
 from ..eval_args import DEFAULT_ANN_DIR, DEFAULT_IMG_DIR, DEFAULT_PRESET_OF
-from ..eval_args import add_own_dataset_arguments as add_arguments  # noqa: F401  (the flags' home moved)
 
 LABEL_SUFFIX = ".png"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

@@ -22,7 +22,7 @@ from ..cfg_options import check_cfg_options
 from ..class_names import load_class_names
 from ..config import RADSegConfig
 from ..errors import ConfigError, DatasetError
-from ..eval_args import build_parser, resolve_config_path, str2bool  # noqa: F401  (re-exported: the parser's home)
+from ..eval_args import build_parser, resolve_config_path  # noqa: F401  (build_parser re-exported: its old home)
 from ..models.radio import resolve_model_source
 from ..models.registry import ALIASES
 from ..presets import DATASETS as PRESET_DATASETS
