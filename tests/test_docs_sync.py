@@ -14,7 +14,7 @@ SHARED_DOCS = REPO.parent / "shared" / "docs"
 def _spec_files():
     if not SHARED_DOCS.is_dir():
         return []
-    return sorted(p.name for p in SHARED_DOCS.glob("*.md"))
+    return sorted(str(p.relative_to(SHARED_DOCS)) for p in SHARED_DOCS.rglob("*.md"))  # baselines/ too
 
 
 @pytest.mark.skipif(not SHARED_DOCS.is_dir(), reason="no ../shared/docs beside this checkout (a user's clone)")
