@@ -96,6 +96,18 @@ def check_work_dir(root: Path, error: Optional[Callable[[str], Exception]] = Non
                     f"result.json).")
 
 
+def _with_published(reference, entries, metric: str):
+    """The user's reference over each baseline's published mIoU (results/published.py) for the
+    rows present; a user's cell wins."""
+    if metric != "mIoU":
+        return reference
+    from .published import published_reference
+    rows = {e.row for e in entries}
+    merged = {k: v for k, v in published_reference().items() if k[0] in rows}
+    merged.update(reference or {})
+    return merged or reference
+
+
 def _failed_runs(root: Path):
     if not root.is_dir():
         return []
@@ -148,9 +160,9 @@ def run(args: argparse.Namespace) -> int:
         from .mess import build_mess_table, is_mess, render_mess
         mess = [e for e in chosen if is_mess(e)]  # MESS's own aggregation, after the paper table
         paper = [e for e in chosen if not is_mess(e)]
-        table = build_table(paper, args.metric, reference)
+        table = build_table(paper, args.metric, _with_published(reference, paper, args.metric))
         if reference:
-            unused = table.unused_reference()
+            unused = [k for k in table.unused_reference() if k in reference]
             if unused:
                 shown = ", ".join(f"'{r}' {res}/{d}" for r, res, d in unused[:6])
                 print(f"note: {len(unused)} reference value(s) match no cell: {shown}"

@@ -46,7 +46,11 @@ def model_name(rec: dict) -> str:
 
 
 def row_label(rec: dict) -> str:
-    """``<model>[ (lang, s_ra, s_ga when not the defaults, --cfg-options overrides)][ + SAM]``."""
+    """``<model>[ (lang, s_ra, s_ga when not the defaults, --cfg-options overrides)][ + SAM]``;
+    a baseline's record (``method`` other than radseg) is ``<method>: <model>[ (...)][ + SAM]``."""
+    method = str(rec.get("method") or "radseg")
+    if method != "radseg":
+        return _baseline_row_label(method, rec)
     label = model_name(rec)
     extras = []
     lang = rec.get("lang_model")
@@ -68,6 +72,18 @@ def row_label(rec: dict) -> str:
     if rec.get("sam_refine"):
         label += " + SAM"
     return label
+
+
+def _baseline_row_label(method: str, rec: dict) -> str:
+    """A baseline's row: its method and CLIP model; --cfg-options overrides and SAM as for RADSeg."""
+    model = str(rec.get("model_version") or "?")  # "ViT-B/16" is a name, not a path
+    if model.endswith((".pth", ".pt", ".tar", ".bin", ".safetensors")):
+        model = os.path.basename(model)
+    label = f"{method}: {model}"
+    extras = [o for o in (rec.get("cfg_options") or []) if not o.startswith("test_dataloader.num_workers")]
+    if extras:
+        label += f" ({', '.join(extras)})"
+    return label + (" + SAM" if rec.get("sam_refine") else "")
 
 
 def _row_sort_key(label: str) -> Tuple[str, int]:

@@ -34,7 +34,7 @@ from .records import PathLike
 #: (row label, resolution, dataset or "avg") -> value
 Reference = Dict[Tuple[str, str, str], float]
 
-KNOWN_RESOLUTIONS = RESOLUTIONS
+KNOWN_RESOLUTIONS = (*RESOLUTIONS, "own")  # "own": a baseline's own protocol (results/published.py)
 
 
 class ReferenceFileError(RADSegError):

@@ -43,7 +43,7 @@ __all__ = ["DATASET_ORDER", "DEFAULT_LANG_MODEL", "DEFAULT_SCALING", "DISPLAY", 
            "row_label"]
 
 # the orders and the column titles come from the one table of dataset facts
-RESOLUTION_ORDER = RESOLUTIONS
+RESOLUTION_ORDER = (*RESOLUTIONS, "own")  # "own": a baseline under its release's own settings
 DISPLAY = {key: facts.title for key, facts in DATASETS.items()}
 METRICS = ("mIoU", "mAcc", "aAcc", "mBoundaryIoU")  # mBoundaryIoU: records of eval.py --boundary-iou
 FORMATS = ("md", "csv", "latex")
