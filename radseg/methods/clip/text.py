@@ -30,17 +30,22 @@ def tokenize(texts: Sequence[str], context_length: int = 77) -> torch.Tensor:
     return _tok(list(texts), context_length=context_length).long()
 
 
-def encode_text(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+def encode_text(model: nn.Module, tokens: torch.Tensor, trim: bool = True) -> torch.Tensor:
     """``n x 77`` token ids -> ``n x E`` text features (not normalised), in the model's dtype.
 
     token embedding + positional embedding, the causal transformer, ``ln_final``, the EOT token
-    (argmax of the ids) pooled, ``@ text_projection``.
+    (argmax of the ids) pooled, ``@ text_projection``. ``trim``: run only the first
+    ``max(EOT) + 1`` positions: under the causal mask no position attends to a later one, so the
+    pooled EOT features are the same computation (agreement to float32 rounding is tested); the
+    80-template ensembles get about 5x cheaper on CPU.
     """
     dtype = compute_dtype(model)
-    x = model.token_embedding(tokens).to(dtype) + model.positional_embedding.to(dtype)
-    x = model.transformer(x, attn_mask=model.attn_mask)
+    eot = tokens.argmax(dim=-1)
+    n_ctx = int(eot.max()) + 1 if trim else tokens.shape[1]
+    x = model.token_embedding(tokens[:, :n_ctx]).to(dtype) + model.positional_embedding[:n_ctx].to(dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:n_ctx, :n_ctx])
     x = model.ln_final(x)
-    x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
+    x = x[torch.arange(x.shape[0], device=x.device), eot]
     return x @ model.text_projection
 
 
