@@ -29,10 +29,12 @@ from .settings import NaclipSettings
 @dataclass
 class NaclipResult:
     """One image: ``probs`` ``C x H0 x W0`` float32 (renormalised), ``labels`` ``H0 x W0`` int64,
-    ``logits`` ``Q x H0 x W0`` (after PAMR, before the softmax; the compute dtype)."""
+    ``logits`` ``Q x H0 x W0`` (after PAMR, before the softmax; the compute dtype), ``dense``
+    ``1 x Q x H x W`` (the window-averaged cosines at the network-input size)."""
     probs: torch.Tensor
     labels: torch.Tensor
     logits: torch.Tensor
+    dense: torch.Tensor
 
 
 class NaclipPredictor:
@@ -130,12 +132,13 @@ class NaclipPredictor:
         s = self.settings
         img = img.to(self.device, torch.float32)
         size = (int(ori_shape[0]), int(ori_shape[1]))
-        logits = F.interpolate(self.dense_logits(img), size=size, mode="bilinear", align_corners=False)
+        dense = self.dense_logits(img)
+        logits = F.interpolate(dense, size=size, mode="bilinear", align_corners=False)
         if s.pamr_steps > 0:
             guide = F.interpolate(img, size=size, mode="bilinear", align_corners=False)
             logits = pamr(guide, logits, s.pamr_steps, s.pamr_dilations).to(logits.dtype)
         probs, labels = postprocess(logits[0], self._query_idx, s.logit_scale, s.prob_thd)
-        return NaclipResult(probs.float(), labels, logits[0])
+        return NaclipResult(probs.float(), labels, logits[0], dense)
 
     @torch.no_grad()
     def predict(self, image: Any, classes: Any = None):
