@@ -193,3 +193,257 @@ def test_normalisation_constants_follow_the_image_device(monkeypatch):
     img = torch.zeros(1, 3, 2, 2)
     preprocess.normalize_image(img)
     assert made == [img.device, img.device]
+
+
+# =====================================================================================================
+# NACLIP (docs/baselines/NACLIP.md section 3.7): one test per trap, on inputs that separate the
+# release's convention from its plausible alternative. Built from the method's functions and small
+# hand-made modules (no CLIP build), so the section runs in about a second.
+# =====================================================================================================
+import math as _math  # noqa: E402
+import types as _types  # noqa: E402
+
+import torch as _torch  # noqa: E402
+import torch.nn as _nn  # noqa: E402
+import torch.nn.functional as _F  # noqa: E402
+
+
+def _naclip_block(width=64, heads=2, seed=0):
+    """A CLIP-style residual block (ln_1, attn, ln_2, mlp) with seeded weights, q != k."""
+    g = _torch.Generator().manual_seed(seed)
+    blk = _nn.Module()
+    blk.ln_1, blk.ln_2 = _nn.LayerNorm(width), _nn.LayerNorm(width)
+    blk.attn = _nn.MultiheadAttention(width, heads, batch_first=True)
+    blk.mlp = _nn.Sequential(_nn.Linear(width, 2 * width), _nn.GELU(), _nn.Linear(2 * width, width))
+    for p in blk.parameters():
+        p.data = _torch.randn(p.shape, generator=g) * 0.3
+    return blk.eval()
+
+
+def _tokens(hp, wp, width=64, seed=1):
+    return _torch.randn(1, 1 + hp * wp, width, generator=_torch.Generator().manual_seed(seed))
+
+
+def test_naclip_trap1_last_block_has_no_residual_and_no_ffn():
+    """Kills keeping the attention residual, ``ln_2`` or the MLP (``arch='vanilla'``)."""
+    from radseg.methods.naclip.attention import naclip_last_block, neighbourhood_attention
+    blk, x = _naclip_block(), _tokens(3, 4)
+    with _torch.no_grad():
+        out = naclip_last_block(blk, x, 3, 4, 5.0)
+        attn_only = neighbourhood_attention(blk.attn, blk.ln_1(x), 3, 4, 5.0)
+        vanilla = naclip_last_block(blk, x, 3, 4, 5.0, arch="vanilla")
+    assert _torch.equal(out, attn_only)
+    assert not _torch.allclose(out, x + attn_only, atol=1e-3) and not _torch.allclose(out, vanilla, atol=1e-3)
+    from radseg.methods.naclip.settings import NaclipSettings
+    assert NaclipSettings().arch == "reduced"
+
+
+def test_naclip_trap2_key_key_attention_scaled_plus_additive_gaussian_cls_zero_sigma_in_tokens():
+    """Kills q.k^T or q.q^T, a scale other than dh^-0.5, a multiplied prior, a prior on CLS, sigma in pixels."""
+    from radseg.methods.naclip.attention import gaussian_prior, neighbourhood_attention
+    hp, wp = 3, 4
+    om = gaussian_prior(hp, wp, 5.0)
+    assert om.shape == (13, 13) and _torch.all(om[0] == 0) and _torch.all(om[:, 0] == 0)
+    assert _torch.all(_torch.diagonal(om)[1:] == 1)
+    # token r*wp+c: (0,0) -> (0,1) is one token apart, (0,0) -> (2,3) is sqrt(13) apart: exp(-d^2 / 50)
+    assert om[1, 2].item() == pytest.approx(_math.exp(-1 / 50), abs=1e-7)
+    assert om[1, 12].item() == pytest.approx(_math.exp(-13 / 50), abs=1e-7)  # no window truncation
+    assert om[1, 1 + wp].item() == pytest.approx(_math.exp(-1 / 50), abs=1e-7)  # row-major: next row
+    blk, x = _naclip_block(), _tokens(hp, wp)
+    y = blk.ln_1(x)
+    with _torch.no_grad():
+        got = neighbourhood_attention(blk.attn, y, hp, wp, 5.0)
+        q, k, v = _F.linear(y, blk.attn.in_proj_weight, blk.attn.in_proj_bias).chunk(3, -1)
+        sh = lambda t: t.reshape(1, -1, 2, 32).permute(0, 2, 1, 3)  # noqa: E731
+        q, k, v = sh(q), sh(k), sh(v)
+
+        def attend(logits):
+            o = logits.softmax(-1) @ v
+            return blk.attn.out_proj(o.permute(0, 2, 1, 3).reshape(1, -1, 64))
+        want = attend(k @ k.transpose(-2, -1) * 32 ** -0.5 + om)
+        cls_prior = om.clone()
+        cls_prior[1:, 0] = 1
+        assert _torch.allclose(got, want, atol=1e-6)
+        for alt in (q @ k.transpose(-2, -1) * 32 ** -0.5 + om, k @ k.transpose(-2, -1) * 32 ** -0.5 * (1 + om),
+                    k @ k.transpose(-2, -1) * 32 ** -0.5 + gaussian_prior(hp, wp, 5.0 * 16),
+                    k @ k.transpose(-2, -1) * 32 ** -0.5 + cls_prior):
+            assert not _torch.allclose(got, attend(alt), atol=1e-4)
+
+
+def test_naclip_trap3_each_window_uses_its_own_grid():
+    """Kills one grid for all windows: a window cut by a short image keeps its true size (12 x 14 tokens)."""
+    from radseg.methods.naclip.logits import slide_logits
+    seen = []
+
+    def logits_of(win):
+        seen.append(tuple(win.shape[-2:]))
+        return _torch.zeros(1, 2, *win.shape[-2:])
+    slide_logits(_torch.zeros(1, 3, 200, 300), logits_of, 224, 112, 2)
+    assert seen == [(200, 224), (200, 224)]
+    assert [(h // 16, w // 16) for h, w in seen] == [(12, 14), (12, 14)]
+
+
+def test_naclip_trap4_position_embedding_bicubic_with_the_plus_0_1_scale_factor():
+    """Kills ``interpolate(size=(hp, wp))`` (the sampling grid differs) and interpolating at 197 tokens."""
+    from radseg.methods.clip.vision import interpolate_pos_embed
+    pos = _torch.randn(197, 8, generator=_torch.Generator().manual_seed(0))
+    got = interpolate_pos_embed(pos, 12, 14)
+    grid = pos[1:].reshape(1, 14, 14, 8).permute(0, 3, 1, 2)
+    by_size = _F.interpolate(grid, size=(12, 14), mode="bicubic", align_corners=False)
+    by_size = by_size.permute(0, 2, 3, 1).reshape(168, 8)
+    assert got.shape == (169, 8) and _torch.equal(got[0], pos[0])
+    assert (got[1:] - by_size).abs().max() > 1e-3
+    want = _F.interpolate(grid, scale_factor=(12.1 / 14, 14.1 / 14), mode="bicubic", align_corners=False,
+                          recompute_scale_factor=False).permute(0, 2, 3, 1).reshape(168, 8)
+    assert _torch.equal(got[1:], want)
+    assert interpolate_pos_embed(pos, 7, 28) is pos  # the quirk: only the token count is tested
+    assert interpolate_pos_embed(pos, 14, 14) is pos
+
+
+def test_naclip_trap5_text_is_normalise_mean_normalise_over_80_templates(monkeypatch):
+    """Kills a single prompt, an un-normalised mean, and a mean without the final normalisation."""
+    from radseg.methods.clip import text as clip_text
+    feats = _torch.tensor([[3.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    monkeypatch.setattr(clip_text, "tokenize", lambda texts, context_length=77: _torch.zeros(len(texts), 1))
+    monkeypatch.setattr(clip_text, "encode_text", lambda model, tokens: feats[: tokens.shape[0]])
+    model = _types.SimpleNamespace(token_embedding=_types.SimpleNamespace(weight=_torch.zeros(1)))
+    got = clip_text.ensemble_embedding(model, "cat", [str.format] * 3)
+    unit = feats / feats.norm(dim=-1, keepdim=True)
+    want = unit.mean(0) / unit.mean(0).norm()
+    assert _torch.allclose(got, want)
+    raw = feats.mean(0) / feats.mean(0).norm()
+    assert not _torch.allclose(got, raw, atol=1e-3) and got.norm().item() == pytest.approx(1.0)
+    assert len(clip_text.openai_imagenet_templates()) == 80
+
+
+def _naclip_logits_case():
+    """Queries: 0 = background, 1 and 2 = synonyms of class 1, 3 = class 2; one pixel."""
+    return _torch.tensor([0.20, 0.30, 0.30, 0.29]).view(4, 1, 1), [0, 1, 1, 2]
+
+
+def test_naclip_trap6_scale_40_softmax_over_queries_then_synonym_max_then_argmax_then_threshold():
+    """Kills pooling logits before the softmax, a softmax over classes, CLIP's scale 100, ``<=``."""
+    from radseg.methods.naclip.postprocess import postprocess
+    logits, idx = _naclip_logits_case()
+    probs, labels = postprocess(logits, idx, 40.0, 0.4)
+    p = (40 * logits).softmax(0)[:, 0, 0]
+    assert labels.item() == 0  # pooled max 0.372 < 0.4: background
+    assert max(p[1], p[2]).item() == pytest.approx(0.3719, abs=1e-4)
+    pooled_logits = _torch.tensor([0.20, 0.30, 0.29])
+    assert (40 * pooled_logits).softmax(0).max() > 0.4  # the alternative would keep class 1
+    assert postprocess(logits, idx, 100.0, 0.4)[1].item() == 1  # the learned scale would too
+    _, kept = postprocess(logits, idx, 40.0, float(max(p[1], p[2])))
+    assert kept.item() == 1  # strictly below the threshold only
+    assert _torch.allclose(probs.sum(0), _torch.ones(1, 1))  # renormalised after the decision
+    from radseg.methods.naclip.settings import NaclipSettings
+    assert NaclipSettings().logit_scale == 40.0
+
+
+def test_naclip_trap7_windows_average_raw_cosines():
+    """Kills temperature-scaling or soft-maxing window logits before averaging, and un-normalised features."""
+    from radseg.methods.naclip.logits import slide_logits, window_logits
+    feats = _torch.tensor([[[3.0, 4.0], [0.0, 2.0]]])  # 1 x 2 tokens x E=2
+    text = _torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    got = window_logits(feats, text, 1, 2, (1, 2))
+    assert _torch.allclose(got[0, :, 0], _torch.tensor([[0.6, 0.0], [0.8, 1.0]]))
+    calls = iter([_torch.full((1, 1, 4, 4), 0.2), _torch.full((1, 1, 4, 4), -0.6)])
+    canvas = slide_logits(_torch.zeros(1, 3, 4, 6), lambda w: next(calls), 4, 2, 1)
+    assert _torch.allclose(canvas[0, 0, 0], _torch.tensor([0.2, 0.2, -0.2, -0.2, -0.6, -0.6]))
+
+
+def test_naclip_trap8_resize_rounds_half_up_at_the_release_scales():
+    """Kills a fixed square resize or another short side: the spec's three examples."""
+    from radseg.methods.naclip.settings import NaclipSettings
+    s = NaclipSettings.own_preset("voc21")
+    assert rescale_size(375, 500, s.scale) == (336, 448)
+    assert rescale_size(500, 333, s.scale) == (505, 336)
+    assert rescale_size(1024, 2048, NaclipSettings.own_preset("cityscapes").scale) == (560, 1120)
+    assert {k: NaclipSettings.own_preset(k).scale for k in NaclipSettings.PRESETS} == {
+        k: ((2048, 560) if k == "cityscapes" else (2048, 336)) for k in NaclipSettings.PRESETS}
+
+
+def test_naclip_trap9_windows_clamped_to_the_border_never_padded():
+    """Kills padded last windows and a ceil grid: 336x448 -> 6 windows, Cityscapes 560x1120 -> 36."""
+    from radseg.methods.naclip.logits import window_grid
+    g = list(window_grid(336, 448, 224, 112))
+    assert len(g) == 6 and g[-1] == (112, 336, 224, 448)
+    assert len(list(window_grid(560, 1120, 224, 112))) == 36
+    last = list(window_grid(250, 340, 224, 112))[-1]
+    assert last == (26, 250, 116, 340)  # shifted back to end at the border, full 224 size
+    assert all(y2 <= 250 and x2 <= 340 and y2 - y1 == 224 for y1, y2, x1, x2 in window_grid(250, 340, 224, 112))
+    assert list(window_grid(200, 224, 224, 112)) == [(0, 200, 0, 224)]
+
+
+def test_naclip_trap10_bilinear_without_corner_alignment_except_pamrs_own_resize():
+    """Kills ``align_corners=True`` in the upsampling, and ``False`` in PAMR's internal mask resize."""
+    from radseg.methods.naclip.logits import window_logits
+    from radseg.methods.naclip.pamr import pamr
+    feats = _torch.randn(1, 6, 4, generator=_torch.Generator().manual_seed(0))
+    text = _torch.eye(4)[:2]
+    got = window_logits(feats, text, 2, 3, (5, 7))
+    cos = (feats / feats.norm(dim=-1, keepdim=True) @ text.T).permute(0, 2, 1).reshape(1, 2, 2, 3)
+    assert _torch.equal(got, _F.interpolate(cos, size=(5, 7), mode="bilinear", align_corners=False))
+    assert not _torch.allclose(got, _F.interpolate(cos, size=(5, 7), mode="bilinear", align_corners=True))
+    img = _torch.randn(1, 3, 5, 7)
+    assert _torch.equal(pamr(img, cos, steps=0), _F.interpolate(cos, size=(5, 7), mode="bilinear",
+                                                                align_corners=True))
+
+
+def test_naclip_trap11_pamr_on_10_steps_dilations_8_16_one_std_over_all_18_samples():
+    """Kills PAMR off by default, other dilations, one std per dilation, the centre as a neighbour."""
+    from radseg.methods.naclip.pamr import affinity, local_std
+    from radseg.methods.naclip.settings import NaclipSettings
+    s = NaclipSettings()
+    assert (s.pamr_steps, s.pamr_dilations) == (10, (8, 16))
+    assert all(NaclipSettings.own_preset(k).pamr_steps == 10 for k in NaclipSettings.PRESETS)
+    img = _torch.randn(1, 1, 40, 40, generator=_torch.Generator().manual_seed(0))
+    r, c = 20, 20
+    samples = [img[0, 0, r + a * d, c + b * d] for d in (8, 16) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+    assert local_std(img, (8, 16))[0, 0, 0, r, c].item() == pytest.approx(_torch.stack(samples).std().item(),
+                                                                        rel=1e-5)
+    per_dilation = (_torch.stack(samples[:9]).std() + _torch.stack(samples[9:]).std()) / 2
+    assert abs(per_dilation.item() - _torch.stack(samples).std().item()) > 1e-3
+    a = affinity(img, (8, 16))
+    assert a.shape == (1, 1, 16, 40, 40) and _torch.allclose(a.sum(2), _torch.ones(1, 1, 40, 40))
+
+
+def test_naclip_trap12_network_sees_rgb_clip_normalised_0_255(monkeypatch):
+    """Kills BGR input and 0..1 statistics: ``predict`` feeds ``network_input`` of the RGB image."""
+    from radseg.methods.naclip.predictor import NaclipPredictor, NaclipResult
+    from radseg.methods.naclip.settings import NaclipSettings
+    from radseg.preprocess import MEAN_RGB, STD_RGB
+    pred = NaclipPredictor.__new__(NaclipPredictor)
+    pred.settings, pred._classes = NaclipSettings(scale=None), [["a"]]
+    pred.clip = _types.SimpleNamespace(model=_types.SimpleNamespace(visual=_types.SimpleNamespace(
+        conv1=_types.SimpleNamespace(weight=_torch.zeros(1)))))
+    seen = {}
+
+    def fake(x, ori_shape, image_path=None):
+        seen["x"] = x
+        return NaclipResult(_torch.zeros(1, *ori_shape), _torch.zeros(ori_shape, dtype=_torch.long), None, None)
+    monkeypatch.setattr(pred, "predict_normalized", fake)
+    red = np.zeros((4, 5, 3), np.uint8)
+    red[..., 0] = 255
+    pred.predict(red)
+    x = seen["x"]
+    assert x[0, 0, 0, 0].item() == pytest.approx((255 - MEAN_RGB[0]) / STD_RGB[0], rel=1e-6)
+    assert x[0, 2, 0, 0].item() == pytest.approx(-MEAN_RGB[2] / STD_RGB[2], rel=1e-6)
+
+
+def test_naclip_trap13_fp16_on_cuda_fp32_on_cpu():
+    """Kills fp32 on GPU (the release's numbers are fp16 runs) and fp16 on CPU."""
+    from radseg.methods.naclip.settings import NaclipSettings
+    s = NaclipSettings()
+    assert s.resolved_precision("cuda") == "fp16" and s.resolved_precision("cuda:1") == "fp16"
+    assert s.resolved_precision("cpu") == "fp32"
+    assert NaclipSettings(precision="fp32").resolved_precision("cuda") == "fp32"
+
+
+def test_naclip_trap14_synonym_max_pooling_equals_the_releases_one_hot_max():
+    """Kills a mean or sum over synonyms; the release's C x Q x H x W product is not materialised."""
+    from radseg.methods.naclip.postprocess import pool_synonyms
+    p = _torch.rand(7, 3, 4, generator=_torch.Generator().manual_seed(0))
+    idx = [0, 0, 1, 2, 2, 2, 3]
+    onehot = _F.one_hot(_torch.tensor(idx)).T.reshape(4, 7, 1, 1)
+    assert _torch.equal(pool_synonyms(p, idx), (p.unsqueeze(0) * onehot).max(1)[0])
+    assert pool_synonyms(p, list(range(7))) is p
