@@ -40,25 +40,29 @@ class NaclipResult:
 class NaclipPredictor:
     """A configured NACLIP: CLIP with the neighbourhood-attention last block and its text embeddings."""
 
-    def __init__(self, clip: LoadedClip, settings: NaclipSettings):
+    def __init__(self, clip: LoadedClip, settings: NaclipSettings, classes: Optional[ClassList] = None):
         self.clip = clip
         self.settings = settings
         self._classes: Optional[ClassList] = None
         self._query_idx: List[int] = []
         self._text: Optional[torch.Tensor] = None
         self._text_cache: Dict[Tuple[Tuple[str, ...], ...], torch.Tensor] = {}
-        if settings.class_names:
-            self.set_classes(load_classes(settings.class_names, file_only=True))
+        if classes is None and settings.class_names:
+            classes = load_classes(settings.class_names, file_only=True)
+        if classes is not None:
+            self.set_classes(classes)
 
     @classmethod
     def from_settings(cls, settings: NaclipSettings, device: Any = None) -> NaclipPredictor:
-        """Validate ``settings``, then build CLIP (``model_version``, ``clip_weights``) on ``device``."""
+        """Validate ``settings`` and read its class file, then build CLIP (``model_version``,
+        ``clip_weights``) on ``device``: a bad value or a missing class file fails before any load."""
         from ...predictor import resolve_device
         settings.validate()
+        classes = load_classes(settings.class_names, file_only=True) if settings.class_names else None
         device = resolve_device(device)
         clip = build_clip(settings.model_version, settings.clip_weights, device=device,
                           precision=settings.resolved_precision(device))
-        return cls(clip, settings)
+        return cls(clip, settings, classes)
 
     # -- MethodPredictor -------------------------------------------------------------------------
     @property
