@@ -12,7 +12,8 @@ from radseg.methods.naclip.settings import NaclipSettings
 @pytest.fixture(scope="module")
 def predictor():
     spec = get_method("naclip")
-    return spec.build(NaclipSettings(model_version="tiny-random", scale=(448, 224), pamr_steps=2).validate(), device="cpu")
+    settings = NaclipSettings(model_version="tiny-random", scale=(448, 224), pamr_steps=2)
+    return spec.build(settings.validate(), device="cpu")
 
 
 def test_registered_with_its_settings_and_published_numbers():
@@ -141,3 +142,17 @@ def test_class_names_setting_loads_and_a_bad_file_fails_before_the_model(predict
         get_method("naclip").build(NaclipSettings(model_version="tiny-random", class_names="naclip/typo"))
     with pytest.raises(ConfigError, match="gaussian_std"):
         get_method("naclip").build(NaclipSettings(gaussian_std=-1))
+
+
+def test_fp16_runs_as_the_release_on_gpu_and_stays_close_to_fp32(predictor):
+    """fp16 weights (LayerNorm in fp32), fp32 sliding-window canvas, fp16 post-processing after PAMR."""
+    from radseg.methods.clip import build_clip
+    from radseg.methods.naclip.predictor import NaclipPredictor
+    p16 = NaclipPredictor(build_clip("tiny-random", precision="fp16"), predictor.settings)
+    img = np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    r32, r16 = predictor.predict(img, ["sky", "dog|puppy"]), p16.predict(img, ["sky", "dog|puppy"])
+    assert p16.text_embeddings.dtype == torch.float16 and r16.probs.dtype == torch.float32
+    assert (r16.probs - r32.probs).abs().max() < 2e-2 and (r16.labels == r32.labels).float().mean() > 0.95
+    x = torch.zeros(1, 3, 230, 230)
+    assert p16.dense_logits(x).dtype == torch.float32  # windows accumulate into the input's dtype
+    assert p16.predict_normalized(x, (20, 20)).logits.dtype == torch.float16

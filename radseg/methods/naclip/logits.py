@@ -38,13 +38,15 @@ def window_grid(h: int, w: int, crop: int, stride: int) -> Iterator[Tuple[int, i
 def slide_logits(img: torch.Tensor, logits_of: Callable[[torch.Tensor], torch.Tensor], crop: int,
                  stride: int, num_queries: int) -> torch.Tensor:
     """``1 x 3 x H x W`` -> ``1 x Q x H x W``: each window's logits (at its own size) summed into a
-    canvas in grid order and divided by the per-pixel window count."""
+    canvas in grid order and divided by the per-pixel window count.
+
+    The canvas and the count have the image's dtype (fp32: the release's ``img.new_zeros``), so fp16
+    window logits are accumulated in fp32 and the result is fp32.
+    """
     _, _, h, w = img.shape
-    canvas = img.new_zeros((1, num_queries, h, w), dtype=torch.float32)
-    count = img.new_zeros((1, 1, h, w), dtype=torch.float32)
+    canvas = img.new_zeros((1, num_queries, h, w))
+    count = img.new_zeros((1, 1, h, w))
     for y1, y2, x1, x2 in window_grid(h, w, crop, stride):
-        win = logits_of(img[:, :, y1:y2, x1:x2])
-        canvas = canvas.to(win.dtype)
-        canvas[:, :, y1:y2, x1:x2] += win
+        canvas[:, :, y1:y2, x1:x2] += logits_of(img[:, :, y1:y2, x1:x2])
         count[:, :, y1:y2, x1:x2] += 1
-    return canvas / count.to(canvas.dtype)
+    return canvas / count

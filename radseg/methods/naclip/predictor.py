@@ -140,7 +140,7 @@ class NaclipPredictor:
         logits = F.interpolate(dense, size=size, mode="bilinear", align_corners=False)
         if s.pamr_steps > 0:
             guide = F.interpolate(img, size=size, mode="bilinear", align_corners=False)
-            logits = pamr(guide, logits, s.pamr_steps, s.pamr_dilations).to(logits.dtype)
+            logits = pamr(guide, logits, s.pamr_steps, s.pamr_dilations).to(self.clip.dtype)  # back to fp16 on GPU
         probs, labels = postprocess(logits[0], self._query_idx, s.logit_scale, s.prob_thd)
         return NaclipResult(probs.float(), labels, logits[0], dense)
 
