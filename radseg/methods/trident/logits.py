@@ -1,15 +1,15 @@
 """Trident's text side and prediction (TRIDENT.md steps 10-12; traps T8-T10).
 
 * :func:`class_queries`: class lines -> the flat query list and each query's class;
-* :func:`text_embeddings`: 80 OpenAI ImageNet templates per query, each embedding normalised, averaged,
-  renormalised (T10);
+* the query embeddings (80 OpenAI ImageNet templates per query, each embedding normalised, averaged,
+  renormalised; T10) are :func:`radseg.methods.clip.text.query_embeddings`;
 * :func:`query_logits`: cosine of the normalised image features with the queries, bilinearly upsampled
   to the original size (T9: before the scale and softmax);
 * :func:`query_probabilities`, :func:`merge_queries`, :func:`predict_labels`.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -23,19 +23,6 @@ def class_queries(classes: Sequence[Sequence[str]]) -> Tuple[List[str], List[int
             queries.append(s)
             owner.append(i)
     return queries, owner
-
-
-@torch.no_grad()
-def text_embeddings(encode_text: Callable[[List[str]], torch.Tensor], queries: Sequence[str],
-                    templates: Sequence[str]) -> torch.Tensor:
-    """``Q x D`` query embeddings: per query, ``encode_text`` of every template filled with it (``T x D``),
-    each L2-normalised, their mean L2-normalised (T10)."""
-    out = []
-    for q in queries:
-        e = encode_text([t.format(q) for t in templates])
-        e = F.normalize(e.float(), dim=-1).mean(dim=0)
-        out.append(F.normalize(e, dim=-1))
-    return torch.stack(out)
 
 
 def query_logits(features: torch.Tensor, text: torch.Tensor, grid: Tuple[int, int],

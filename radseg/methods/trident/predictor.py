@@ -49,9 +49,9 @@ def read_original_image(path: str) -> np.ndarray:
 class TridentPredictor:
     """Trident with its three models. Build with :meth:`from_settings`."""
 
-    def __init__(self, settings: TridentSettings, clip, tokenize, templates, dino, sam, device="cpu"):
+    def __init__(self, settings: TridentSettings, clip, dino, sam, device="cpu", clip_info=None):
         self.settings = settings
-        self.clip, self.tokenize, self.templates = clip.eval(), tokenize, list(templates)
+        self.clip, self.clip_info = clip.eval(), dict(clip_info or {})
         self.dino, self.sam = dino.eval(), sam.eval()
         self.device = torch.device(device)
         self._classes: Optional[List[List[str]]] = None
@@ -66,10 +66,10 @@ class TridentPredictor:
         """Validate ``settings``, build CLIP, DINO and SAM (real weights, ``-random`` replicas or ``tiny-random``)."""
         from .clip_models import build_trident_clip
         settings.validate()
-        clip, tokenize, templates = build_trident_clip(settings.model_version, settings.clip_weights)
+        loaded = build_trident_clip(settings.model_version, settings.clip_weights)
         dino = build_dino(settings.model_version, settings.dino_weights, settings.dino_model)
         sam = build_sam(settings.model_version, settings.sam_weights, settings.sam_model_type)
-        return cls(settings, clip, tokenize, templates, dino, sam, device or "cpu")
+        return cls(settings, loaded.model, dino, sam, device or "cpu", clip_info=loaded.info)
 
     # -- protocol -----------------------------------------------------------------------------
     def to(self, device) -> TridentPredictor:
@@ -84,7 +84,7 @@ class TridentPredictor:
     def model_info(self) -> Dict[str, str]:
         s = self.settings
         rnd = f" ({s.model_version})" if s.model_version.endswith("random") else ""
-        return {"clip": s.model_version, "clip_weights": s.clip_weights or "open_clip 'openai'",
+        return {"clip": s.model_version, "clip_weights": self.clip_info.get("clip_weights", "open_clip 'openai'"),
                 "dino": s.dino_model + rnd, "dino_weights": s.dino_weights or "torch.hub dino_vitbase16_pretrain.pth",
                 "sam": s.sam_model_type + rnd, "sam_weights": s.sam_weights or "sam_vit_b_01ec64.pth"}
 
@@ -105,14 +105,20 @@ class TridentPredictor:
             from ...predictor import parse_classes
             parsed = parse_classes(classes)
         if parsed != self._classes:
+            from ..clip.text import query_embeddings
             queries, owner = logits.class_queries(parsed)
-            self._text = logits.text_embeddings(self._encode_text, queries, self.templates)
+            self._text = query_embeddings(self.clip, queries, device=self.device).float()
             self._classes, self._owner = parsed, owner
         return parsed
 
-    @torch.no_grad()
-    def _encode_text(self, texts: List[str]) -> torch.Tensor:
-        return self.clip.encode_text(self.tokenize(texts).to(self.device))
+    def set_text_embeddings(self, text: torch.Tensor, owner: List[int], names: Optional[List[str]] = None) -> None:
+        """Use ``text`` (``Q x D``, L2-normalised) as the query embeddings, query ``q`` of class ``owner[q]``
+        (tests and benchmarks: peaked prompts on random weights); replaced by the next :meth:`set_classes`."""
+        K = max(owner) + 1
+        names = names or [f"class {k}" for k in range(K)]
+        self._text = text.float().to(self.device)
+        self._owner = list(owner)
+        self._classes = [[n] for n in names]
 
     # -- prediction ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -131,8 +137,8 @@ class TridentPredictor:
         dino_f = dino_features(self.dino, batch)
         visual = self.clip.visual
         tokens = clip_tokens_before_last_block(visual, batch)
-        g = s.slide_crop // 16
-        o = attention.dino_guided_attention(visual.transformer.resblocks[-1], tokens, dino_f, (g, g), s.beta, s.gamma)
+        grid = (batch.shape[-2] // 16, batch.shape[-1] // 16)  # c/P x c/P (smaller only below one crop)
+        o = attention.dino_guided_attention(visual.transformer.resblocks[-1], tokens, dino_f, grid, s.beta, s.gamma)
         canvas = crops.splice(o, windows, xc.shape[-2:])
         y = attention.sam_guided_attention(canvas, feats.attn, feats.value, feats.grid, s.cos_fac, s.refine_neg_cos)
         y = clip_head(visual, y)
