@@ -165,7 +165,12 @@ def load_dino_state(model: DinoViT, state_dict: dict, origin: str) -> DinoViT:
             break
     sd = {k.replace("module.", "").replace("backbone.", ""): v for k, v in state_dict.items()}
     sd = {k: v for k, v in sd.items() if not k.startswith("head.")}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        first = [ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln][:1]
+        raise WeightsNotFoundError(f"DINO weights {origin} do not fit DINO ViT-B/16 ({first[0] if first else e}); "
+                                   f"use {DINO_URL}.") from None
     if missing or unexpected:
         raise WeightsNotFoundError(f"DINO weights {origin} do not fit DINO ViT-B/16 (missing {missing[:3]}, "
                                    f"unexpected {unexpected[:3]}); use {DINO_URL}.")
