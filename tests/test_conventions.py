@@ -200,16 +200,14 @@ def test_normalisation_constants_follow_the_image_device(monkeypatch):
 # convention from the plausible alternative. Tensors only, except T1 (a stubbed SAM branch).
 # =====================================================================================================
 def _trident_tiny_predictor(monkeypatch=None, grid=(4, 6)):
-    """The tiny-random Trident with its SAM branch replaced by cheap features on ``grid`` (cached per grid)."""
+    """The shared tiny-random Trident (no refinement) with its SAM branch replaced by cheap features on ``grid``."""
     import torch
 
-    from radseg.methods import get_method
     from radseg.methods.trident.sam_branch import SamFeatures
-    key = ("_trident_pred", grid)
-    if key not in _TRIDENT_CACHE:
-        s = get_method("trident").settings_cls(model_version="tiny-random", sam_refine=False, scale=(2048, 336))
-        _TRIDENT_CACHE[key] = get_method("trident").build(s.validate())
-    pred = _TRIDENT_CACHE[key]
+    from radseg.methods.trident.settings import TridentSettings
+    from trident_stand_in import tiny_trident
+    pred = tiny_trident()
+    pred.settings = TridentSettings(model_version="tiny-random", sam_refine=False, scale=(2048, 336)).validate()
     seen = []
 
     def fake_sam_features(sam, rgb, halves=False, refine=True):
@@ -222,9 +220,6 @@ def _trident_tiny_predictor(monkeypatch=None, grid=(4, 6)):
         from radseg.methods.trident import predictor as tp
         monkeypatch.setattr(tp, "sam_features", fake_sam_features)
     return pred, seen
-
-
-_TRIDENT_CACHE = {}
 
 
 def test_trident_t1_sam_branch_reads_the_original_file_stretched_to_multiples_of_16(monkeypatch, tmp_path):
@@ -459,3 +454,32 @@ def test_trident_t11_t12_t13_precision_refinement_constants_and_crop_validity():
     boxes = regions.boxes.to(labels.dtype)
     assert boxes.dtype == torch.int64 and torch.equal(boxes.float(), regions.boxes)
     assert torch.equal(boxes, torch.tensor([[0, 0, 9, 19], [10, 0, 19, 19]]))
+
+
+def test_trident_cityscapes_sam_halves_join_along_the_width_and_refine_on_a_third_pass(monkeypatch):
+    import numpy as np
+    import torch
+
+    from radseg.methods.trident import sam_branch
+    calls = []
+
+    def fake_pass(sam, image, patch=16):
+        calls.append(image.shape[:2])
+        hs, ws = 2, image.shape[1] // 32
+        n = hs * ws
+        tag = float(len(calls))
+        return (torch.full((1, n, n), tag), torch.full((1, hs, ws, 3), tag), (hs, ws), torch.full((1, 1), tag),
+                (32, image.shape[1] // 2))
+    monkeypatch.setattr(sam_branch, "sam_pass", fake_pass)
+    rgb = np.zeros((60, 250, 3), dtype=np.uint8)  # I0: 64 x 256, halves of 128
+    f = sam_branch.sam_features(None, rgb, halves=True, refine=True)
+    assert calls == [(64, 128), (64, 128), (64, 256)]  # left, right, then the whole image for the refinement
+    assert f.grid == (2, 8) and f.value.shape == (1, 2, 8, 3)
+    assert (f.value[0, :, :4] == 1).all() and (f.value[0, :, 4:] == 2).all()  # left half, then right half
+    a = f.attn.view(1, 2, 8, 2, 8)
+    assert (a[:, :, :4, :, :4] == 1).all() and (a[:, :, 4:, :, 4:] == 2).all()
+    assert (a[:, :, :4, :, 4:] == 0).all() and (a[:, :, 4:, :, :4] == 0).all()  # no pairs across the halves
+    assert f.embedding.item() == 3.0 and f.input_size == (32, 128)
+    calls.clear()
+    sam_branch.sam_features(None, rgb, halves=True, refine=False)
+    assert len(calls) == 2

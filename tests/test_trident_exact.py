@@ -26,22 +26,25 @@ def _smooth_image(h, w, seed=0):
 
 @pytest.fixture(scope="module")
 def run():
-    from radseg.methods import get_method
+    from radseg.methods.trident.sam_branch import sam_features
+    from radseg.methods.trident.settings import TridentSettings
     from radseg.preprocess import network_input
-    spec = get_method("trident")
-    s = spec.settings_cls(model_version="tiny-random", scale=(2048, 336), coarse_thresh=0.2, sam_iou_thresh=0.29,
-                          minimal_area=100).validate()
-    pred = spec.build(s.replace(sam_refine=False))
+    from trident_stand_in import tiny_trident
+    s = TridentSettings(model_version="tiny-random", scale=(2048, 336), coarse_thresh=0.2, sam_iou_thresh=0.29,
+                        minimal_area=100).validate()
+    pred = tiny_trident()
+    pred.settings = s.replace(sam_refine=False)
     rgb = _smooth_image(60, 100)
     img = network_input(rgb, s.scale)
+    feats = sam_features(pred.sam, rgb)  # depends on the image only: computed once for both passes
     pred.set_text_embeddings(torch.ones(1, pred.clip.visual.proj.shape[1]), [0])
-    y = pred.segment(img, rgb, rgb.shape[:2], keep_steps=True).steps["features"]
+    y = pred.segment(img, rgb, rgb.shape[:2], keep_steps=True, sam_feats=feats).steps["features"]
     # four image tokens' own features as the queries; class 0 has the first two (the background merge)
     text = F.normalize(y[[0, 2 * y.shape[0] // 3, y.shape[0] // 3, y.shape[0] - 1]], dim=-1)
     owner = [0, 0, 1, 2]
     pred.settings = s
     pred.set_text_embeddings(text, owner)
-    out = pred.segment(img, rgb, rgb.shape[:2], keep_steps=True)
+    out = pred.segment(img, rgb, rgb.shape[:2], keep_steps=True, sam_feats=feats)
     vis = pred.clip.visual
     cfg = {k: getattr(s, k) for k in ("slide_crop", "slide_stride", "beta", "gamma", "cos_fac", "refine_neg_cos",
                                       "logit_scale", "prob_thd", "sam_refine", "coarse_thresh", "minimal_area",

@@ -22,7 +22,7 @@ from .clip_visual import clip_head, clip_tokens_before_last_block
 from .dino import build_dino, dino_features
 from .prompts import display_names, is_class_file, load_trident_classes
 from .refine import sam_refinement
-from .sam_branch import sam_features
+from .sam_branch import SamFeatures, sam_features
 from .sam_model import build_sam
 from .settings import TridentSettings
 
@@ -123,14 +123,16 @@ class TridentPredictor:
     # -- prediction ---------------------------------------------------------------------------
     @torch.no_grad()
     def segment(self, img: torch.Tensor, rgb: np.ndarray, ori_shape: Tuple[int, int],
-                keep_steps: bool = False) -> TridentOutput:
+                keep_steps: bool = False, sam_feats: Optional[SamFeatures] = None) -> TridentOutput:
         """The chain. ``img`` ``1 x 3 x H x W`` CLIP-normalised (0..255 statistics), already resized by the
-        test pipeline; ``rgb`` the original ``H0 x W0 x 3`` uint8 image (SAM branch); ``ori_shape`` ``(H0, W0)``."""
+        test pipeline; ``rgb`` the original ``H0 x W0 x 3`` uint8 image (SAM branch); ``ori_shape`` ``(H0, W0)``;
+        ``sam_feats``: step A's result for ``rgb`` when already computed (it depends on the image only)."""
         if self._text is None:
             raise ConfigError("no classes: call set_classes(...) or predict(image, ['sky', 'dog', ...]).")
         s = self.settings
         img = img.to(self.device).float()
-        feats = sam_features(self.sam, rgb, halves=s.sam_halves, refine=s.sam_refine)
+        feats = sam_feats if sam_feats is not None else sam_features(self.sam, rgb, halves=s.sam_halves,
+                                                                     refine=s.sam_refine)
         xc = crops.preprocess_image(img, 16, s.slide_crop)
         windows = crops.window_grid(xc.shape[-2], xc.shape[-1], s.slide_crop, s.slide_stride)
         batch = crops.crop_batch(xc, windows)
