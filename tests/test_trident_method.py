@@ -79,6 +79,8 @@ def test_missing_weights_are_one_line(tmp_path, monkeypatch):
         build_dino("ViT-B/16")
     with pytest.raises(WeightsNotFoundError, match="sam_vit_b_01ec64.pth"):
         build_sam("ViT-B/16")
+    with pytest.raises(WeightsNotFoundError, match="dino_vitbase16_pretrain.pth"):  # before CLIP is built
+        get_method("trident").build(TridentSettings().validate())
 
 
 def test_dino_pth_layout_and_timm_give_the_same_tokens(tmp_path):

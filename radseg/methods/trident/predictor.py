@@ -66,6 +66,11 @@ class TridentPredictor:
         """Validate ``settings``, build CLIP, DINO and SAM (real weights, ``-random`` replicas or ``tiny-random``)."""
         from .clip_models import build_trident_clip
         settings.validate()
+        if not settings.model_version.endswith("random"):  # the files first: one line before anything loads
+            from .dino import dino_checkpoint_path
+            from .sam_model import sam_checkpoint_path
+            dino_checkpoint_path(settings.dino_weights)
+            sam_checkpoint_path(settings.sam_weights, settings.sam_model_type)
         loaded = build_trident_clip(settings.model_version, settings.clip_weights)
         dino = build_dino(settings.model_version, settings.dino_weights, settings.dino_model)
         sam = build_sam(settings.model_version, settings.sam_weights, settings.sam_model_type)

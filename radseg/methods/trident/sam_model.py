@@ -83,6 +83,22 @@ def load_sam_checkpoint(path, arch: str = "vit_b"):
     return sam.eval()
 
 
+def sam_checkpoint_path(weights: Optional[str] = None, model_type: str = "vit_b") -> Path:
+    """``weights`` or ``sam_vit_b_01ec64.pth`` looked up as RADSeg looks up SAM (cwd, the radseg cache,
+    torch.hub's checkpoints), its digest checked; missing or wrong: one :class:`WeightsNotFoundError` line."""
+    from ...models.sam import check_container, find_checkpoint, search_locations, verify_checkpoint
+    try:
+        path = find_checkpoint(weights or SAM_B_FILE)
+    except WeightsNotFoundError:
+        folders = ", ".join(str(p.parent) for p in search_locations())
+        where = str(weights) if weights else f"{SAM_B_FILE} (looked in {folders})"
+        raise WeightsNotFoundError(f"Trident's SAM checkpoint {where} not found: download {SAM_B_URL} "
+                                   f"(--weights sam=PATH).") from None
+    verify_checkpoint(path, model_type)
+    check_container(path)
+    return Path(path)
+
+
 def build_sam(model_version: str, weights: Optional[str] = None, model_type: str = "vit_b"):
     """The SAM of a Trident ``model_version`` with its last block's attention captured."""
     if model_version == "tiny-random":
@@ -90,11 +106,7 @@ def build_sam(model_version: str, weights: Optional[str] = None, model_type: str
     elif model_version.endswith("-random"):
         sam = seeded_sam(model_type, seed=22)
     else:
-        from ...models.sam import check_container, find_checkpoint, verify_checkpoint
-        path = find_checkpoint(weights or SAM_B_FILE)
-        verify_checkpoint(path, model_type)
-        check_container(path)
-        sam = load_sam_checkpoint(path, model_type)
+        sam = load_sam_checkpoint(sam_checkpoint_path(weights, model_type), model_type)
     capture_last_attention(sam.image_encoder)
     return sam
 
