@@ -73,7 +73,7 @@ METHODS: Dict[str, MethodSpec] = {}
 
 #: modules that register the built-in methods (imported on the first lookup, not at start-up)
 BUILTIN_METHOD_MODULES: List[str] = ["radseg.methods.radseg_method", "radseg.methods.proxyclip",
-                                     "radseg.methods.naclip_method"]
+                                     "radseg.methods.naclip_method", "radseg.methods.trident"]
 
 
 def register_method(spec: MethodSpec, *, overwrite: bool = False) -> MethodSpec:
