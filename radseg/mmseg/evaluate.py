@@ -257,7 +257,7 @@ def run_evaluation(args) -> Dict[str, Any]:
     settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
                                                                  "data_preprocessor", "init_cfg")}
     predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
-    from ..segment_cli import weights_notice
+    from ..results.honesty import weights_notice
     random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", flush=True))  # next to the data line
                                     if launcher_rank() in (None, "0") else (lambda m: None))
 
