@@ -47,9 +47,14 @@ def check_model(config: RADSegConfig, *, onnx: bool = False, check_source: bool 
         resolve_model_source(config.model_version)  # an unknown name fails before any data is read
     check_pinned(config.radio_source, config.radio_revision, config.allow_unpinned)
     if config.sam_refine and not onnx:  # a missing or corrupt SAM checkpoint fails before RADIO loads
-        from ..models.sam import resolve_sam
-        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt, model_version=config.model_version))
+        config = config.replace(sam_ckpt=checked_sam(config.sam_ckpt, config.model_version))
     return config
+
+
+def checked_sam(sam_ckpt: Optional[str], model_version: str) -> str:
+    """RADSeg+'s SAM checkpoint resolved by the one resolver (registered source, look-up, digest)."""
+    from ..models.sam import resolve_sam
+    return resolve_sam(sam_ckpt, model_version=model_version)
 
 
 def backend_config(args, classes) -> Tuple[Optional[object], RADSegConfig]:
