@@ -73,9 +73,10 @@ def import_edges(mods: Optional[Dict[str, Path]] = None) -> List[Tuple[str, str,
     """``(importer, imported radseg module, line)`` for every import between radseg's modules."""
     mods = modules() if mods is None else mods
     edges = []
+    tops = {n.split(".")[0] for n in mods}
     for name, path in mods.items():
         for imp, line in imported_names(name, path):
-            if imp == "radseg" or imp.startswith("radseg."):
+            if imp.split(".")[0] in tops:
                 target = _resolve(imp, mods)
                 if target and target != name:
                     edges.append((name, target, line))
