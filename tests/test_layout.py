@@ -221,3 +221,10 @@ def test_the_known_upward_imports_are_still_there():
     real = {(a, b) for a, b, _ in STRUCTURE.upward_imports(include_known=True)}
     stale = sorted(STRUCTURE.parse_layers().exceptions - real)
     assert not stale, f"docs/ARCHITECTURE.md lists upward imports that no longer exist: {stale}"
+
+
+def test_no_function_above_80_lines_except_argparse_builders():
+    """radseg/bench/ is being restructured separately (issue 23 item 7) and is not counted yet."""
+    long = [f"{m}.{fn}: {n} lines" for m, fn, n, parser in STRUCTURE.long_functions()
+            if not parser and not m.startswith("radseg.bench")]
+    assert not long, ("functions above 80 lines (split them into steps):\n" + "\n".join(long))
