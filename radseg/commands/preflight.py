@@ -95,3 +95,31 @@ def build_predictor(onnx_export, config: RADSegConfig, device):
         from ..deploy.ort_backend import build_onnx_encoder
         return RADSegPredictor(*build_onnx_encoder(str(onnx_export.folder), device, config))
     return RADSegPredictor.from_config(config, device=device)
+
+
+def given_settings(args, settings_cls, method: str, names) -> dict:
+    """The setting flags among ``names`` given on the command line (not ``None``) for ``method``; a
+    flag that is not a field of ``settings_cls`` is one error line naming the method's settings."""
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    if given.get("allow_unpinned") is False:
+        given.pop("allow_unpinned")  # the flag's "not given"
+    fields = settings_cls.field_names()
+    foreign = sorted(k for k in given if k not in fields)
+    if foreign:
+        raise RADSegError(f"--{foreign[0]} is not a setting of method '{method}'; its settings: "
+                          f"{', '.join(fields)}.")
+    if isinstance(given.get("scale"), list):
+        given["scale"] = tuple(given["scale"])
+    return given
+
+
+def method_settings(args, base=None):
+    """``(MethodSpec, checked settings)`` of ``--method`` for a command's flags: unknown or not-yet-
+    available methods, another method's flags and invalid values are one error line each. ``base``:
+    the settings to start from (default: the method's defaults)."""
+    from ..methods import get_method
+    spec = get_method(getattr(args, "method", None) or "radseg")
+    cls = spec.settings_cls
+    given = given_settings(args, cls, spec.name, RADSegConfig.field_names())
+    settings = (base if base is not None else cls()).replace(**given)
+    return spec, settings.validate() or settings

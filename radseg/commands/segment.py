@@ -39,8 +39,9 @@ class _SegmentHelp(argparse.HelpFormatter):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from ..cli_args import config_flag
+    from ..cli_args import add_method_flags, config_flag
     from ..models.registry import AllowUnpinnedAction
+    add_method_flags(p, protocol=False)
     p.add_argument("image", nargs="*", default=None, metavar="IMAGE",
                    help="image files, folders or glob patterns (default: scikit-image's example photo of a "
                         "cat); 16-bit images are scaled to 8 bits, images above 16 MP downscaled, above "
@@ -167,6 +168,21 @@ def _missing_list_entries(items, list_file) -> Dict[int, str]:
             if not os.path.isfile(it.source) and "://" not in it.source}
 
 
+def _checked_settings(args, classes, single: bool):
+    """``(onnx export or None, settings)``: RADSeg's through the whole pre-flight, another method's
+    settings dataclass from the flags (collections run RADSeg only)."""
+    if getattr(args, "method", "radseg") in (None, "radseg"):
+        return checked_config(args, classes)
+    from .preflight import method_settings
+    if args.backend != "torch" or args.model_dir is not None:
+        raise RADSegError(f"--backend onnxruntime exports RADSeg only; drop it for --method {args.method}.")
+    spec, settings = method_settings(args)
+    if not single:
+        raise RADSegError(f"--method {spec.name}: collections (folders, patterns, --list) run RADSeg only so "
+                          f"far; segment one image per call.")
+    return None, settings
+
+
 def plan_segment(args) -> SegmentPlan:
     """Parse and check everything of ``radseg segment`` (see the module doc); loads no model."""
     from ..models.registry import load_plugins
@@ -181,7 +197,7 @@ def plan_segment(args) -> SegmentPlan:
     if not single:
         workers = default_workers() if args.num_workers is None else args.num_workers
         check_flags(args.batch_size, workers)
-    onnx_export, config = checked_config(args, classes)
+    onnx_export, config = _checked_settings(args, classes, single)
     device = _rank_device(args.device)
     if single:
         from ..segment import check_image_path, check_output_prefix
@@ -265,7 +281,11 @@ def run_segment(plan: SegmentPlan) -> int:
     """Load the model once, segment the plan's images, write their outputs; the exit status."""
     from ..results.honesty import weights_notice
     report_plan(plan)
-    predictor = build_predictor(plan.onnx_export, plan.config, plan.device)
+    if getattr(plan.args, "method", "radseg") not in (None, "radseg"):
+        from ..methods import get_method
+        predictor = get_method(plan.args.method).build(plan.config, device=plan.device)
+    else:
+        predictor = build_predictor(plan.onnx_export, plan.config, plan.device)
     weights = weights_notice(predictor, note if _rank() == 0 else (lambda m: None))
     if plan.single:
         return _write_single(plan, predictor)

@@ -32,6 +32,7 @@ from ..presets import DATASETS as PRESET_DATASETS
 from ..results.provenance import build_record, resolution_of, summarize_metrics, versions
 from ..results.records import nonfinite_metrics, write_run_record
 from .distributed import configure_launcher, launcher_rank
+from .eval_method import MethodChoice, apply_method
 from .eval_settings import apply_label_ignore, check_predictions_dir, configure_boundary_iou, pipeline_resize_scale
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,10 @@ def apply_cli(cfg, args) -> List[str]:
 
 def check_model_keys(cfg) -> None:
     """Unknown ``model.*`` keys (typos in configs or --cfg-options) fail with the known ones."""
-    if cfg.model.get("type") != "RADSegSegmentation":
-        return
-    known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg"}
+    if cfg.model.get("type") != "RADSegSegmentation" or cfg.model.get("method", "radseg") != "radseg":
+        return  # a baseline's settings were checked by its settings dataclass (eval_method.apply_method)
+    known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg",
+                                               "method"}
     unknown = sorted(set(cfg.model) - known - {"type"})
     if unknown:
         raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
@@ -105,9 +107,9 @@ def check_model_keys(cfg) -> None:
 def validate_settings(cfg) -> None:
     """Check ``cfg.model``'s RADSeg settings with :meth:`radseg.config.RADSegConfig.validate`
     (numbers, ranges, slide crop/stride, ...) before anything loads: one ConfigError line."""
-    if cfg.model.get("type") != "RADSegSegmentation":
+    if cfg.model.get("type") != "RADSegSegmentation" or cfg.model.get("method", "radseg") != "radseg":
         return
-    values = {k: v for k, v in cfg.model.items() if k != "type"}
+    values = {k: v for k, v in cfg.model.items() if k not in ("type", "method")}
     RADSegConfig.from_dict(values, ignore_unknown=True).validate()
 
 
@@ -207,6 +209,7 @@ class EvalPlan:
     boundary: Optional[dict]
     label_ignore: Optional[dict]
     own_layout: Optional[dict]
+    choice: MethodChoice = MethodChoice("radseg", "radseg")
 
     @property
     def benchmark(self) -> Optional[str]:
@@ -282,22 +285,26 @@ def plan_evaluation(args) -> EvalPlan:
     cfg, own_layout = _load_plan_config(args)
     for line in apply_cli(cfg, args):
         print(line, file=sys.stderr)
+    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
+    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
+    choice = apply_method(cfg, args, cfg.get("benchmark") or name, res)  # a baseline's settings
+    if choice.protocol == "own":
+        res = "own"  # the record's resolution and the run's folder name: the release's own settings
     check_model_keys(cfg)
     label_ignore = apply_label_ignore(cfg, getattr(args, "label_ignore", None))
     validate_settings(cfg)  # numbers and ranges of every RADSeg setting, before anything loads
     if args.save_probs and not args.save_predictions:
         raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
                           "label PNGs).")
-    resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
+    if choice.is_radseg:
+        resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
     data_root, data_from, num_classes, n_found = _check_data(cfg, args, own_layout)
-    if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
+    if choice.is_radseg and cfg.model.get("sam_refine"):  # a missing SAM checkpoint fails before RADIO loads
         cfg.model.sam_ckpt = checked_sam(cfg.model.get("sam_ckpt"), cfg.model.model_version)
-    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
-    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
     _make_work_dir(cfg, args, name, res)
     pred_dir, boundary = _configure_outputs(cfg, args, name, num_classes)
     return EvalPlan(args, cfg, name, res, data_root, data_from, num_classes, n_found, pred_dir, boundary,
-                    label_ignore, own_layout)
+                    label_ignore, own_layout, choice)
 
 
 def _announce(plan: EvalPlan) -> None:
@@ -320,30 +327,12 @@ def _build_predictor(plan: EvalPlan):
     from ..methods import get_method
     from .segmentor import method_settings_of, segmentor_config
     cfg = plan.cfg
-    resize = pipeline_resize_scale(cfg)
-    if resize is not None:
-        cfg.model.scale = resize
     method = cfg.model.get("method", "radseg")
+    resize = pipeline_resize_scale(cfg)
+    if resize is not None and "scale" in get_method(method).settings_cls.field_names():
+        cfg.model.scale = resize
     settings = segmentor_config(cfg.model.class_names, method_settings_of(cfg.model), method)
     return get_method(method).build(settings, device="cpu")
-
-
-def build_runner(cfg, model):
-    """mmengine's ``Runner`` over the built ``model`` instance (``Runner.from_cfg`` would deep-copy
-    the config and build a second model from ``cfg.model``)."""
-    import copy
-
-    from mmengine.runner import Runner
-    cfg = copy.deepcopy(cfg)
-    keys = ("train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg", "test_cfg",
-            "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
-            "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "log_processor", "visualizer",
-            "experiment_name")
-    return Runner(model=model, work_dir=cfg["work_dir"], **{k: cfg.get(k) for k in keys},
-                  resume=cfg.get("resume", False), launcher=cfg.get("launcher", "none"),
-                  env_cfg=cfg.get("env_cfg", dict(dist_cfg=dict(backend="nccl"))),
-                  log_level=cfg.get("log_level", "INFO"), default_scope=cfg.get("default_scope", "mmengine"),
-                  randomness=cfg.get("randomness", dict(seed=None)), cfg=cfg)
 
 
 def run_plan(plan: EvalPlan) -> EvalRun:
@@ -352,6 +341,7 @@ def run_plan(plan: EvalPlan) -> EvalRun:
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
 
     from ..results.honesty import weights_notice
+    from .runner import build_runner
     from .segmentor import build_segmentor
     from .terminal import ProgressBar, mmengine_log_to_file_only
     _announce(plan)
@@ -419,11 +409,14 @@ def record_evaluation(plan: EvalPlan, run: EvalRun) -> Dict[str, Any]:
         allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
         data_root=plan.data_root, predictions_dir=plan.pred_dir, metrics=run.metrics, boundary_iou=plan.boundary,
         classes=run.runner.test_dataloader.dataset.metainfo["classes"], num_images=run.n_images,
-        times=run.times, radseg_config=settings.to_dict(),
+        times=run.times, radseg_config=settings.to_dict() if plan.choice.is_radseg else None,
+        method_settings=settings.to_dict(),
+        settings_hash=None if plan.choice.is_radseg else settings.config_hash(),
         framework_versions=versions((mmseg, mmengine, mmcv),
                                     {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}),
         random_weights=random_weight_parts(run.predictor), dataset_key=cfg.get("benchmark"),
-        label_ignore=plan.label_ignore,
+        label_ignore=plan.label_ignore, method=plan.choice.method, protocol=plan.choice.protocol,
+        resolution="own" if plan.choice.protocol == "own" else None,
         own_dataset=(dict(cfg.own_dataset), plan.res) if plan.own_layout is not None else None)
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
