@@ -154,3 +154,37 @@ def test_build_predictor_builds_any_registered_method(toy):
         radseg.build_predictor("toylinear", sam_refine=True)
     own = radseg.build_predictor("toylinear", dataset="voc20")
     assert own.settings.scale == (96, 40)
+
+
+def _sweep_args(work, data, *extra):
+    return [str(a) for a in ["--work-dir", work, "--data-root", data, "--models", "tiny-random", "--sam-refine",
+                             "off", "--datasets", "voc20", "--resolutions", "low", "--num-workers", "0", *PLUGIN,
+                             *extra]]
+
+
+def test_the_sweep_plans_methods_as_a_grid_axis_and_keeps_the_default_grid(toy, data, tmp_path):
+    from radseg.sweep.cli import build_parser
+    from radseg.sweep.plan import plan_sweep
+    base = plan_sweep(build_parser().parse_args(_sweep_args(tmp_path, data, "--resolutions", "low", "mid")))
+    assert [r.method for r in base] == ["radseg", "radseg"] and all("--method" not in r.command for r in base)
+    both = plan_sweep(build_parser().parse_args(_sweep_args(tmp_path, data, "--resolutions", "low", "mid",
+                                                            "--methods", "radseg", "toylinear")))
+    assert [r.command for r in both[:2]] == [r.command for r in base]  # the RADSeg cells are unchanged
+    toy_runs = both[2:]
+    assert [(r.method, r.resolution, r.dataset) for r in toy_runs] == [("toylinear", "own", "voc20")]
+    assert toy_runs[0].run_dir == tmp_path / "toylinear" / "own" / "voc20"
+    cmd = toy_runs[0].command
+    assert cmd[cmd.index("--method") + 1] == "toylinear" and "--protocol" in cmd and "--model_version" not in cmd
+    from radseg.errors import ConfigError
+    with pytest.raises(ConfigError, match="unknown method 'nosuch'"):
+        plan_sweep(build_parser().parse_args(_sweep_args(tmp_path, data, "--methods", "nosuch")))
+
+
+def test_a_sweep_over_a_plugin_method_runs_and_resumes(toy, data, tmp_path, monkeypatch):
+    from test_sweep import sweep
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + ":" + __import__("os").environ.get("PYTHONPATH", ""))
+    first = sweep(*_sweep_args(tmp_path / "w", data, "--methods", "toylinear"), check_rc=0)
+    rec = _record(tmp_path / "w" / "toylinear" / "own" / "voc20")
+    assert (rec["method"], rec["protocol"], rec["resolution"]) == ("toylinear", "own", "own"), first.stdout
+    again = sweep(*_sweep_args(tmp_path / "w", data, "--methods", "toylinear"), check_rc=0)
+    assert "skip" in (again.stdout + again.stderr).lower()
