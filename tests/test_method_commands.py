@@ -116,6 +116,7 @@ def test_a_radseg_record_gains_only_the_method_fields(data, tmp_path):
     (["--method", "toylinear", "--sam_refine", "True"], "--sam_refine is not a setting of method 'toylinear'; "
                                                           "its settings: model_version, scale"),
     (["--protocol", "own"], "--protocol own is a baseline's own settings"),
+    (["--method", "toylinear", "--cfg-options", "model.slide_crop=224"], "model.* keys are RADSeg's settings"),
 ])
 def test_bad_method_inputs_are_one_line_before_anything_loads(toy, data, tmp_path, extra, message, monkeypatch):
     import radseg.mmseg.evaluate as ev

@@ -61,6 +61,10 @@ def apply_method(cfg, args, dataset: Optional[str], resolution: Optional[str]) -
     if spec.name == "radseg":
         return MethodChoice("radseg", protocol)
     cls = spec.settings_cls
+    model_options = [kv for kv in (getattr(args, "cfg_options", None) or []) if kv.startswith("model.")]
+    if model_options:  # they were merged into RADSeg's model dict, which a baseline replaces
+        raise ConfigError(f"--cfg-options {model_options[0]}: model.* keys are RADSeg's settings; method "
+                          f"'{spec.name}' takes its settings from --protocol and the flags it has.")
     given = given_settings(args, cls, spec.name, SETTING_FLAGS)
     if protocol == "own":
         settings = cls.own_preset(dataset, **given)
