@@ -315,6 +315,30 @@ def completed_record(run: Run, args) -> Tuple[bool, str]:
     return True, "complete record"
 
 
+def _own_dataset_runs(args, own: str, models, refines, resolutions) -> List[Run]:
+    """The grid over ``--dataset-dir`` (your own dataset): model -> refine -> resolution."""
+    if not getattr(args, "classes", None):
+        raise ConfigError("--dataset-dir needs --classes FILE (the class names, one per line).")
+    own_dir = Path(os.path.abspath(os.path.expanduser(own)))
+    if not own_dir.is_dir():
+        raise ConfigError(f"--dataset-dir '{own}' is not a folder.")
+    if args.datasets != ["paper"]:
+        raise ConfigError("give --datasets (benchmarks) or --dataset-dir (your own dataset), not both.")
+    if [m for m in _split(getattr(args, "methods", None) or ["radseg"]) if m.lower() != "radseg"]:
+        raise ConfigError("--methods with a baseline needs --datasets: a baseline's own protocol is per "
+                          "benchmark, not for --dataset-dir.")
+    root = Path(args.work_dir)
+    runs = []
+    for model in models:
+        for refine in refines:
+            for res in resolutions:
+                run = Run(len(runs) + 1, model, refine, res, own_dir.name, own_dir,
+                          run_dir_for(root, model, refine, res, own_dir.name))
+                run.command = eval_command(run, args)
+                runs.append(run)
+    return runs
+
+
 def plan_sweep(args) -> List[Run]:
     """The runs of the grid, in order model -> refine (off first) -> resolution -> dataset."""
     datasets = parse_datasets(args.datasets)
@@ -349,26 +373,7 @@ def plan_sweep(args) -> List[Run]:
     if own is None and (getattr(args, "classes", None) or getattr(args, "preset_of", None)):
         raise ConfigError("--classes and --preset-of need --dataset-dir DIR (your own dataset).")
     if own is not None:
-        if not getattr(args, "classes", None):
-            raise ConfigError("--dataset-dir needs --classes FILE (the class names, one per line).")
-        own_dir = Path(os.path.abspath(os.path.expanduser(own)))
-        if not own_dir.is_dir():
-            raise ConfigError(f"--dataset-dir '{own}' is not a folder.")
-        if args.datasets != ["paper"]:
-            raise ConfigError("give --datasets (benchmarks) or --dataset-dir (your own dataset), not both.")
-        if [m for m in _split(getattr(args, "methods", None) or ["radseg"]) if m.lower() != "radseg"]:
-            raise ConfigError("--methods with a baseline needs --datasets: a baseline's own protocol is per "
-                              "benchmark, not for --dataset-dir.")
-        root = Path(args.work_dir)
-        runs = []
-        for model in models:
-            for refine in refines:
-                for res in resolutions:
-                    run = Run(len(runs) + 1, model, refine, res, own_dir.name, own_dir,
-                              run_dir_for(root, model, refine, res, own_dir.name))
-                    run.command = eval_command(run, args)
-                    runs.append(run)
-        return runs
+        return _own_dataset_runs(args, own, models, refines, resolutions)
     config_dir = Path(args.config_dir) if args.config_dir else repo_root() / "configs_mmseg"
     if not config_dir.is_dir():
         raise ConfigError(f"config folder '{config_dir}' does not exist (--config-dir).")
