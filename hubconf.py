@@ -18,10 +18,10 @@ def radseg(*args, **kwargs):
 
 def radseg_encoder(model_version="c-radio_v3-b", lang_model="siglip2", scra_scaling=10.0, scga_scaling=10.0,
                    **kwargs):
-    """The reference release's entry: a RayFronts-compatible :class:`radseg.radseg.RADSegEncoder`
+    """The reference release's entry: a RayFronts-compatible :class:`radseg.radseg.RayFrontsRADSegEncoder`
     (``device``, ``predict``, ``classes``, ``sam_refinement``, ``slide_crop``, ... pass through).
     ``encode_image_to_feat_map(img)`` takes ``B x 3 x H x W`` RGB in 0..1; with ``predict=True``
     it returns ``B x (N+1) x H x W`` probabilities whose channel 0 is zeros."""
-    from radseg.radseg import RADSegEncoder
-    return RADSegEncoder(model_version=model_version, lang_model=lang_model, scra_scaling=scra_scaling,
+    from radseg.radseg import RayFrontsRADSegEncoder
+    return RayFrontsRADSegEncoder(model_version=model_version, lang_model=lang_model, scra_scaling=scra_scaling,
                          scga_scaling=scga_scaling, **kwargs)

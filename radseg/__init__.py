@@ -6,6 +6,9 @@ The library's front door::
     predictor = RADSegPredictor.from_pretrained("c-radio_v3-b")   # "tiny-random": offline stand-in
     predictor.predict("photo.jpg", ["sky", "dog"]).overlay()
 
+    from radseg import build_predictor                            # any registered method
+    build_predictor("naclip", model_version="tiny-random").predict("photo.jpg", ["sky", "dog"])
+
 The core (this package minus :mod:`radseg.mmseg`) is plain PyTorch and never
 imports mmseg, mmengine or mmcv. Names are imported lazily so that torch-free
 parts (``radseg.data``, ``radseg.results``, ``radseg.config``) start fast.
@@ -18,6 +21,7 @@ _LAZY = {
     "Prediction": "predictor",
     "RADSegEncoder": "core.encoder",
     "SegmentationResult": "core.encoder",
+    "build_predictor": "methods.api",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

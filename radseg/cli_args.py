@@ -133,3 +133,15 @@ def add_common_help(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                     action.help = COMMON_HELP[flag].replace("%", "%%")
                     break
     return parser
+
+
+def add_method_flags(parser: argparse.ArgumentParser, protocol: bool = True) -> None:
+    """``--method NAME`` (default radseg) and, for evaluations, ``--protocol own|radseg``."""
+    parser.add_argument("--method", default="radseg",
+                        help="segmentation method: radseg (default) or a registered baseline "
+                             "(`radseg.methods.method_names()`; plugins may add more)")
+    if protocol:
+        parser.add_argument("--protocol", choices=("own", "radseg"), default=None,
+                            help="a baseline's settings per benchmark: own (default for a baseline: its "
+                                 "release's crop, stride, resize, prob_thd and class files) or radseg "
+                                 "(RADSeg's presets and class prompts, like for like); radseg for RADSeg")

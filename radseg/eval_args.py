@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-from .cli_args import OneLineArgumentParser, add_common_help, config_flag
+from .cli_args import OneLineArgumentParser, add_common_help, add_method_flags, config_flag
 from .config import RADSegConfig
 from .errors import ConfigError
 from .models.registry import AllowUnpinnedAction
@@ -50,6 +50,7 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     which.add_argument("--dataset-dir", dest="dataset_dir", default=None, metavar="DIR",
                        help="your own labelled dataset instead: DIR/images and DIR/labels (label PNG values "
                             "0..K-1 in --classes order, 255 ignored; docs/EVALUATE.md)")
+    add_method_flags(p)
     config_flag(p, "--model_version", "--model-version",
                 help="RADIO version (default {default}), a .pth.tar path, or a registered name")
     config_flag(p, "--lang_model", "--lang-model")

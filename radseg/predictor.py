@@ -314,10 +314,12 @@ class RADSegPredictor:
             yield d.index, Prediction(r.labels, r.probs, self.classes, d.rgb, ms), None, d.notes, d.size
 
     @torch.no_grad()
-    def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int]) -> SegmentationResult:
+    def predict_normalized(self, img: torch.Tensor, ori_shape: Tuple[int, int],
+                           image_path: Optional[str] = None) -> SegmentationResult:
         """The network input already resized and normalised (``1 x 3 x H x W``), as mmseg's
         data preprocessor gives it; outputs at ``ori_shape``. Returns the encoder's
-        :class:`radseg.core.encoder.SegmentationResult`."""
+        :class:`radseg.core.encoder.SegmentationResult`. ``image_path`` (the method protocol's
+        original file) is not used by RADSeg."""
         return self.encoder.predict(img, ori_shape=ori_shape)
 
 

@@ -1,7 +1,8 @@
-"""The RayFronts-compatible RADSeg encoder: ``radseg.radseg.RADSegEncoder``.
+"""The RayFronts-compatible RADSeg encoder: ``radseg.radseg.RayFrontsRADSegEncoder``.
 
-This is the class RayFronts (and the reference release's 3D configs, whose
-``_target_`` is ``radseg.radseg.RADSegEncoder``) instantiate through Hydra, and
+This is the class RayFronts (and the 3D configs in evaluation/3d/configs) instantiate
+through Hydra; the reference release's configs name it ``radseg.radseg.RADSegEncoder``,
+a deprecated alias that keeps working (a ``FutureWarning`` says the new name). It is
 the class ``torch.hub.load(..., "radseg_encoder", ...)`` returns. It implements
 the duck-typed interface of docs/RAYFRONTS_API.md section 7 (RayFronts does no
 ``isinstance`` checks, so it subclasses nothing of RayFronts):
@@ -114,7 +115,7 @@ def _classes_list(classes) -> Optional[List[str]]:
     return names
 
 
-class RADSegEncoder:
+class RayFrontsRADSegEncoder:
     """RADSeg (RADSeg+ with ``sam_refinement=True``) as a RayFronts image encoder.
 
     Not to be confused with :class:`radseg.core.encoder.RADSegEncoder`, the library's
@@ -159,7 +160,7 @@ class RADSegEncoder:
         unknown = sorted(set(extra) - set(EXTRA_DEFAULTS))
         if unknown:
             known = sorted(REFERENCE_DEFAULTS) + sorted(EXTRA_DEFAULTS)
-            raise ConfigError(f"radseg.radseg.RADSegEncoder got unknown setting '{unknown[0]}'"
+            raise ConfigError(f"radseg.radseg.RayFrontsRADSegEncoder got unknown setting '{unknown[0]}'"
                               f"{' (and ' + ', '.join(unknown[1:]) + ')' if unknown[1:] else ''}; remove it "
                               f"from the encoder config. Known settings: {', '.join(known)}.")
         opts = {**EXTRA_DEFAULTS, **extra}
@@ -413,7 +414,7 @@ class RADSegEncoder:
     __call__ = encode_image_to_feat_map
 
     # ------------------------------------------------------------------ misc
-    def to(self, device) -> RADSegEncoder:
+    def to(self, device) -> RayFrontsRADSegEncoder:
         """Move the models; inputs must then be on the new device."""
         from .predictor import resolve_device
         self.device = resolve_device(device)
@@ -424,13 +425,13 @@ class RADSegEncoder:
             self._text_embeds = self._text_embeds.to(self.device)
         return self
 
-    def eval(self) -> RADSegEncoder:
+    def eval(self) -> RayFrontsRADSegEncoder:
         self.core.eval()
         return self
 
     def __repr__(self) -> str:
         c = self.config
-        return (f"radseg.radseg.RADSegEncoder(model_version={c.model_version!r}, lang_model={c.lang_model!r}, "
+        return (f"radseg.radseg.RayFrontsRADSegEncoder(model_version={c.model_version!r}, lang_model={c.lang_model!r}, "
                 f"predict={self.predict}, sam_refinement={c.sam_refine}, slide_crop={c.slide_crop}, "
                 f"slide_stride={c.slide_stride}, scga_policy={self.scga_policy!r}, device={str(self.device)!r})")
 
@@ -453,3 +454,15 @@ def normalize_01(x: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
+
+
+def __getattr__(name: str):
+    """``radseg.radseg.RADSegEncoder``: the old name of :class:`RayFrontsRADSegEncoder` (RayFronts
+    configs and the reference release's name it), deprecated: one ``FutureWarning``, same class."""
+    if name == "RADSegEncoder":
+        import warnings
+        warnings.warn("radseg.radseg.RADSegEncoder is deprecated: the RayFronts adapter is "
+                      "radseg.radseg.RayFrontsRADSegEncoder (radseg.core.encoder.RADSegEncoder is the library's "
+                      "encoder); the old name keeps working.", FutureWarning, stacklevel=2)
+        return RayFrontsRADSegEncoder
+    raise AttributeError(f"module 'radseg.radseg' has no attribute {name!r}")

@@ -232,8 +232,6 @@ def check_output_prefix(out_prefix) -> Tuple[Path, Path]:
     in (a probe file is created and removed there), and that no output path is a folder
     or a read-only file. Creates nothing. Raises :class:`radseg.errors.OutputError`.
     """
-    import tempfile
-
     from .errors import OutputError
     paths = output_paths(out_prefix)
     for p in paths:
@@ -241,23 +239,34 @@ def check_output_prefix(out_prefix) -> Tuple[Path, Path]:
             raise OutputError(f"output '{p}' is a folder; pass another --out prefix.")
         if p.exists() and not os.access(p, os.W_OK):
             raise OutputError(f"output '{p}' exists and is read-only; pass another --out or fix its permissions.")
-    parent = paths[0].parent
-    probe = parent
+    check_writable_folder(paths[0].parent, out_prefix, inside=True)
+    return paths
+
+
+def check_writable_folder(folder: Path, flag_value, inside: bool = False) -> Path:
+    """Fail unless files can be created in ``folder`` or, where it does not exist yet, in its
+    nearest existing parent: a probe file is created and removed there (``os.access`` says nothing
+    about read-only or special file systems, nor about root). ``flag_value`` is the ``--out`` text
+    for the message; ``inside``: ``--out`` is a prefix inside the folder. Returns the folder probed."""
+    import tempfile
+
+    from .errors import OutputError
+    probe = Path(folder)
     while not probe.exists():
         if probe.is_symlink() or probe == probe.parent:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError(f"--out '{out_prefix}': '{probe}' is a file, not a folder; pass an --out inside a "
-                          f"folder.")
+        where = "pass an --out inside a folder" if inside else "give an output folder"
+        raise OutputError(f"--out '{flag_value}': '{probe}' is a file, not a folder; {where}.")
     try:
         fd, tmp = tempfile.mkstemp(dir=probe, prefix=".radseg-write-test-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        raise OutputError(f"--out '{out_prefix}': cannot write in '{probe}' ({e.strerror or e}); pass an --out "
+        raise OutputError(f"--out '{flag_value}': cannot write in '{probe}' ({e.strerror or e}); pass an --out "
                           f"in a folder you can write to.") from None
-    return paths
+    return probe
 
 
 def save_outputs(image_rgb: np.ndarray, result: SegmentationResult, names, out_prefix: str,

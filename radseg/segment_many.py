@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import ConfigError, DatasetError, OutputError
+from .errors import ConfigError, DatasetError
 
 #: file name endings taken from folders and globs (others there are listed once, not read).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm",
@@ -240,15 +240,11 @@ def class_shares(labels: np.ndarray, names: Sequence[str]) -> Dict[str, float]:
 
 
 def check_out_dir(out: str) -> Path:
-    """The output folder, writable (created later); a file in the way is a one-line error."""
+    """The output folder, writable (created later): the same probe-file check as one image's
+    outputs (:func:`radseg.segment.check_writable_folder`); a file in the way is a one-line error."""
+    from .segment import check_writable_folder
     p = Path(os.path.expanduser(out))
-    probe = p
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise OutputError(f"--out '{out}': '{probe}' is a file, not a folder; give an output folder.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"--out '{out}': cannot write in '{probe}'; pass an --out folder you can write to.")
+    check_writable_folder(p, out)
     return p
 
 
@@ -295,11 +291,53 @@ def _read_manifest(path: Path) -> Dict[str, dict]:
     return out
 
 
+def _done_entry(pred, item: Item, files: dict, out_dir: Path, h: str, names, overlay: bool, save_probs: bool,
+                size) -> dict:
+    """The manifest entry of one segmented image."""
+    labels = pred.labels.cpu().numpy()
+    e = {"source": item.source, "labels": os.path.relpath(files["labels"], out_dir),
+         "overlay": os.path.relpath(files["overlay"], out_dir) if overlay else None,
+         "probs": os.path.relpath(files["probs"], out_dir) if save_probs else None,
+         "width": size[0] if size else labels.shape[1], "height": size[1] if size else labels.shape[0],
+         "classes": class_shares(labels, names), "settings_hash": h,
+         "timings_ms": {k: round(v, 2) for k, v in pred.timings.items()}, "status": "done"}
+    if size and (labels.shape[1], labels.shape[0]) != tuple(size):
+        e["segmented_size"] = [labels.shape[1], labels.shape[0]]
+    return e
+
+
+def _write_manifest(out_dir: Path, entries: Dict[int, dict], header: Optional[dict], h: str, classes,
+                    n_items: int) -> Path:
+    """``manifest.jsonl``: the header line, then one line per image in input order (atomic)."""
+    manifest = out_dir / MANIFEST
+    head = dict(header or {}, manifest=MANIFEST_SCHEMA, settings_hash=h, classes=[c[0] for c in classes],
+                synonyms=classes, images=n_items, written_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    lines = [json.dumps(head)] + [json.dumps(entries[i]) for i in sorted(entries)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(manifest, lambda f: f.write(("\n".join(lines) + "\n").encode("utf-8")))
+    return manifest
+
+
+def _skipped_entries(skipped: Sequence[int], items: Sequence[Item], files, out_dir: Path) -> Dict[int, dict]:
+    """The manifest entries of images already done (kept from the previous manifest)."""
+    old = _read_manifest(out_dir / MANIFEST) if skipped else {}
+    entries = {}
+    for i in skipped:
+        rel = os.path.relpath(files[i]["labels"], out_dir)
+        e = dict(old.get(rel) or {"source": items[i].source, "labels": rel})
+        e["status"] = "skipped"
+        entries[i] = e
+    return entries
+
+
 def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, overlay: bool = True,
                    save_probs: bool = False, force: bool = False, batch_size: int = 1, num_workers: int = 0,
-                   header: Optional[dict] = None, note=None, progress: bool = True) -> dict:
+                   header: Optional[dict] = None, note=None, progress: bool = True,
+                   failed_before: Optional[Dict[int, str]] = None) -> dict:
     """Segment ``items`` into ``out_dir``; returns the summary (``done``, ``skipped``, ``failed``
-    as lists of sources, ``seconds``, ``images_per_s``, ``manifest``). ``classes``: synonym lists."""
+    as lists of sources, ``seconds``, ``images_per_s``, ``manifest``). ``classes``: synonym lists;
+    ``failed_before``: ``{index: error}`` of items the caller already found unreadable (not read
+    again; recorded as failed)."""
     note = note or (lambda m: print(f"note: {m}", file=sys.stderr))
     rank, world = _dist()
     dist = _init_group(world)
@@ -308,16 +346,9 @@ def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, 
     h = settings_hash_of(predictor.config, classes, predictor.info)
     files = [output_files(out_dir, it.rel) for it in items]
     mine = [i for i in range(len(items)) if i % world == rank]
-    todo = [i for i in mine if force or not is_done(files[i], h, overlay, save_probs)]
-    skipped = [i for i in mine if i not in set(todo)]
-    entries: Dict[int, dict] = {}
-    old = _read_manifest(out_dir / MANIFEST) if skipped else {}
-    for i in skipped:
-        rel = os.path.relpath(files[i]["labels"], out_dir)
-        e = dict(old.get(rel) or {"source": items[i].source, "labels": rel})
-        e["status"] = "skipped"
-        entries[i] = e
-    failed: Dict[int, str] = {}
+    failed: Dict[int, str] = {i: e for i, e in (failed_before or {}).items() if i in set(mine)}
+    todo = [i for i in mine if i not in failed and (force or not is_done(files[i], h, overlay, save_probs))]
+    entries = _skipped_entries([i for i in mine if i not in set(todo) and i not in failed], items, files, out_dir)
     t0 = time.perf_counter()
     bar = None
     if progress and todo:
@@ -335,18 +366,9 @@ def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, 
                 failed[idx] = error
                 say(f"error: {error} (skipped; the run goes on)")
             else:
-                write_outputs(pred, files[idx], h, overlay, save_probs,
-                              notify=lambda m: say(f"note: {m}"))
-                labels = pred.labels.cpu().numpy()
-                e = {"source": items[idx].source, "labels": os.path.relpath(files[idx]["labels"], out_dir),
-                     "overlay": os.path.relpath(files[idx]["overlay"], out_dir) if overlay else None,
-                     "probs": os.path.relpath(files[idx]["probs"], out_dir) if save_probs else None,
-                     "width": size[0] if size else labels.shape[1], "height": size[1] if size else labels.shape[0],
-                     "classes": class_shares(labels, names), "settings_hash": h,
-                     "timings_ms": {k: round(v, 2) for k, v in pred.timings.items()}, "status": "done"}
-                if size and (labels.shape[1], labels.shape[0]) != tuple(size):
-                    e["segmented_size"] = [labels.shape[1], labels.shape[0]]
-                entries[idx] = e
+                write_outputs(pred, files[idx], h, overlay, save_probs, notify=lambda m: say(f"note: {m}"))
+                entries[idx] = _done_entry(pred, items[idx], files[idx], out_dir, h, names, overlay, save_probs,
+                                           size)
             if bar is not None:
                 bar.update(1)
     finally:
@@ -364,11 +386,7 @@ def run_collection(predictor, items: Sequence[Item], classes, out_dir: Path, *, 
         n_done = sum(part[1] for part in gathered)
     manifest = out_dir / MANIFEST
     if rank == 0:
-        head = dict(header or {}, manifest=MANIFEST_SCHEMA, settings_hash=h, classes=[c[0] for c in classes],
-                    synonyms=classes, images=len(items), written_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        lines = [json.dumps(head)] + [json.dumps(entries[i]) for i in sorted(entries)]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic(manifest, lambda f: f.write(("\n".join(lines) + "\n").encode("utf-8")))
+        _write_manifest(out_dir, entries, header, h, classes, len(items))
     if dist is not None:
         dist.barrier()
         dist.destroy_process_group()

@@ -35,11 +35,11 @@ def test_radseg_entry_returns_the_predictor():
 
 def test_radseg_encoder_entry_reference_quick_start():
     """The reference README's quick-start, with the stand-in and the CPU (RAYFRONTS_API.md section 6)."""
-    from radseg.radseg import RADSegEncoder
+    from radseg.radseg import RayFrontsRADSegEncoder
     labels = ["sky", "tree", "car"]
     model = load("radseg_encoder", model_version="tiny-random", lang_model="siglip2", device="cpu",
                  predict=True, sam_refinement=False, classes=labels)
-    assert isinstance(model, RADSegEncoder)
+    assert isinstance(model, RayFrontsRADSegEncoder)
     assert (model.config.slide_crop, model.config.slide_stride, model.config.amp) == (336, 224, False)
     img_tensor = torch.rand(3, 70, 100).unsqueeze(0)  # T.ToTensor()(PIL RGB): 0..1
     with torch.inference_mode():

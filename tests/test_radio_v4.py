@@ -90,8 +90,8 @@ def test_unknown_adaptor_on_v4_lists_the_known_names():
 # ------------------------------------------------------------------ read from the model
 @pytest.mark.parametrize("name, width, head_dim", [("tiny-random-v4-so400m", 1152, 72), ("tiny-random-v4-h", 1280, 80)])
 def test_shape_faithful_standins_facts_and_scra(name, width, head_dim):
-    from radseg.radseg import RADSegEncoder
-    e = RADSegEncoder(model_version=name, device="cpu", slide_crop=0)
+    from radseg.radseg import RayFrontsRADSegEncoder
+    e = RayFrontsRADSegEncoder(model_version=name, device="cpu", slide_crop=0)
     facts = e.core.bundle.info["backbone"]
     assert facts["embed_dim"] == width and facts["num_heads"] == 16 and width // facts["num_heads"] == head_dim
     assert (facts["num_cls_tokens"], facts["num_registers"], facts["num_summary_tokens"]) == (3, 7, 10)
@@ -132,8 +132,8 @@ def test_input_statistics_are_read_from_the_model():
 
 # ------------------------------------------------------------------ ViTDet
 def test_vitdet_windows_last_block_global_and_resolution_step():
-    from radseg.radseg import RADSegEncoder
-    e = RADSegEncoder(model_version="tiny-random-v4", device="cpu", slide_crop=384, slide_stride=128,
+    from radseg.radseg import RayFrontsRADSegEncoder
+    e = RayFrontsRADSegEncoder(model_version="tiny-random-v4", device="cpu", slide_crop=384, slide_stride=128,
                       vitdet_window_size=8)
     m = e.model
     assert m.min_resolution_step == 128 and m.windowed_blocks() == [0, 2, 4, 6]
@@ -141,7 +141,7 @@ def test_vitdet_windows_last_block_global_and_resolution_step():
     assert e.get_nearest_size(300, 500) == (256, 512) and not e.is_compatible_size(336, 336)
     assert e.encode_image_to_feat_map(torch.rand(1, 3, 200, 300)).shape == (1, 32, 24, 24)
     with pytest.raises(ConfigError, match="minimum resolution step 128"):
-        RADSegEncoder(model_version="tiny-random-v4", device="cpu", slide_crop=336, slide_stride=112,
+        RayFrontsRADSegEncoder(model_version="tiny-random-v4", device="cpu", slide_crop=336, slide_stride=112,
                       vitdet_window_size=8)
     with pytest.raises(ValueError, match="min_resolution_step"):
         m(torch.rand(1, 3, 64, 64))
@@ -150,8 +150,8 @@ def test_vitdet_windows_last_block_global_and_resolution_step():
 # ------------------------------------------------------------------ RADSeg+ on v4: SAM's own image encoder
 def test_radseg_plus_on_v4_runs_sams_own_image_encoder():
     from radseg.core.sam_trunk import has_trunk
-    from radseg.radseg import RADSegEncoder
-    e = RADSegEncoder(model_version="tiny-random-v4", device="cpu", predict=True, classes=["a", "b"],
+    from radseg.radseg import RayFrontsRADSegEncoder
+    e = RayFrontsRADSegEncoder(model_version="tiny-random-v4", device="cpu", predict=True, classes=["a", "b"],
                       sam_refinement=True, sam_ckpt="tiny-random-sam", coarse_thresh=0.0, minimal_area=0,
                       slide_crop=224, slide_stride=112)
     assert e.core.sam_adaptor is None and e.core.bundle.info["sam_embedding"] == "sam_vit_h_image_encoder"

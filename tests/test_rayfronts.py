@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from radseg.errors import ConfigError, RADSegError
-from radseg.radseg import REFERENCE_DEFAULTS, RADSegEncoder
+from radseg.radseg import REFERENCE_DEFAULTS, RayFrontsRADSegEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "evaluation" / "3d" / "configs"
@@ -23,7 +23,7 @@ TABLE = {
 def enc(**kw):
     kw.setdefault("model_version", "tiny-random")
     kw.setdefault("device", "cpu")
-    return RADSegEncoder(**kw)
+    return RayFrontsRADSegEncoder(**kw)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def pred_enc():
 
 # ------------------------------------------------------------------ interface checklist (section 7)
 def test_constructor_keys_and_defaults_are_the_references():
-    params = inspect.signature(RADSegEncoder.__init__).parameters
+    params = inspect.signature(RayFrontsRADSegEncoder.__init__).parameters
     for name, default in REFERENCE_DEFAULTS.items():
         assert name in params, name
         assert params[name].default == default, name
@@ -221,7 +221,7 @@ def _encoder_node(path, **overrides):
 @pytest.mark.parametrize("dataset", sorted(TABLE))
 def test_dataset_configs_hold_the_reference_keys(dataset):
     cfg = OmegaConf.load(CONFIGS / f"{dataset}_radseg.yaml")
-    assert cfg.encoder._target_ == "radseg.radseg.RADSegEncoder"
+    assert cfg.encoder._target_ == "radseg.radseg.RayFrontsRADSegEncoder"
     assert list(cfg.dataset.rgb_resolution) == list(TABLE[dataset][0]) == list(cfg.dataset.depth_resolution)
     assert (cfg.encoder.slide_crop, cfg.encoder.slide_stride) == (336, 112)
     assert "classes" in cfg.encoder and cfg.encoder.classes is None
@@ -237,7 +237,7 @@ def test_hydra_instantiates_the_three_encoder_nodes(dataset):
     cat_index_to_name = ["", *CLASSES]
     kwargs = {"classes": cat_index_to_name[1:]} if "classes" in cfg.encoder else {}
     e = instantiate(cfg.encoder, **kwargs)
-    assert isinstance(e, RADSegEncoder) and e.num_classes == 4
+    assert isinstance(e, RayFrontsRADSegEncoder) and e.num_classes == 4
     assert e.prompts == CLASSES and e.config.slide_crop == 336 and e.config.slide_stride == 112
 
 
@@ -317,3 +317,13 @@ def test_normalisation_is_radio_input_conditioner_arithmetic():
     from radseg.radseg import normalize_01
     x = torch.rand(1, 3, 37, 53, generator=torch.Generator().manual_seed(0))
     assert torch.equal(normalize_01(x), InputConditioner()(x))
+
+
+def test_the_old_name_is_a_deprecated_alias_of_the_adapter():
+    import radseg.radseg as rr
+    from radseg.core.encoder import RADSegEncoder as CoreEncoder
+    with pytest.warns(FutureWarning, match="RayFrontsRADSegEncoder"):
+        old = rr.RADSegEncoder
+    assert old is RayFrontsRADSegEncoder and old is not CoreEncoder
+    with pytest.raises(AttributeError):
+        rr.NoSuchEncoder  # noqa: B018

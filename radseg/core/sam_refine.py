@@ -187,6 +187,53 @@ def half_resolution(labels: torch.Tensor, probs: torch.Tensor) -> Tuple[torch.Te
     return p, q
 
 
+def _class_runs(rcls_np: np.ndarray) -> List[Tuple[int, int, int]]:
+    """``[(class, start, end)]``: the runs of equal classes in the regions' (sorted) class list."""
+    runs: List[Tuple[int, int, int]] = []
+    for i, c in enumerate(rcls_np.tolist()):
+        if runs and runs[-1][0] == c:
+            runs[-1] = (c, runs[-1][1], i + 1)
+        else:
+            runs.append((c, i, i + 1))
+    return runs
+
+
+def _boxes_and_points(comp: torch.Tensor, p: torch.Tensor, q: torch.Tensor, ids: torch.Tensor, m: int):
+    """``(R x 4 boxes (x1, y1, x2, y2), R x 2 points (x, y))`` float, half resolution, of the
+    components ``ids`` of ``comp`` (``h2 x w2`` component ids, ``m`` slots); ``p``: the half-res
+    labels, ``q``: the ``K x h2 x w2`` half-res probabilities."""
+    K = q.shape[0]
+    dev = q.device
+    h2, w2 = p.shape
+    # Boxes and points on the device, all components at once (scatter reductions over pixels).
+    # Deliberately not torchvision.ops.masks_to_boxes: that needs one dense mask per region
+    # (R x h2 x w2); these reductions give the same boxes (tested against it) in one pass.
+    flat = comp.reshape(-1)
+    pix_cls = p.reshape(-1)
+    idx = torch.arange(h2 * w2, device=dev)
+    ys, xs = idx // w2, idx % w2
+    big = h2 * w2
+    x1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, xs, "amin")
+    y1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, ys, "amin")
+    x2 = torch.full((m,), -1, device=dev).scatter_reduce(0, flat, xs, "amax")
+    y2 = torch.full((m,), -1, device=dev).scatter_reduce(0, flat, ys, "amax")
+    # Point: argmax of the flattened ``Q[c] * mask``. Inside a component the product is
+    # Q[c] (Q >= 0) and 0 outside, so it is the first pixel (row-major) holding the
+    # component's max of Q[c]; if that max is 0 the product is all zeros and argmax is 0.
+    # (Pixels off the maximum get the index ``big``: no boolean indexing, no host sync.)
+    own = q.reshape(K, -1).gather(0, pix_cls.clamp(max=K - 1)[None])[0]
+    cmax = torch.zeros(m, dtype=q.dtype, device=dev).scatter_reduce(0, flat, own, "amax")
+    at_max = own == cmax[flat]
+    first = torch.full((m,), big, device=dev).scatter_reduce(
+        0, flat, torch.where(at_max, idx, torch.full_like(idx, big)), "amin")
+    first = torch.where(cmax > 0, first, torch.zeros_like(first))
+
+    boxes = torch.stack([x1[ids], y1[ids], x2[ids], y2[ids]], dim=1).float()
+    pt = first[ids]
+    points = torch.stack([pt % w2, pt // w2], dim=1).float()
+    return boxes, points
+
+
 def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
                     coarse_thresh: float = _D.coarse_thresh, minimal_area: int = _D.minimal_area) -> Regions:
     """Regions to prompt SAM with (ALGORITHM.md section 7, "Regions").
@@ -235,40 +282,10 @@ def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
     ids_np = ids_np[keep]
     ids_np = ids_np[np.argsort(cls_np[ids_np] * m + ids_np, kind="stable")]  # ascending class, then skimage order
     rcls_np = cls_np[ids_np]
-    runs: List[Tuple[int, int, int]] = []
-    for i, c in enumerate(rcls_np.tolist()):
-        if runs and runs[-1][0] == c:
-            runs[-1] = (c, runs[-1][1], i + 1)
-        else:
-            runs.append((c, i, i + 1))
+    runs = _class_runs(rcls_np)
     ids, rcls, rareas = _to_device(torch.from_numpy(np.stack([ids_np, rcls_np, areas_np[ids_np]])), dev)
 
-    # Boxes and points on the device, all components at once (scatter reductions over pixels).
-    # Deliberately not torchvision.ops.masks_to_boxes: that needs one dense mask per region
-    # (R x h2 x w2); these reductions give the same boxes (tested against it) in one pass.
-    flat = comp.reshape(-1)
-    pix_cls = p.reshape(-1)
-    idx = torch.arange(h2 * w2, device=dev)
-    ys, xs = idx // w2, idx % w2
-    big = h2 * w2
-    x1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, xs, "amin")
-    y1 = torch.full((m,), big, device=dev).scatter_reduce(0, flat, ys, "amin")
-    x2 = torch.full((m,), -1, device=dev).scatter_reduce(0, flat, xs, "amax")
-    y2 = torch.full((m,), -1, device=dev).scatter_reduce(0, flat, ys, "amax")
-    # Point: argmax of the flattened ``Q[c] * mask``. Inside a component the product is
-    # Q[c] (Q >= 0) and 0 outside, so it is the first pixel (row-major) holding the
-    # component's max of Q[c]; if that max is 0 the product is all zeros and argmax is 0.
-    # (Pixels off the maximum get the index ``big``: no boolean indexing, no host sync.)
-    own = q.reshape(K, -1).gather(0, pix_cls.clamp(max=K - 1)[None])[0]
-    cmax = torch.zeros(m, dtype=q.dtype, device=dev).scatter_reduce(0, flat, own, "amax")
-    at_max = own == cmax[flat]
-    first = torch.full((m,), big, device=dev).scatter_reduce(
-        0, flat, torch.where(at_max, idx, torch.full_like(idx, big)), "amin")
-    first = torch.where(cmax > 0, first, torch.zeros_like(first))
-
-    boxes = torch.stack([x1[ids], y1[ids], x2[ids], y2[ids]], dim=1).float()
-    pt = first[ids]
-    points = torch.stack([pt % w2, pt // w2], dim=1).float()
+    boxes, points = _boxes_and_points(comp, p, q, ids, m)
     return Regions((labels.shape[-2], labels.shape[-1]), p, q, comp, ids, rcls, rareas, boxes, points,
                    runs=runs, num_components=m)
 

@@ -64,12 +64,37 @@ def write_examples(folder: Path) -> List[Tuple[str, str]]:
     return out
 
 
+def _settings_panel(gr, models, model_version: str, sam_refine: bool, first):
+    """The "Model and settings" accordion (inside the Blocks being built): the model, RADSeg+,
+    the resolution preset and its numbers; returns their components."""
+    from ..presets import RESOLUTIONS
+    with gr.Accordion("Model and settings", open=True):
+        with gr.Row():
+            model = gr.Dropdown(choices=list(models), value=model_version, label="Model version",
+                                allow_custom_value=True, elem_id="model")
+            refine = gr.Checkbox(value=sam_refine, label="RADSeg+ (SAM refinement)", elem_id="refine")
+        preset = gr.Radio(choices=list(RESOLUTIONS) + [CUSTOM_PRESET], value="mid_res",
+                          label="Resolution preset (sets resize and windows)", elem_id="preset")
+        with gr.Row():
+            scale_long = gr.Number(value=first[0], label="Resize: long side max", precision=0,
+                                   elem_id="scale_long")
+            scale_short = gr.Number(value=first[1], label="Resize: short side", precision=0,
+                                    elem_id="scale_short")
+        with gr.Row():
+            crop = gr.Number(value=first[2], label="Window size (0: one pass)", precision=0,
+                             elem_id="crop")
+            stride = gr.Number(value=first[3], label="Window stride", precision=0, elem_id="stride")
+        with gr.Row():
+            scra = gr.Number(value=10.0, label="SCRA scaling", elem_id="scra")
+            scga = gr.Number(value=10.0, label="SCGA scaling", elem_id="scga")
+    return model, refine, preset, scale_long, scale_short, crop, stride, scra, scga
+
+
 def build_demo(app: DemoApp, model_version: str = "tiny-random", models: Optional[List[str]] = None,
                sam_refine: bool = False):
     """The Gradio Blocks of the demo (not launched). ``model_version``: the preselected model;
     ``models``: the model dropdown's choices (default: the registry's)."""
     gr = _gradio()
-    from ..presets import RESOLUTIONS
     if models is None:
         from ..models import available_models
         models = available_models()
@@ -96,25 +121,8 @@ def build_demo(app: DemoApp, model_version: str = "tiny-random", models: Optiona
                                     label="Load a benchmark's classes (also picks its resolution presets)",
                                     elem_id="benchmark")
                 run = gr.Button("Segment", variant="primary", elem_id="run")
-                with gr.Accordion("Model and settings", open=True):
-                    with gr.Row():
-                        model = gr.Dropdown(choices=list(models), value=model_version, label="Model version",
-                                            allow_custom_value=True, elem_id="model")
-                        refine = gr.Checkbox(value=sam_refine, label="RADSeg+ (SAM refinement)", elem_id="refine")
-                    preset = gr.Radio(choices=list(RESOLUTIONS) + [CUSTOM_PRESET], value="mid_res",
-                                      label="Resolution preset (sets resize and windows)", elem_id="preset")
-                    with gr.Row():
-                        scale_long = gr.Number(value=first[0], label="Resize: long side max", precision=0,
-                                               elem_id="scale_long")
-                        scale_short = gr.Number(value=first[1], label="Resize: short side", precision=0,
-                                                elem_id="scale_short")
-                    with gr.Row():
-                        crop = gr.Number(value=first[2], label="Window size (0: one pass)", precision=0,
-                                         elem_id="crop")
-                        stride = gr.Number(value=first[3], label="Window stride", precision=0, elem_id="stride")
-                    with gr.Row():
-                        scra = gr.Number(value=10.0, label="SCRA scaling", elem_id="scra")
-                        scga = gr.Number(value=10.0, label="SCGA scaling", elem_id="scga")
+                model, refine, preset, scale_long, scale_short, crop, stride, scra, scga = _settings_panel(
+                    gr, models, model_version, sam_refine, first)
                 gr.Examples(examples=[[p, c] for p, c in write_examples(app.out_dir / "examples")],
                             inputs=[image, classes], label="Examples (scikit-image photos)")
             with gr.Column(scale=1):

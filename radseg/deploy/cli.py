@@ -54,11 +54,8 @@ def run_export(args) -> int:
     config = config_from_args(args, base=base)
     if args.preset is None and args.classes is None:
         raise ConfigError("name the classes to embed: --classes \"a, b, c\" (or a class-name file), or a --preset.")
-    if config.sam_refine:
-        from ..models.sam import resolve_sam
-        config = config.replace(sam_ckpt=resolve_sam(config.sam_ckpt))
-    from ..models.radio import resolve_model_source
-    resolve_model_source(config.model_version)  # an unknown name fails before anything loads
+    from ..commands.preflight import check_model
+    config = check_model(config)  # SAM, the model name and its pin fail before anything loads
     m = export_onnx(args.out, config, preset=args.preset, classes=args.classes, size=args.size,
                     exporter=args.exporter, opset=args.opset, force=args.force)
     total = sum(p["bytes"] for p in m["parts"].values())

@@ -1,11 +1,13 @@
 """Evaluate RADSeg on one benchmark config with mmengine's test loop.
 
-:func:`run_evaluation` is what ``eval.py`` calls: it applies the command-line
-settings to the config, checks the cheap things first (config, data folder,
-class-name file, model name) so mistakes fail in seconds, runs the runner's
-test loop with mmseg's IoU metric and writes the result record (built by
-:func:`radseg.results.provenance.build_record`, written by
-:mod:`radseg.results.records`). The distributed set-up is :mod:`.distributed`.
+:func:`run_evaluation` is what ``eval.py`` calls, in three steps: :func:`plan_evaluation`
+applies the command-line settings to the config and checks everything (config, settings,
+data folder, labels, class-name file, model name, SAM) so mistakes fail in seconds with no
+model loaded; :func:`run_plan` builds the method's predictor, the segmentor over it and
+mmengine's runner over that instance, and runs the test loop with mmseg's IoU metric;
+:func:`record_evaluation` builds the result record in one call
+(:func:`radseg.results.provenance.build_record`) and writes it (:mod:`radseg.results.records`).
+The distributed set-up is :mod:`.distributed`.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..cfg_options import check_cfg_options
 from ..class_names import load_class_names
@@ -29,6 +32,7 @@ from ..presets import DATASETS as PRESET_DATASETS
 from ..results.provenance import build_record, resolution_of, summarize_metrics, versions
 from ..results.records import nonfinite_metrics, write_run_record
 from .distributed import configure_launcher, launcher_rank
+from .eval_method import MethodChoice, apply_method
 from .eval_settings import apply_label_ignore, check_predictions_dir, configure_boundary_iou, pipeline_resize_scale
 
 logger = logging.getLogger(__name__)
@@ -91,9 +95,10 @@ def apply_cli(cfg, args) -> List[str]:
 
 def check_model_keys(cfg) -> None:
     """Unknown ``model.*`` keys (typos in configs or --cfg-options) fail with the known ones."""
-    if cfg.model.get("type") != "RADSegSegmentation":
-        return
-    known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg"}
+    if cfg.model.get("type") != "RADSegSegmentation" or cfg.model.get("method", "radseg") != "radseg":
+        return  # a baseline's settings were checked by its settings dataclass (eval_method.apply_method)
+    known = set(RADSegConfig.field_names()) | {"class_names", "num_classes", "data_preprocessor", "init_cfg",
+                                               "method"}
     unknown = sorted(set(cfg.model) - known - {"type"})
     if unknown:
         raise ConfigError(f"unknown model setting(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
@@ -102,9 +107,9 @@ def check_model_keys(cfg) -> None:
 def validate_settings(cfg) -> None:
     """Check ``cfg.model``'s RADSeg settings with :meth:`radseg.config.RADSegConfig.validate`
     (numbers, ranges, slide crop/stride, ...) before anything loads: one ConfigError line."""
-    if cfg.model.get("type") != "RADSegSegmentation":
+    if cfg.model.get("type") != "RADSegSegmentation" or cfg.model.get("method", "radseg") != "radseg":
         return
-    values = {k: v for k, v in cfg.model.items() if k != "type"}
+    values = {k: v for k, v in cfg.model.items() if k not in ("type", "method")}
     RADSegConfig.from_dict(values, ignore_unknown=True).validate()
 
 
@@ -183,43 +188,70 @@ def check_dataset(cfg) -> Tuple[int, int]:
     return len(classes), n
 
 
-# -- run --------------------------------------------------------------------------------------------
+# -- plan -> run -> record ----------------------------------------------------------------------
 
-def run_evaluation(args) -> Dict[str, Any]:
-    """Evaluate per ``args`` (from :func:`build_parser`). Returns the result record."""
-    from ..models.registry import load_plugins
-    load_plugins(args.plugin)
+@dataclass
+class EvalPlan:
+    """Everything eval.py checked before any model loads (:func:`plan_evaluation`).
+
+    ``cfg``: the mmengine config with the flags applied; ``name``/``res``: the run's dataset name
+    and preset (``None`` outside a preset folder); ``n_found``: images found; ``own_layout``: the
+    ``--dataset-dir`` layout (else ``None``); ``label_ignore``/``boundary``: their record entries."""
+    args: argparse.Namespace
+    cfg: Any
+    name: str
+    res: Optional[str]
+    data_root: str
+    data_from: str
+    num_classes: int
+    n_found: int
+    pred_dir: Optional[Path]
+    boundary: Optional[dict]
+    label_ignore: Optional[dict]
+    own_layout: Optional[dict]
+    choice: MethodChoice = MethodChoice("radseg", "radseg")
+
+    @property
+    def benchmark(self) -> Optional[str]:
+        return self.cfg.get("benchmark")
+
+
+@dataclass
+class EvalRun:
+    """What :func:`run_plan` measured: the predictor, the runner, its metrics, ``(start, runner
+    built, test done)`` times, and the images scored."""
+    predictor: Any
+    runner: Any
+    metrics: Dict[str, Any]
+    times: Tuple[float, float, float]
+    n_images: int
+
+
+def _load_plan_config(args):
+    """``(cfg, own layout or None)``: the config file, or the one ``--dataset-dir`` writes."""
     from . import custom_dataset as own  # eval.py --dataset-dir DIR --classes FILE
     own.check_args(args)
-    own_layout = None
     if args.dataset_dir:
         cfg, own_layout, _ = own.load_own_config(args)
-    else:
-        cfg = load_config(args)  # imports radseg.mmseg through custom_imports
-    for note in apply_cli(cfg, args):
-        print(note, file=sys.stderr)
-    check_model_keys(cfg)
-    label_ignore = apply_label_ignore(cfg, getattr(args, "label_ignore", None))
-    validate_settings(cfg)  # numbers and ranges of every RADSeg setting, before anything loads
-    if args.save_probs and not args.save_predictions:
-        raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
-                          "label PNGs).")
-    resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
+        return cfg, own_layout
+    return load_config(args), None  # imports radseg.mmseg through custom_imports
+
+
+def _check_data(cfg, args, own_layout) -> Tuple[str, str, int, int]:
+    """``(data root, where it came from, classes, images found)``, the class file checked too."""
     if own_layout is not None:
-        data_root, data_from = str(own_layout["root"]), "--dataset-dir"
-        num_classes = cfg.model.num_classes
-        n_found = own.check_dataset(own_layout, num_classes, bool(args.reduce_zero_label))
+        from . import custom_dataset as own
+        n_found = own.check_dataset(own_layout, cfg.model.num_classes, bool(args.reduce_zero_label))
+        data_root, data_from, num_classes = str(own_layout["root"]), "--dataset-dir", cfg.model.num_classes
     else:
         data_root, data_from = resolve_data_root(cfg, args)
         num_classes, n_found = check_dataset(cfg)
     load_class_names(cfg.model.class_names, num_classes, dataset=cfg.get("benchmark"))
     cfg.model.num_classes = num_classes
-    if cfg.model.get("sam_refine"):  # a missing or corrupt SAM checkpoint fails before RADIO is loaded
-        from ..models.sam import resolve_sam
-        cfg.model.sam_ckpt = resolve_sam(cfg.model.get("sam_ckpt"), model_version=cfg.model.model_version)
+    return data_root, data_from, num_classes, n_found
 
-    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
-    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
+
+def _make_work_dir(cfg, args, name: str, res: Optional[str]) -> None:
     cfg.work_dir = args.work_dir or str(Path("work_logs") / (f"{res}_{name}" if res else name))
     try:
         Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
@@ -227,6 +259,10 @@ def run_evaluation(args) -> Dict[str, Any]:
         raise ConfigError(f"--work-dir '{cfg.work_dir}' is a file (or lies under one); give a folder.") from None
     except OSError as e:
         raise ConfigError(f"cannot create --work-dir '{cfg.work_dir}': {e.strerror}.") from None
+
+
+def _configure_outputs(cfg, args, name: str, num_classes: int):
+    """``(predictions folder or None, Boundary IoU entry or None)``; the hooks and launcher set."""
     if args.save_predictions is not None and num_classes > 255:
         raise ConfigError(f"--save-predictions writes 8-bit label PNGs (255 = ignore): at most 255 classes, "
                           f"this dataset has {num_classes}.")
@@ -237,44 +273,94 @@ def run_evaluation(args) -> Dict[str, Any]:
         cfg.custom_hooks = list(cfg.get("custom_hooks") or []) + [
             hook_config(pred_dir, save_probs=args.save_probs, dataset=cfg.get("benchmark") or name)]
     configure_launcher(cfg, args.launcher)
+    return pred_dir, boundary
+
+
+def plan_evaluation(args) -> EvalPlan:
+    """Load the config, apply the flags, check everything (settings, model name, pin, data,
+    labels, class file, SAM, work and prediction folders); loads no model."""
+    from ..commands.preflight import checked_sam
+    from ..models.registry import load_plugins
+    load_plugins(args.plugin)
+    cfg, own_layout = _load_plan_config(args)
+    for line in apply_cli(cfg, args):
+        print(line, file=sys.stderr)
+    name = Path(args.config).stem if own_layout is None else cfg.own_dataset["name"]
+    res = resolution_of(args.config) if own_layout is None else cfg.own_dataset["preset"]
+    choice = apply_method(cfg, args, cfg.get("benchmark") or name, res)  # a baseline's settings
+    if choice.protocol == "own":
+        res = "own"  # the record's resolution and the run's folder name: the release's own settings
+    check_model_keys(cfg)
+    label_ignore = apply_label_ignore(cfg, getattr(args, "label_ignore", None))
+    validate_settings(cfg)  # numbers and ranges of every RADSeg setting, before anything loads
+    if args.save_probs and not args.save_predictions:
+        raise ConfigError("--save-probs needs --save-predictions DIR (the probabilities go next to the "
+                          "label PNGs).")
+    if choice.is_radseg:
+        resolve_model_source(cfg.model.model_version)  # an unknown name fails before any data loading
+    data_root, data_from, num_classes, n_found = _check_data(cfg, args, own_layout)
+    if choice.is_radseg and cfg.model.get("sam_refine"):  # a missing SAM checkpoint fails before RADIO loads
+        cfg.model.sam_ckpt = checked_sam(cfg.model.get("sam_ckpt"), cfg.model.model_version)
+    _make_work_dir(cfg, args, name, res)
+    pred_dir, boundary = _configure_outputs(cfg, args, name, num_classes)
+    return EvalPlan(args, cfg, name, res, data_root, data_from, num_classes, n_found, pred_dir, boundary,
+                    label_ignore, own_layout, choice)
+
+
+def _announce(plan: EvalPlan) -> None:
+    """The ``data:`` line (rank 0): folder, dataset, images (a subset says so), where it came from."""
     from ..results.honesty import subset_text
-    subset = subset_text(cfg.get("benchmark"), n_found)  # "6 of 1449 images": never a full-benchmark number
-    if launcher_rank() in (None, "0"):
-        print(f"data: {data_root} ({cfg.get('benchmark') or name}, {subset or f'{n_found} images'}; "
-              f"data folder {data_from})"
-              + (f"; predictions -> {pred_dir}" if pred_dir is not None else "")
-              + (f"; label ignore {label_ignore['setting']} (metric ignore_index {label_ignore['metric_ignore_index']})"
-                 if label_ignore else ""), flush=True)
+    if launcher_rank() not in (None, "0"):
+        return
+    subset = subset_text(plan.benchmark, plan.n_found)  # "6 of 1449 images": never a full-benchmark number
+    li = plan.label_ignore
+    print(f"data: {plan.data_root} ({plan.benchmark or plan.name}, {subset or f'{plan.n_found} images'}; "
+          f"data folder {plan.data_from})"
+          + (f"; predictions -> {plan.pred_dir}" if plan.pred_dir is not None else "")
+          + (f"; label ignore {li['setting']} (metric ignore_index {li['metric_ignore_index']})" if li else ""),
+          flush=True)
 
-    # Load the weights before the runner: an unreachable checkpoint fails here with one
-    # line, not after mmengine's environment dump; the segmentor then takes this predictor.
-    from ..predictor import RADSegPredictor
-    from .segmentor import prebuilt_predictor, segmentor_config
-    t0 = time.time()
+
+def _build_predictor(plan: EvalPlan):
+    """The method's predictor on the CPU (the runner moves it), with the pipeline's resize in its
+    settings so the record names the size the images were resized to."""
+    from ..methods import get_method
+    from .segmentor import method_settings_of, segmentor_config
+    cfg = plan.cfg
+    method = cfg.model.get("method", "radseg")
     resize = pipeline_resize_scale(cfg)
-    if resize is not None:  # the record's radseg_config says the size the images were resized to
+    if resize is not None and "scale" in get_method(method).settings_cls.field_names():
         cfg.model.scale = resize
-    settings = {k: v for k, v in cfg.model.items() if k not in ("type", "class_names", "num_classes",
-                                                                 "data_preprocessor", "init_cfg")}
-    predictor = RADSegPredictor.from_config(segmentor_config(cfg.model.class_names, settings), device="cpu")
-    from ..segment_cli import weights_notice
-    random_weights = weights_notice(predictor, (lambda m: print(f"note: {m}", flush=True))  # next to the data line
-                                    if launcher_rank() in (None, "0") else (lambda m: None))
+    settings = segmentor_config(cfg.model.class_names, method_settings_of(cfg.model), method)
+    return get_method(method).build(settings, device="cpu")
 
+
+def run_plan(plan: EvalPlan) -> EvalRun:
+    """Load the weights (an unreachable checkpoint fails here with one line, before mmengine's
+    environment dump), build the segmentor and the runner over it, run the test loop."""
     import warnings  # mmseg's notes about settings the configs choose on purpose: noise on stderr
 
+    from ..results.honesty import weights_notice
+    from .runner import build_runner
+    from .segmentor import build_segmentor
+    from .terminal import ProgressBar, mmengine_log_to_file_only
+    _announce(plan)
+    cfg, t0 = plan.cfg, time.time()
+    predictor = _build_predictor(plan)
+    weights_notice(predictor, (lambda m: print(f"note: {m}", flush=True))  # next to the data line
+                   if launcher_rank() in (None, "0") else (lambda m: None))
     warnings.filterwarnings("ignore", message="The draw is False")
     warnings.filterwarnings("ignore", message=r".*instance named of visualizer has been created")
-    from mmengine.runner import Runner
-
-    from .terminal import ProgressBar, mmengine_log_to_file_only
-    verbose = getattr(args, "verbose", False)
-    with prebuilt_predictor(predictor), mmengine_log_to_file_only(not verbose):
+    verbose = getattr(plan.args, "verbose", False)
+    with mmengine_log_to_file_only(not verbose):
         if not cfg.get("experiment_name"):
             # mmengine names the run's logger '<config>_<timestamp>' (seconds): a second run in this
             # process within the same second would get the first run's logger and its handlers
-            cfg.experiment_name = f"{name}_{os.getpid()}_{next(_RUN_COUNT)}"
-        runner = Runner.from_cfg(cfg)
+            cfg.experiment_name = f"{plan.name}_{os.getpid()}_{next(_RUN_COUNT)}"
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "mmseg")):
+            segmentor = build_segmentor(cfg.model, predictor)
+        runner = build_runner(cfg, segmentor)
     bar = ProgressBar()
     if not verbose and launcher_rank() in (None, "0"):
         runner.register_hook(bar)
@@ -285,53 +371,64 @@ def run_evaluation(args) -> Dict[str, Any]:
             metrics = runner.test()
         finally:
             bar.close()
-    t_done = time.time()
+    return EvalRun(predictor, runner, metrics, (t0, t_built, time.time()), len(runner.test_dataloader.dataset))
 
-    from mmengine.dist import get_rank
-    n_images = len(runner.test_dataloader.dataset)
-    model = runner.model.module if hasattr(runner.model, "module") else runner.model
-    info = model.model_info if hasattr(model, "model_info") else {}
-    summary = summarize_metrics(metrics)
+
+def _check_scored(plan: EvalPlan, run: EvalRun, summary: Dict[str, float]) -> None:
+    """No label pixel scored is an error, never a complete record."""
     bad = nonfinite_metrics(summary)
-    if bad:  # nothing was scored: an error, never a complete record
+    if bad:
         ignored = (" or 0 (background, ignored by this benchmark)"
-                   if getattr(runner.test_dataloader.dataset, "reduce_zero_label", False) else "")
+                   if getattr(run.runner.test_dataloader.dataset, "reduce_zero_label", False) else "")
         raise DatasetError(
-            f"no label pixel was scored in the {n_images} images of {data_root} "
+            f"no label pixel was scored in the {run.n_images} images of {plan.data_root} "
             f"({', '.join(f'{k}={v}' for k, v in bad.items())}): every label value is 255 (ignore){ignored}. "
-            f"Check the labels with `radseg data verify {cfg.get('benchmark') or 'DATASET'}`; no result "
+            f"Check the labels with `radseg data verify {plan.benchmark or 'DATASET'}`; no result "
             f"record written.")
+
+
+def record_evaluation(plan: EvalPlan, run: EvalRun) -> Dict[str, Any]:
+    """Check the metrics, build the record in one call (:func:`radseg.results.provenance.build_record`),
+    write it (rank 0) and print the result line; returns the record."""
     import mmcv
     import mmengine
     import mmseg
+    from mmengine.dist import get_rank
 
+    from ..results.honesty import random_weight_parts
     from .compat import using_shim
+    cfg, args = plan.cfg, plan.args
+    summary = summarize_metrics(run.metrics)
+    _check_scored(plan, run, summary)
+    model = run.runner.model.module if hasattr(run.runner.model, "module") else run.runner.model
+    settings = getattr(run.predictor, "config", None) or run.predictor.settings
     record = build_record(
-        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", name),
-        config=args.config or f"--dataset-dir {data_root}",
-        model_info=info, allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
-        data_root=data_root, predictions_dir=pred_dir, metrics=metrics, boundary_iou=boundary,
-        classes=runner.test_dataloader.dataset.metainfo["classes"], num_images=n_images,
-        times=(t0, t_built, t_done), radseg_config=predictor.config.to_dict(),
+        model=cfg.model, settings=cfg.to_dict(), benchmark=cfg.get("benchmark", plan.name),
+        config=args.config or f"--dataset-dir {plan.data_root}",
+        model_info=model.model_info if hasattr(model, "model_info") else {},
+        allow_unpinned=getattr(args, "allow_unpinned", False), cfg_options=args.cfg_options,
+        data_root=plan.data_root, predictions_dir=plan.pred_dir, metrics=run.metrics, boundary_iou=plan.boundary,
+        classes=run.runner.test_dataloader.dataset.metainfo["classes"], num_images=run.n_images,
+        times=run.times, radseg_config=settings.to_dict() if plan.choice.is_radseg else None,
+        method_settings=settings.to_dict(),
+        settings_hash=None if plan.choice.is_radseg else settings.config_hash(),
         framework_versions=versions((mmseg, mmengine, mmcv),
-                                    {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}))
-    if label_ignore is not None:  # ADE-847 / PC-459: which ignore value scored these numbers
-        record["label_ignore"] = label_ignore
-    from ..models.registry import random_parts
-    from ..results.honesty import PRETRAINED, RANDOM_WEIGHTS, official_count
-    record["weights"] = RANDOM_WEIGHTS if random_weights else PRETRAINED
-    record["random_weights"] = random_parts(predictor.config.model_version, predictor.config.sam_ckpt
-                                            if predictor.config.sam_refine else None, predictor.info)
-    record["official_num_images"] = official_count(cfg.get("benchmark"))
-    record["subset"] = subset_text(cfg.get("benchmark"), n_images)
-    if own_layout is not None:  # your own dataset: no official count, never a subset
-        record["resolution"] = res
-        record["own_dataset"] = dict(cfg.own_dataset)
+                                    {"mmcv_ops": "radseg shim (mmcv-lite)" if using_shim() else "compiled"}),
+        random_weights=random_weight_parts(run.predictor), dataset_key=cfg.get("benchmark"),
+        label_ignore=plan.label_ignore, method=plan.choice.method, protocol=plan.choice.protocol,
+        resolution="own" if plan.choice.protocol == "own" else None,
+        own_dataset=(dict(cfg.own_dataset), plan.res) if plan.own_layout is not None else None)
     if get_rank() == 0:
         stamp = time.strftime("%Y%m%d_%H%M%S")
-        kept = write_run_record(cfg.work_dir, record, stamp, f"{res + '_' if res else ''}{name}")
+        kept = write_run_record(cfg.work_dir, record, stamp, f"{plan.res + '_' if plan.res else ''}{plan.name}")
         print(f"mIoU {summary.get('mIoU')}%  aAcc {summary.get('aAcc')}%  mAcc {summary.get('mAcc')}%"
-              + (f"  mBoundaryIoU {summary.get('mBoundaryIoU')}%" if boundary else "") + f"  -> {kept}"
-              + ("" if verbose else f"\nlog (mmengine, per-class table): "
-                                    f"{Path(runner.log_dir) / (runner.timestamp + '.log')}"))
+              + (f"  mBoundaryIoU {summary.get('mBoundaryIoU')}%" if plan.boundary else "") + f"  -> {kept}"
+              + ("" if getattr(args, "verbose", False) else
+                 f"\nlog (mmengine, per-class table): {Path(run.runner.log_dir) / (run.runner.timestamp + '.log')}"))
     return record
+
+
+def run_evaluation(args) -> Dict[str, Any]:
+    """Evaluate per ``args`` (from :func:`build_parser`): plan -> run -> record. Returns the record."""
+    plan = plan_evaluation(args)
+    return record_evaluation(plan, run_plan(plan))

@@ -247,6 +247,28 @@ def _images_text(rec: dict) -> str:
     return f"{sub[0]} of {sub[1]} {SUBSET_MARK}" if sub else str(rec.get("num_images", "–"))
 
 
+def _check_options(metric: str, decimals: int, num_images: int) -> None:
+    if metric not in METRICS:
+        raise ReportError(f"--metric must be one of {', '.join(METRICS)}.")
+    if not 0 <= decimals <= 6:
+        raise ReportError("--decimals must be between 0 and 6.")
+    if num_images < 0:
+        raise ReportError("--num-images must be 0 or more.")
+
+
+def _grid_notes(grids, cells, ds_all, num_images: int) -> List[str]:
+    """The grids' own notes, plus one per dataset whose predictions folder holds no predictions."""
+    notes = [n for g in grids for n in g.notes]
+    for ds in ds_all if num_images > 0 else []:
+        if not any(g.dataset == ds for g in grids):
+            missing = [e for k, e in cells.items() if k[2] == ds and e.record.get("predictions_dir")]
+            if missing:
+                notes.append(f"{DISPLAY.get(ds, ds)}: predictions_dir "
+                             f"'{missing[0].record['predictions_dir']}' (record "
+                             f"{missing[0].path}) has no predictions.json")
+    return notes
+
+
 def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", decimals: int = 1,
             num_images: int = 4, title: Optional[str] = None, datasets=None, resolutions=None,
             models=None, refine: Optional[bool] = None) -> ReportData:
@@ -255,12 +277,7 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
     root = Path(work_dir)
     from ..results.cli import check_work_dir
     check_work_dir(root, ReportError)
-    if metric not in METRICS:
-        raise ReportError(f"--metric must be one of {', '.join(METRICS)}.")
-    if not 0 <= decimals <= 6:
-        raise ReportError("--decimals must be between 0 and 6.")
-    if num_images < 0:
-        raise ReportError("--num-images must be 0 or more.")
+    _check_options(metric, decimals, num_images)
     entries, bad = find_records(root)
     if not entries:
         extra = f" ({len(bad)} incomplete/unreadable: {bad[0]} ...)" if bad else ""
@@ -305,14 +322,7 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
     from .qualitative import build_grids
     ds_all = _order({k[2] for k in cells}, DATASET_ORDER)
     grids = build_grids(list(cells.values()), ds_all, num_images)
-    grid_notes = [n for g in grids for n in g.notes]
-    for ds in ds_all if num_images > 0 else []:
-        if not any(g.dataset == ds for g in grids):
-            missing = [e for k, e in cells.items() if k[2] == ds and e.record.get("predictions_dir")]
-            if missing:
-                grid_notes.append(f"{DISPLAY.get(ds, ds)}: predictions_dir "
-                                  f"'{missing[0].record['predictions_dir']}' (record "
-                                  f"{missing[0].path}) has no predictions.json")
+    grid_notes = _grid_notes(grids, cells, ds_all, num_images)
     table_groups = [(r, len(dss) + 1) for r, dss in t.groups]
     headers = [(_header(r, d), d == "avg") for r, d in t.columns()]
     root_text = str(root.resolve())

@@ -81,3 +81,29 @@ def legend_lines(records: Iterable[dict]) -> List[str]:
         out.append(f"{SUBSET_MARK} a subset of the benchmark's images, not comparable with full-benchmark numbers "
                    f"({shown}{' ...' if len(subsets) > 8 else ''}).")
     return out
+
+
+def random_weight_parts(predictor) -> List[str]:
+    """The names of ``predictor``'s parts with random stand-in weights (empty for real weights).
+
+    Works for any method's predictor: its settings (``config`` for RADSeg, else ``settings``) name
+    ``model_version`` (and RADSeg+'s ``sam_ckpt``); its ``info`` / ``model_info`` may declare
+    ``weights: random``."""
+    from ..models.registry import random_parts
+    settings = getattr(predictor, "config", None) or getattr(predictor, "settings", None)
+    info = getattr(predictor, "info", None)
+    if info is None:
+        info = getattr(predictor, "model_info", None) or {}
+    sam = getattr(settings, "sam_ckpt", None) if getattr(settings, "sam_refine", False) else None
+    return random_parts(getattr(settings, "model_version", None), sam, info)
+
+
+def weights_notice(predictor, note) -> Optional[str]:
+    """Tell ``note`` (one line) when ``predictor`` runs random stand-in weights; returns the parts named."""
+    parts = random_weight_parts(predictor)
+    if not parts:
+        return None
+    text = " and ".join(f"'{p}'" for p in parts)
+    note(f"{text} {'has' if len(parts) == 1 else 'have'} random weights (a stand-in): the segmentations "
+         f"are meaningless; they show that the toolkit runs. Use a real model, e.g. --model_version c-radio_v3-b.")
+    return text

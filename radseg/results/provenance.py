@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .. import __version__
 from ..presets import RESOLUTIONS
@@ -96,8 +96,13 @@ def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmar
                  model_info: Mapping[str, Any], allow_unpinned: bool, cfg_options: Sequence[str],
                  data_root: str, predictions_dir: Optional[Path], metrics: Mapping[str, Any],
                  classes: Sequence[str], num_images: int, times: Sequence[float],
-                 framework_versions: Mapping[str, str], radseg_config: Mapping[str, Any],
-                 boundary_iou: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                 framework_versions: Mapping[str, str], radseg_config: Optional[Mapping[str, Any]],
+                 boundary_iou: Optional[Mapping[str, Any]] = None, random_weights: Sequence[str] = (),
+                 dataset_key: Optional[str] = None, label_ignore: Optional[Mapping[str, Any]] = None,
+                 own_dataset: Optional[Tuple[Mapping[str, Any], Optional[str]]] = None,
+                 method: str = "radseg", protocol: str = "radseg", resolution: Optional[str] = None,
+                 method_settings: Optional[Mapping[str, Any]] = None,
+                 settings_hash: Optional[str] = None) -> Dict[str, Any]:
     """The result record of one evaluation (before :func:`radseg.results.records.write_run_record`
     adds its schema and status).
 
@@ -108,18 +113,31 @@ def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmar
     done)`` from ``time.time()``; ``framework_versions``: from :func:`versions`;
     ``radseg_config``: the segmentor's ``RADSegConfig.to_dict()``; ``boundary_iou``:
     ``{"dilation_ratio": r}`` when Boundary IoU was computed (kept as the record's
-    ``boundary_iou``; the values are ``metrics.mBoundaryIoU`` and ``per_class.*.BoundaryIoU``).
+    ``boundary_iou``; the values are ``metrics.mBoundaryIoU`` and ``per_class.*.BoundaryIoU``);
+    ``random_weights``: the parts with random stand-in weights
+    (:func:`radseg.results.honesty.random_weight_parts`), from which ``weights`` is derived;
+    ``dataset_key``: the dataset-table key (``None`` for other datasets), from which
+    ``official_num_images`` and ``subset`` are computed; ``label_ignore``: ADE-847 / PC-459's
+    ignore setting; ``own_dataset``: ``(facts, preset)`` of ``eval.py --dataset-dir`` (no
+    official count, never a subset; the preset is the record's ``resolution``); ``method`` /
+    ``protocol``: the registered method and ``own`` or ``radseg``; ``resolution``: overrides the
+    config folder's (``"own"`` for a baseline's own protocol); ``method_settings``: a baseline's
+    settings (``to_dict``; RADSeg: ``radseg_config``, whose hash stays the ``config_hash``) and
+    ``settings_hash`` its ``config_hash()`` (a baseline's record has ``radseg_config: None``).
     """
     import torch
+
+    from .honesty import PRETRAINED, RANDOM_WEIGHTS, official_count, subset_text
     t0, t_built, t_done = times
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
-    return {
-        "benchmark": benchmark, "config": config, "resolution": resolution_of(config),
-        "model_version": model_info.get("model_version", model["model_version"]),
-        "lang_model": model_info.get("lang_model") or model["lang_model"], "model_source": model_info.get("source"),
+    record = {
+        "benchmark": benchmark, "config": config, "resolution": resolution or resolution_of(config),
+        "model_version": model_info.get("model_version", model.get("model_version")),
+        "lang_model": model_info.get("lang_model") or model.get("lang_model"),
+        "model_source": model_info.get("source"),
         "model_revision": model_info.get("revision"), "sam_refine": bool(model.get("sam_refine")),
         "allow_unpinned": bool(allow_unpinned),
-        "scra_scaling": model["scra_scaling"], "scga_scaling": model["scga_scaling"],
+        "scra_scaling": model.get("scra_scaling"), "scga_scaling": model.get("scga_scaling"),
         "cfg_options": list(cfg_options or []),
         "data_root": os.path.abspath(data_root),
         "predictions_dir": str(predictions_dir) if predictions_dir is not None else None,
@@ -135,5 +153,18 @@ def build_record(*, model: Mapping[str, Any], settings: Dict[str, Any], benchmar
         "git_revision": git_revision(repo_root_for(config)),
         "command": sys.argv, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": settings,
-        "radseg_config": dict(radseg_config), "config_hash": config_hash(radseg_config),
+        "radseg_config": dict(radseg_config) if radseg_config is not None else None,
+        "config_hash": settings_hash or config_hash(radseg_config),
+        "method": method, "protocol": protocol,
+        "method_settings": dict(method_settings if method_settings is not None else radseg_config),
     }
+    if label_ignore is not None:  # ADE-847 / PC-459: which ignore value scored these numbers
+        record["label_ignore"] = dict(label_ignore)
+    record["weights"] = RANDOM_WEIGHTS if random_weights else PRETRAINED
+    record["random_weights"] = list(random_weights)
+    record["official_num_images"] = official_count(dataset_key)
+    record["subset"] = subset_text(dataset_key, num_images)
+    if own_dataset is not None:  # your own dataset: no official count, never a subset
+        record["resolution"] = own_dataset[1]
+        record["own_dataset"] = dict(own_dataset[0])
+    return record

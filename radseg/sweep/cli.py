@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--models", "--model_version", "--model-version", dest="models", nargs="+",
                    default=list(DEFAULT_MODELS), metavar="MODEL",
                    help="RADIO versions / registered names / .pth.tar paths (default c-radio_v3-b)")
+    g.add_argument("--methods", "--method", dest="methods", nargs="+", default=["radseg"], metavar="METHOD",
+                   help="a grid axis of registered methods (default radseg): radseg runs the grid above; "
+                        "a baseline runs each dataset once under its own protocol (its release's settings, "
+                        "its default weights; folder <method>/own/<dataset>)")
     g.add_argument("--sam-refine", "--sam_refine", dest="sam_refine", type=_refine_mode,
                    default="both", metavar="both|on|off",
                    help="SAM refinement: both (default, like the reference sweep: every run without "
@@ -204,7 +208,7 @@ def run_sweep(argv: Optional[Sequence[str]] = None, out=None) -> int:
     root = Path(args.work_dir)
     check_work_dir(root)
     runs = plan_sweep(args)
-    check_models(_dedup(r.model for r in runs), args.plugin)
+    check_models(_dedup(r.model for r in runs if r.method == "radseg"), args.plugin)
     if args.emit_sbatch_array:
         return emit_sbatch_array(runs, args, argv, out)
     if args.dry_run:

@@ -131,13 +131,16 @@ class Run:
     gpu: Optional[str] = None
     pid: Optional[int] = None
     metrics: Optional[Dict[str, Any]] = None
+    method: str = "radseg"  # a baseline's cell runs its own protocol (resolution "own")
 
     @property
     def label(self) -> str:
+        if self.method != "radseg":
+            return f"{self.resolution} {self.dataset} {self.method}"
         return f"{self.resolution} {self.dataset} {self.model} refine={'on' if self.refine else 'off'}"
 
     def to_json(self) -> Dict[str, Any]:
-        return {"index": self.index, "model": self.model, "sam_refine": self.refine,
+        return {"index": self.index, "method": self.method, "model": self.model, "sam_refine": self.refine,
                 "resolution": self.resolution, "dataset": self.dataset, "state": self.state,
                 "reason": self.reason, "run_dir": str(self.run_dir), "config": str(self.config),
                 "exit_code": self.exit_code, "error": self.error, "duration_s": self.duration_s,
@@ -186,6 +189,8 @@ def eval_command(run: Run, args) -> List[str]:
         which += ["--reduce-zero-label"] if getattr(args, "reduce_zero_label", False) else []
     else:
         which = ["--config", str(run.config)]
+    if run.method != "radseg":  # its own protocol: the release's settings and weights
+        return _baseline_command([*prefix, *entry, *which], run, args, launcher)
     cmd = [*prefix, *entry, *which, "--model_version", run.model]
     if args.lang_model is not None:  # else eval.py's default: the version's own adaptor
         cmd += ["--lang_model", args.lang_model]
@@ -218,6 +223,29 @@ def eval_command(run: Run, args) -> List[str]:
     return cmd
 
 
+def _shared_flags(run: Run, args) -> List[str]:
+    """The flags every run takes whatever its method: work dir, data, workers, plugins, metrics."""
+    cmd = ["--work-dir", str(run.run_dir), "--verbose"]
+    data = getattr(args, "resolved_data", None)
+    data_root = str(data.path) if data is not None else args.data_root
+    if data_root and not getattr(args, "dataset_dir", None):
+        cmd += ["--data-root", data_root]
+    if args.num_workers is not None:
+        cmd += ["--num-workers", str(args.num_workers)]
+    for plugin in args.plugin:
+        cmd += ["--plugin", plugin]
+    if getattr(args, "boundary_iou", False):
+        cmd += ["--boundary-iou"]
+    if getattr(args, "label_ignore", None) and takes_label_ignore(run.dataset):
+        cmd += ["--label-ignore", args.label_ignore]
+    return cmd
+
+
+def _baseline_command(head: List[str], run: Run, args, launcher: List[str]) -> List[str]:
+    """A baseline's cell: ``eval.py --method NAME --protocol own`` with the shared flags."""
+    return [*head, "--method", run.method, "--protocol", "own", *_shared_flags(run, args), *launcher]
+
+
 def takes_label_ignore(dataset: str) -> bool:
     """Whether ``dataset``'s labels hold 65535 (ADE-847, PC-459): the runs ``--label-ignore`` applies to."""
     from ..presets import DATASETS
@@ -237,6 +265,13 @@ def _lang_model(model: str, lang_model: Optional[str]) -> Optional[str]:
 def record_mismatch(rec: Dict[str, Any], run: Run, args) -> Optional[str]:
     """Why the record ``rec`` does not stand for ``run`` (None when it does)."""
     from ..models.registry import canonical_name
+    if run.method != "radseg" or rec.get("method", "radseg") != "radseg":
+        for key, got, want in (("method", rec.get("method", "radseg"), run.method),
+                               ("benchmark", rec.get("benchmark"), run.dataset),
+                               ("resolution", rec.get("resolution"), run.resolution)):
+            if got != want:
+                return f"result.json has {key}={got!r}, this run wants {want!r}"
+        return None
     names = {run.model, canonical_name(run.model)}
     got_models = {rec.get("model_version"), ((rec.get("settings") or {}).get("model") or {}).get("model_version")}
     checks = [
@@ -280,6 +315,30 @@ def completed_record(run: Run, args) -> Tuple[bool, str]:
     return True, "complete record"
 
 
+def _own_dataset_runs(args, own: str, models, refines, resolutions) -> List[Run]:
+    """The grid over ``--dataset-dir`` (your own dataset): model -> refine -> resolution."""
+    if not getattr(args, "classes", None):
+        raise ConfigError("--dataset-dir needs --classes FILE (the class names, one per line).")
+    own_dir = Path(os.path.abspath(os.path.expanduser(own)))
+    if not own_dir.is_dir():
+        raise ConfigError(f"--dataset-dir '{own}' is not a folder.")
+    if args.datasets != ["paper"]:
+        raise ConfigError("give --datasets (benchmarks) or --dataset-dir (your own dataset), not both.")
+    if [m for m in _split(getattr(args, "methods", None) or ["radseg"]) if m.lower() != "radseg"]:
+        raise ConfigError("--methods with a baseline needs --datasets: a baseline's own protocol is per "
+                          "benchmark, not for --dataset-dir.")
+    root = Path(args.work_dir)
+    runs = []
+    for model in models:
+        for refine in refines:
+            for res in resolutions:
+                run = Run(len(runs) + 1, model, refine, res, own_dir.name, own_dir,
+                          run_dir_for(root, model, refine, res, own_dir.name))
+                run.command = eval_command(run, args)
+                runs.append(run)
+    return runs
+
+
 def plan_sweep(args) -> List[Run]:
     """The runs of the grid, in order model -> refine (off first) -> resolution -> dataset."""
     datasets = parse_datasets(args.datasets)
@@ -314,28 +373,13 @@ def plan_sweep(args) -> List[Run]:
     if own is None and (getattr(args, "classes", None) or getattr(args, "preset_of", None)):
         raise ConfigError("--classes and --preset-of need --dataset-dir DIR (your own dataset).")
     if own is not None:
-        if not getattr(args, "classes", None):
-            raise ConfigError("--dataset-dir needs --classes FILE (the class names, one per line).")
-        own_dir = Path(os.path.abspath(os.path.expanduser(own)))
-        if not own_dir.is_dir():
-            raise ConfigError(f"--dataset-dir '{own}' is not a folder.")
-        if args.datasets != ["paper"]:
-            raise ConfigError("give --datasets (benchmarks) or --dataset-dir (your own dataset), not both.")
-        root = Path(args.work_dir)
-        runs = []
-        for model in models:
-            for refine in refines:
-                for res in resolutions:
-                    run = Run(len(runs) + 1, model, refine, res, own_dir.name, own_dir,
-                              run_dir_for(root, model, refine, res, own_dir.name))
-                    run.command = eval_command(run, args)
-                    runs.append(run)
-        return runs
+        return _own_dataset_runs(args, own, models, refines, resolutions)
     config_dir = Path(args.config_dir) if args.config_dir else repo_root() / "configs_mmseg"
     if not config_dir.is_dir():
         raise ConfigError(f"config folder '{config_dir}' does not exist (--config-dir).")
     root = Path(args.work_dir)
     runs: List[Run] = []
+    methods = parse_methods(getattr(args, "methods", None) or ["radseg"], args.plugin)
     # MESS's entries have one preset (configs_mmseg/mess/): planned once, after the resolutions
     cells = [(res, ds) for res in resolutions for ds in datasets if ds not in MESS_KEYS]
     cells += [(MESS_PRESET, ds) for ds in datasets if ds in MESS_KEYS]
@@ -349,6 +393,41 @@ def plan_sweep(args) -> List[Run]:
                           run_dir_for(root, model, refine, res, ds))
                 run.command = eval_command(run, args)
                 runs.append(run)
+    for method in methods:  # a baseline: each dataset once, under its own protocol
+        if method != "radseg":
+            runs += _baseline_runs(method, datasets, resolutions, config_dir, root, args, len(runs))
+    if "radseg" not in methods:
+        runs = [r for r in runs if r.method != "radseg"]
+        for i, r in enumerate(runs, 1):
+            r.index = i
+    return runs
+
+
+def parse_methods(values: Sequence[str], plugins: Sequence[str]) -> List[str]:
+    """The ``--methods`` axis: registered, available names (one error line otherwise)."""
+    from ..methods import get_method
+    from ..models.registry import load_plugins
+    load_plugins(list(plugins))
+    methods = _dedup(get_method(m).name for m in _split(values))
+    if not methods:
+        raise ConfigError("--methods is empty.")
+    return methods
+
+
+def _baseline_runs(method: str, datasets, resolutions, config_dir: Path, root: Path, args, start: int) -> List[Run]:
+    """One run per dataset for a baseline (its own protocol picks resize, windows and classes; the
+    config is the dataset's config of the first resolution, for its data pipeline)."""
+    from ..methods import get_method
+    model = str(get_method(method).settings_cls.defaults().get("model_version", method))
+    runs = []
+    for ds in datasets:
+        res = MESS_PRESET if ds in MESS_KEYS else resolutions[0]
+        cfg = (config_dir / res / f"{ds}.py").resolve()
+        if not cfg.is_file():
+            raise ConfigError(f"no config for {ds} at {res}: '{cfg}' does not exist.")
+        run = Run(start + len(runs) + 1, model, False, "own", ds, cfg, root / method / "own" / ds, method=method)
+        run.command = eval_command(run, args)
+        runs.append(run)
     return runs
 
 
