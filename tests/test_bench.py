@@ -130,7 +130,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
 
     The clock is faked for the limit (1000 ms against the pipeline's real few ms): a ratio below 1
     made by real extra work flipped under a loaded machine."""
-    import radseg.bench.core as core
+    import radseg.bench.measure as measure
     import radseg.bench.timing as timing
     from radseg.core.encoder import RADSegEncoder
     events, state = [], {"timed": False, "predict": False}
@@ -141,7 +141,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
             enc._test_tag = next(tags)
         return enc._test_tag
     real_predict, real_features, real_timed = RADSegEncoder.predict, RADSegEncoder.backbone_features, timing.timed_ms
-    real_limit = core.backbone_limit_fn
+    real_limit = measure.backbone_limit_fn
 
     def predict(self, *a, **k):
         events.append(("pipeline", tag(self), state["timed"]))
@@ -172,7 +172,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
     monkeypatch.setattr(RADSegEncoder, "predict", predict)
     monkeypatch.setattr(RADSegEncoder, "backbone_features", features)
     monkeypatch.setattr(timing, "timed_ms", timed_ms)
-    monkeypatch.setattr(core, "backbone_limit_fn", slow_limit)
+    monkeypatch.setattr(measure, "backbone_limit_fn", slow_limit)
     js = tmp_path / "b.json"
     rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--refine", "off", "--mode", "both",
                "--json", str(js)])
