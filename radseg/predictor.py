@@ -158,7 +158,6 @@ class RADSegPredictor:
     @classmethod
     def from_config(cls, config: RADSegConfig, device: DeviceLike = None) -> RADSegPredictor:
         """Validate ``config``, then load the models it names onto ``device``."""
-        from .core.encoder import RADSegEncoder
         from .models import build_radio
         config.validate()
         device = resolve_device(device)

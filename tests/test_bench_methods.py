@@ -17,7 +17,8 @@ def report(tmp_path_factory):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--methods", "radseg", "benchtoy",
-                   "benchtoy-missing", "--plugin", PLUGIN, "--peak-memory", "off", "--json", str(d / "b.json"), "--md", str(d / "b.md")])
+                   "benchtoy-missing", "--plugin", PLUGIN, "--peak-memory", "off",
+                   "--json", str(d / "b.json"), "--md", str(d / "b.md")])
     assert rc == 0, out.getvalue()
     return json.loads((d / "b.json").read_text()), (d / "b.md").read_text(), out.getvalue()
 

@@ -33,16 +33,10 @@ preset's real size:
 """
 from __future__ import annotations
 
-import datetime
-import platform
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import torch
-
-from ..results.provenance import git_revision
 from .compare import miou_between, ratio_validity  # noqa: F401  (re-exported: their old home)
-from .measure import STAGES, _window_crops, device_name, run_case, synthetic_images  # noqa: F401
+from .measure import STAGES, _window_crops, device_name, run_case, run_meta, synthetic_images  # noqa: F401
 from .plan import (  # noqa: F401  (re-exported: their old home)
     BENCH_PRESETS,
     DEFAULT_PRESETS,
@@ -53,22 +47,6 @@ from .plan import (  # noqa: F401  (re-exported: their old home)
     plan_bench,
     resolve_presets,
 )
-
-
-def run_meta(plan: BenchPlan, bundle=None) -> Dict:
-    """The report's ``meta``: machine, software, model and the timing settings."""
-    cuda = torch.device(plan.device).type == "cuda"
-    return {"device": device_name(plan.device), "device_type": torch.device(plan.device).type,
-            "torch": torch.__version__, "cuda": torch.version.cuda if cuda else None,
-            "cudnn": torch.backends.cudnn.version() if cuda else None, "python": platform.python_version(),
-            "git_revision": git_revision(Path(__file__).resolve().parents[2]),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "model_version": plan.model_version, "sam": plan.sam if plan.need_sam else None, "small": plan.small,
-            # radio_sam_adaptor, or sam_vit_h_image_encoder on backbones without one (C-RADIOv4)
-            "sam_embedding": None if bundle is None else bundle.info.get("sam_embedding"),
-            "repeats": plan.repeats, "warmup": plan.warmup, "sam_iou_thresh": plan.sam_iou_thresh,
-            "max_windows_per_batch": plan.max_windows_per_batch, "threads": torch.get_num_threads(),
-            "workload": plan.workload}
 
 
 def _log_line(row: Dict) -> str:

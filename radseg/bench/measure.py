@@ -10,9 +10,11 @@
 """
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import statistics
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import torch
@@ -28,6 +30,27 @@ def device_name(device: str) -> str:
         return torch.cuda.get_device_name(torch.device(device))
     return f"CPU {platform.processor() or platform.machine()} ({torch.get_num_threads()} threads, " \
            f"{os.cpu_count()} cores visible)"
+
+
+def _git_revision():
+    from ..results.provenance import git_revision
+    return git_revision(Path(__file__).resolve().parents[2])
+
+
+def run_meta(plan, bundle=None) -> Dict:
+    """The report's ``meta``: machine, software, model and the timing settings."""
+    cuda = torch.device(plan.device).type == "cuda"
+    return {"device": device_name(plan.device), "device_type": torch.device(plan.device).type,
+            "torch": torch.__version__, "cuda": torch.version.cuda if cuda else None,
+            "cudnn": torch.backends.cudnn.version() if cuda else None, "python": platform.python_version(),
+            "git_revision": _git_revision(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "model_version": plan.model_version, "sam": plan.sam if plan.need_sam else None, "small": plan.small,
+            # radio_sam_adaptor, or sam_vit_h_image_encoder on backbones without one (C-RADIOv4)
+            "sam_embedding": None if bundle is None else bundle.info.get("sam_embedding"),
+            "repeats": plan.repeats, "warmup": plan.warmup, "sam_iou_thresh": plan.sam_iou_thresh,
+            "max_windows_per_batch": plan.max_windows_per_batch, "threads": torch.get_num_threads(),
+            "workload": plan.workload}
 
 
 def synthetic_images(n: int, size: Tuple[int, int], seed: int = 0) -> List[torch.Tensor]:

@@ -2,7 +2,7 @@
 
 :func:`peak_rss_mib` starts ``python -m radseg.bench.peak_rss PLAN_JSON METHOD PRESET``: the child
 loads the plan's plugins, builds the method exactly as the bench does
-(:func:`radseg.bench.methods.build_method`), runs its warm-up and one more call, and prints its
+(:func:`radseg.bench.method_build.build_method`), runs its warm-up and one more call, and prints its
 peak resident set in MiB: ``VmHWM`` of ``/proc/self/status`` on Linux, else ``ru_maxrss``.
 (``ru_maxrss`` is preserved across ``execve``, so a child forked from a large bench process would
 report the parent's size: the address space's own high-water mark is the child's.) Measured, not
@@ -55,7 +55,7 @@ def main(argv) -> int:
     import torch
 
     from ..models.registry import load_plugins
-    from .methods import build_method, drive_workload
+    from .method_build import build_method, drive_workload
     from .plan import BENCH_PRESETS, BenchPlan
     imports = _own_peak_mib()
     plan = BenchPlan(**json.loads(argv[0]))
