@@ -2,11 +2,15 @@
 # One go on a GPU: `radseg bench` for every preset of the issue, exact and fast mode,
 # refinement off and on, on the full-size random replicas (c-radio_v3-b-random,
 # sam-vit-h-random), batch 1 (and batch 4 for the two smallest presets, to show
-# batching across images). JSON and Markdown go to benchmarks/results/ named after the device.
+# batching across images). Then every method side by side (`radseg bench --methods`: parameters,
+# FLOPs, interleaved latency, peak memory, ratios to RADSeg) at voc_mid and ade20k_high, for the
+# methods of $METHODS that are registered and available here (default: radseg radseg+ naclip trident
+# proxyclip). JSON and Markdown go to benchmarks/results/ named after the device.
 #
 #   bash benchmarks/gpu_bench.sh                 # on the GPU machine
 #   bash benchmarks/gpu_bench.sh --small         # CPU smoke run at stand-in size (tests)
 #   OUT=/tmp/res bash benchmarks/gpu_bench.sh    # another output folder
+#   METHODS="radseg naclip" bash benchmarks/gpu_bench.sh   # the methods of the side-by-side run
 # Extra arguments are passed to every `radseg bench` call (e.g. --repeats 20).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,4 +46,27 @@ if [ "$SMALL" = 0 ]; then
     --preset voc_mid ade20k_high --refine off --mode both --batch 4 \
     --json "${BASE}_batch4.json" --md "${BASE}_batch4.md" "${EXTRA[@]}"
 fi
-echo "wrote ${BASE}.json and ${BASE}.md"
+# The side-by-side run: only the methods this checkout has (a known-but-unavailable one would be a
+# row that measured nothing; a name not registered at all is left out here, with a line saying so).
+METHODS="${METHODS:-radseg radseg+ naclip trident proxyclip}"
+read -r -a WANT <<<"$METHODS"
+HAVE="$("$PY" - "${WANT[@]}" <<'PYEOF'
+import sys
+from radseg.methods.registry import available_methods
+have = set(available_methods())
+ok = [m for m in sys.argv[1:] if (m[:-1] if m.endswith("+") else m) in have]
+for m in sys.argv[1:]:
+    if m not in ok:
+        print(f"gpu_bench.sh: method '{m}' is not available in this checkout: left out", file=sys.stderr)
+print(" ".join(ok))
+PYEOF
+)"
+read -r -a HAVE_ARR <<<"$HAVE"
+METHOD_PRESETS=(voc_mid ade20k_high)
+if [ "$SMALL" = 1 ]; then METHOD_PRESETS=(voc_low); fi
+if [ "${#HAVE_ARR[@]}" -gt 0 ]; then
+  "$PY" -m radseg.bench --device "$DEVICE" --model_version c-radio_v3-b-random --sam sam-vit-h-random \
+    --preset "${METHOD_PRESETS[@]}" --methods "${HAVE_ARR[@]}" \
+    --json "${BASE}_methods.json" --md "${BASE}_methods.md" "${EXTRA[@]}"
+fi
+echo "wrote ${BASE}.json and ${BASE}.md (methods: ${BASE}_methods.json)"

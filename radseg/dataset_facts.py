@@ -1,8 +1,9 @@
 """What one benchmark dataset is: :class:`DatasetFacts`, one entry of the dataset table.
 
-The table itself (every entry) is :data:`radseg.presets.DATASETS`; this module
-holds only the entry's type, so that other modules can define entries (e.g. a
-family of many datasets) without importing the table. Everything about a
+Every entry is registered in :mod:`radseg.dataset_registry` (``register_dataset`` /
+``get_dataset`` / ``dataset_names``); this module holds only the entry's type, so that
+other modules (the benchmarks of :mod:`radseg.presets`, the MESS family, a user's own
+dataset) can define entries without importing each other. Everything about a
 dataset is here, and the rest of the toolkit reads it: the presets
 (``RADSegConfig.preset``, the sweep, the results tables), the data tools
 (``radseg data prepare|verify``: folders, suffixes, split file, count, label
@@ -22,8 +23,9 @@ from typing import Dict, Mapping, Optional, Tuple
 RESOLUTIONS: Tuple[str, ...] = ("low_res", "mid_res", "high_res")
 
 #: The groups a dataset belongs to (the sweep's ``--datasets`` groups; results order).
-#: ``mess``: the 25 MESS entries, a family defined in :mod:`radseg.data.mess` (``MESS_FACTS``).
-GROUPS: Tuple[str, ...] = ("paper", "extra", "long", "mess")
+#: ``mess``: the 25 MESS entries, a family defined in :mod:`radseg.data.mess` (``MESS_FACTS``);
+#: ``own``: a user's own dataset registered with :func:`radseg.dataset_registry.register_dataset`.
+GROUPS: Tuple[str, ...] = ("paper", "extra", "long", "mess", "own")
 
 Scale = Tuple[int, int]
 
@@ -72,6 +74,12 @@ class DatasetFacts:
       ``i``-th generated file name, in the dataset's own naming).
     Pairing: ``pairing`` ``"mmseg"`` (``split_file`` or mmseg's recursive scan) or ``"mess"``
       (MESS's ``load_sem_seg``: flat folders, the names both share; :func:`radseg.data.mess.pair_files`).
+    Optional, for the tools that need them:
+      ``raw_hint`` (``prepare_link``'s "pass --raw ..." text: what the download folder is; default:
+      the root folder), ``bench_name`` / ``bench_image_size`` (``radseg bench``'s preset stem, e.g.
+      ``voc`` -> ``voc_mid``, and a typical image ``(H0, W0)`` in pixels; ``None``: not a bench
+      preset), ``present_classes`` (classes present per image in the bench's ``peaked`` RADSeg+
+      workload; ``None``: 8, at most ``num_classes``).
     """
     key: str
     title: str
@@ -98,6 +106,10 @@ class DatasetFacts:
     label_palette: bool = False
     raw_from: Optional[str] = None
     pairing: str = "mmseg"
+    raw_hint: str = ""
+    bench_name: Optional[str] = None
+    bench_image_size: Optional[Tuple[int, int]] = None
+    present_classes: Optional[int] = None
 
     def __post_init__(self):
         if self.group not in GROUPS:
@@ -126,8 +138,39 @@ class DatasetFacts:
         """Every value a label file may hold: ``0..max_label`` and the ``ignore_values``."""
         return tuple(range(self.max_label + 1)) + tuple(self.ignore_values)
 
+    @property
+    def alt_roots(self) -> Tuple[str, ...]:
+        """Other accepted root folder names (mmseg's, Trident's), tried after :attr:`root`."""
+        return tuple(self.data_dirnames[1:])
+
+    @property
+    def allows_255(self) -> bool:
+        """255 (ignore) may appear in an 8-bit label."""
+        return 255 in self.ignore_values
+
+    @property
+    def values_text(self) -> str:
+        """Allowed on-disk values as text, e.g. ``"0..20 and 255"``."""
+        return f"0..{self.max_label}" + "".join(f" and {v}" for v in self.ignore_values)
+
+    def allowed_values(self):
+        """A boolean numpy array over every value of the label dtype (256 or 65536 long):
+        which values may appear on disk."""
+        import numpy as np
+
+        ok = np.zeros(65536 if self.label_dtype == "uint16" else 256, dtype=bool)
+        ok[: self.max_label + 1] = True
+        ok[list(self.ignore_values)] = True
+        return ok
+
     def preset(self, resolution: str) -> Preset:
-        return self.presets[check_resolution(resolution)]
+        """The preset ``resolution`` (``low_res|mid_res|high_res``, or the entry's own, e.g. MESS's ``mess``)."""
+        if resolution in self.presets:
+            return self.presets[resolution]
+        if set(self.presets) <= set(RESOLUTIONS):  # the three standard presets: the standard message
+            return self.presets[check_resolution(resolution)]
+        from .errors import ConfigError
+        raise ConfigError(f"dataset '{self.key}' has no preset '{resolution}': use {', '.join(self.presets)}.")
 
 
 def check_resolution(resolution: str) -> str:

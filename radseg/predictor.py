@@ -158,7 +158,6 @@ class RADSegPredictor:
     @classmethod
     def from_config(cls, config: RADSegConfig, device: DeviceLike = None) -> RADSegPredictor:
         """Validate ``config``, then load the models it names onto ``device``."""
-        from .core.encoder import RADSegEncoder
         from .models import build_radio
         config.validate()
         device = resolve_device(device)
@@ -172,12 +171,44 @@ class RADSegPredictor:
         config.validate(patch_size=bundle.patch_size)
         from .models.versions import check_resolution_step  # ViTDet windows need coarser steps
         check_resolution_step(config.slide_crop, config.slide_stride, bundle, config.sam_refine)
-        encoder = RADSegEncoder.from_config(bundle, config).to(device)
+        sam = None
         if config.sam_refine:
-            from .core.sam_refine import SAMRefiner
             from .models.sam import load_sam
-            encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
+            sam = load_sam(config.sam_ckpt, device=device)
+        return cls.from_loaded(bundle, config, sam=sam, device=device)
+
+    @classmethod
+    def from_loaded(cls, bundle, config: RADSegConfig, sam=None, device: DeviceLike = None) -> RADSegPredictor:
+        """A predictor with ``config``'s settings over models already loaded: ``bundle``
+        (:func:`radseg.models.build_radio`) and, for RADSeg+, ``sam`` (:func:`radseg.models.sam.load_sam`).
+        Nothing is loaded; ``radseg bench`` builds every case of a run this way from one bundle."""
+        from .core.encoder import RADSegEncoder
+        from .models.versions import check_resolution_step
+        config.validate(patch_size=bundle.patch_size)
+        check_resolution_step(config.slide_crop, config.slide_stride, bundle, config.sam_refine)
+        encoder = RADSegEncoder.from_config(bundle, config)
+        if device is not None:
+            encoder = encoder.to(resolve_device(device))
+        if config.sam_refine:
+            if sam is None:
+                raise ConfigError("sam_refine=True needs the SAM model (from_loaded(..., sam=load_sam(...))).")
+            from .core.sam_refine import SAMRefiner
+            encoder.sam_refiner = SAMRefiner.from_config(sam, config)
         return cls(encoder, config)
+
+    def modules_for_count(self) -> Dict[str, torch.nn.Module]:
+        """The named models whose parameters ``radseg bench --methods`` counts: ``radio`` (the backbone
+        with SCRA), ``adaptors`` (the language and, for RADSeg+, ``sam`` adaptors) and, for RADSeg+,
+        ``sam`` (SAM's neck, prompt encoder and mask decoder, or its ViT-H trunk on C-RADIOv4)."""
+        out: Dict[str, torch.nn.Module] = {"radio": self.encoder.model}
+        adaptors = [a for a in (getattr(self.encoder, "lang_adaptor", None),
+                                getattr(self.encoder.bundle, "sam_adaptor", None)) if isinstance(a, torch.nn.Module)]
+        if adaptors:
+            out["adaptors"] = torch.nn.ModuleList(adaptors)
+        refiner = self.encoder.sam_refiner
+        if refiner is not None and isinstance(getattr(refiner, "sam", None), torch.nn.Module):
+            out["sam"] = refiner.sam
+        return out
 
     @classmethod
     def from_onnx(cls, folder, device=None, *, sam_refine: Optional[bool] = None, providers=None,

@@ -4,7 +4,8 @@ Used by the end-to-end tests: ``make_dataset(key, data_dir, n)`` writes ``n``
 validation images with label files (and a split file where the dataset has
 one) under ``data_dir/<default folder>``, and returns that folder. Every layout
 fact (folders, suffixes, split file, label values, 8-bit PNG / palette / 16-bit
-TIFF, file names) comes from the dataset table (:data:`radseg.presets.DATASETS`).
+TIFF, file names) comes from the dataset registry (:func:`radseg.dataset_registry.get_dataset`),
+so a newly registered dataset gets its tiny copy too.
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from radseg.presets import DATASETS
+from radseg.dataset_registry import get_dataset
 
 
 def _names(key: str, n: int):
     """``n`` file names in the dataset's own naming (the table's ``name_pattern``)."""
-    f = DATASETS[key]
+    f = get_dataset(key)
     return [f.name_pattern.format(f.name_start + i) for i in range(n)]
 
 
@@ -38,7 +39,7 @@ def make_image_and_label(rng: np.random.Generator, h: int, w: int, values, dtype
 
 def make_dataset(key: str, data_dir, n: int = 3, size=(40, 56), seed: int = 0) -> Path:
     """Write a tiny validation split of benchmark ``key`` under ``data_dir``; returns its root."""
-    f = DATASETS[key]
+    f = get_dataset(key)
     root = Path(data_dir) / f.root
     rng = np.random.default_rng(seed)
     names = _names(key, n)

@@ -102,14 +102,21 @@ def test_user_mistakes_are_one_error_line(argv, needle, capsys):
 
 
 def test_gpu_script_runs_at_small_size_on_cpu(tmp_path):
-    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable}
+    """The classic run, then the side-by-side methods run (here radseg only, and a name this checkout
+    lacks, left out with a line)."""
+    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable, "METHODS": "radseg no-such-method"}
     out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_bench.sh"), "--small", "--refine", "off",
                           "--mode", "exact"], capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert len(files) == 2 and files[0].startswith("bench_cpu_small_") and files[0].endswith(".json")
+    assert len(files) == 4 and files[0].startswith("bench_cpu_small_") and files[0].endswith(".json")
     rep = json.loads((tmp_path / files[0]).read_text())
     assert rep["meta"]["small"] and rep["results"][0]["preset"] == "voc_low"
+    assert files[2].endswith("_methods.json") and files[3].endswith("_methods.md")
+    methods = json.loads((tmp_path / files[2]).read_text())
+    assert [(r["method"], r["preset"]) for r in methods["rows"]] == [("radseg", "voc_low")]
+    assert methods["rows"][0]["ms_median"] > 0 and methods["rows"][0]["peak_mem_mib"] > 0
+    assert "method 'no-such-method' is not available in this checkout" in out.stderr
 
 
 def test_v4_refinement_is_timed_through_sams_own_encoder(tmp_path, capsys):
@@ -130,7 +137,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
 
     The clock is faked for the limit (1000 ms against the pipeline's real few ms): a ratio below 1
     made by real extra work flipped under a loaded machine."""
-    import radseg.bench.core as core
+    import radseg.bench.measure as measure
     import radseg.bench.timing as timing
     from radseg.core.encoder import RADSegEncoder
     events, state = [], {"timed": False, "predict": False}
@@ -141,7 +148,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
             enc._test_tag = next(tags)
         return enc._test_tag
     real_predict, real_features, real_timed = RADSegEncoder.predict, RADSegEncoder.backbone_features, timing.timed_ms
-    real_limit = core.backbone_limit_fn
+    real_limit = measure.backbone_limit_fn
 
     def predict(self, *a, **k):
         events.append(("pipeline", tag(self), state["timed"]))
@@ -172,7 +179,7 @@ def test_small_run_warms_up_every_mode_and_marks_a_ratio_below_1_invalid(tmp_pat
     monkeypatch.setattr(RADSegEncoder, "predict", predict)
     monkeypatch.setattr(RADSegEncoder, "backbone_features", features)
     monkeypatch.setattr(timing, "timed_ms", timed_ms)
-    monkeypatch.setattr(core, "backbone_limit_fn", slow_limit)
+    monkeypatch.setattr(measure, "backbone_limit_fn", slow_limit)
     js = tmp_path / "b.json"
     rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--refine", "off", "--mode", "both",
                "--json", str(js)])

@@ -43,6 +43,12 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--backend", nargs="+", choices=("torch", "onnxruntime"), default=["torch"],
                    help="torch (default); with onnxruntime each exact row is followed by the same case "
                         "through an ONNX export (CPU; docs/DEPLOY.md)")
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                   help="compare registered methods side by side (radseg, radseg+ = radseg with SAM, naclip, "
+                        "trident, ...): parameters, FLOPs, interleaved latency, peak memory per preset; "
+                        "without it, the RADSeg cases above (today's tables)")
+    p.add_argument("--peak-memory", choices=("on", "off"), default="on",
+                   help="--methods on the CPU: measure each method's peak RSS in a fresh process (default on)")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=run_from_args)
     return p
@@ -63,31 +69,43 @@ def _write(path: str, text: str) -> None:
         raise OutputError(f"cannot write '{path}': {e.strerror or e}.") from None
 
 
-def run_from_args(args) -> int:
-    from ..models.registry import load_plugins
-    from .core import run_bench
-    from .report import markdown_table
-    load_plugins(args.plugin)
-    cap = args.max_windows_per_batch
-    if cap in ("all", "none", "None"):
-        cap = None
-    elif cap != "auto":
-        try:
-            cap = int(cap)
-        except ValueError:
-            raise ConfigError(f"--max_windows_per_batch {cap}: use a number, 'auto' or 'all'.") from None
+def _window_cap(value):
+    if value in ("all", "none", "None"):
+        return None
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"--max_windows_per_batch {value}: use a number, 'auto' or 'all'.") from None
+
+
+def plan_from_args(args):
+    """The checked :class:`radseg.bench.plan.BenchPlan` of the parsed options (nothing loaded)."""
+    from .plan import plan_bench
     mode = "fast" if args.fast else args.mode
-    log = (lambda *a: print(*a, file=sys.stderr)) if args.print_json else print
-    report = run_bench(
+    return plan_bench(
         presets=args.preset, model_version=args.model_version, sam=args.sam, device=args.device,
         refine={"off": (False,), "on": (True,), "both": (False, True)}[args.refine],
         modes={"exact": ("exact",), "fast": ("fast",), "both": ("exact", "fast")}[mode],
         batches=args.batch, repeats=args.repeats or (1 if args.small else 10),
         warmup=args.warmup if args.warmup is not None else (1 if args.small else 2), small=args.small,
-        max_windows_per_batch=cap, sam_iou_thresh=args.sam_iou_thresh, log=log, backends=args.backend,
-        workload=args.workload)
+        max_windows_per_batch=_window_cap(args.max_windows_per_batch), sam_iou_thresh=args.sam_iou_thresh,
+        backends=args.backend, workload=args.workload, methods=args.methods, plugins=args.plugin,
+        peak_memory=args.peak_memory == "on")
+
+
+def run_from_args(args) -> int:
+    """plan (every option checked) -> measure -> the tables and files."""
+    from ..models.registry import load_plugins
+    from .core import run_plan
+    from .report import markdown_table, methods_markdown
+    load_plugins(args.plugin)
+    plan = plan_from_args(args)
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.print_json else print
+    report = run_plan(plan, log=log)
     text = json.dumps(report, indent=2)
-    md = markdown_table(report)
+    md = methods_markdown(report) if "rows" in report else markdown_table(report)
     if args.json:
         _write(args.json, text + "\n")
     if args.md:

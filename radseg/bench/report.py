@@ -88,3 +88,49 @@ def markdown_table(report: Dict) -> str:
                          f"{_f(r.get('sam_decoder_calls_per_image'), 2)} | "
                          + (f"**{r['note']}**" if r.get("note") else "") + " |")
     return "\n".join(lines) + "\n"
+
+
+def _millions(n) -> str:
+    return "n/a" if n is None else f"{n / 1e6:.1f} M"
+
+
+def _giga(n) -> str:
+    return "n/a" if n is None else f"{n / 1e9:.2f} G"
+
+
+def _x(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}x"
+
+
+def methods_markdown(report: Dict) -> str:
+    """``radseg bench --methods``: one row per method and preset, then the per-model parameters and
+    per-stage FLOPs, then the notes (random weights, rows that measured nothing, speeds below the limit)."""
+    m = report.get("meta", {})
+    lines = [f"Machine: {report['machine']} | device: {report['device']} | torch {m.get('torch', 'n/a')} | "
+             f"git {m.get('git_revision') or 'n/a'} | repeats {m.get('repeats')} (interleaved), warm-up "
+             f"{m.get('warmup')} | peak memory: {m.get('peak_memory', 'n/a')}"
+             + (f" (a process that only imports: {m['baseline_rss_mib']:.0f} MiB)" if m.get("baseline_rss_mib")
+                else "")
+             + (" | **random weights**" if report.get("random_weights") else "")
+             + (" | **--small** (shrunk images, stand-in sizes: a harness check)" if m.get("small") else ""), "",
+             "| method | preset | image | K | ms/img median | IQR | params | FLOPs/img | peak MiB | "
+             "limit ms | ms vs radseg | params vs radseg | notes |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in report["rows"]:
+        rr = r.get("ratio_to_radseg") or {}
+        notes = "; ".join(n for n in r["notes"] if not n.startswith("random weights"))
+        lines.append("| " + " | ".join([
+            r["method"], r["preset"], "x".join(map(str, r["image_size"])), str(r["classes"]),
+            _f(r["ms_median"]), _f(r["ms_iqr"]), _millions(r["params"].get("total")),
+            _giga(r["flops"].get("total")), _f(r["peak_mem_mib"], 0), _f(r.get("limit_ms")),
+            _x(rr.get("ms")), _x(rr.get("params")), f"**{notes}**" if notes else ""]) + " |")
+    lines += ["", "Parameters per model and FLOPs per stage (or per model):", "",
+              "| method | preset | parameters | FLOPs |", "|---|---|---|---|"]
+    for r in report["rows"]:
+        ps = ", ".join(f"{k} {_millions(v)}" for k, v in r["params"].items() if k != "total") or "n/a"
+        fl = ", ".join(f"{k} {_giga(v)}" for k, v in r["flops"].items() if k != "total") or "n/a"
+        lines.append(f"| {r['method']} | {r['preset']} | {ps} | {fl} |")
+    if report.get("random_weights"):
+        lines += ["", "**Random weights**: the full-size replicas time, count and compute like the real models; "
+                      "their masks mean nothing (RADSeg+ regions are driven by the peaked workload)."]
+    return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ With random weights every class's cosine score is about the same everywhere, pro
 denoising zeroes every class, no pixel is confident and no region reaches SAM: a
 "RADSeg+" row would time RADSeg. The ``peaked`` workload (the default) fixes that without
 touching the model or the algorithm: the prompt embeddings of ``present`` classes (a
-per-preset number, :data:`PRESENT_CLASSES`) are replaced, before timing, by the image's
+per-dataset number, the registry entry's ``present_classes``) are replaced, before timing, by the image's
 own projected features (``head_mlp`` of the SCGA-aggregated map, the same tensor the
 cosine sees) at ``present`` seeded cells, picked by farthest-point sampling in feature
 space from a seeded first cell. Each of these classes then wins the pixels that resemble
@@ -22,18 +22,19 @@ from typing import Dict, List
 
 import torch
 
-#: classes present per image in the ``peaked`` workload, per dataset (typical scene counts:
-#: VOC images hold 1-3 object classes, Context / COCO-Stuff / ADE20K scenes about 8-10
-#: labelled classes, Cityscapes frames about 12 of 19).
-PRESENT_CLASSES: Dict[str, int] = {"voc20": 3, "context59": 8, "coco_stuff164k": 8, "cityscapes": 12,
-                                   "ade20k": 10}
+#: classes present per image in the ``peaked`` workload when the dataset's entry names none
+#: (``DatasetFacts.present_classes``: typical scene counts, VOC images hold 1-3 object classes,
+#: Context / COCO-Stuff / ADE20K scenes about 8-10 labelled classes, Cityscapes frames about 12 of 19)
+DEFAULT_PRESENT = 8
 WORKLOADS = ("peaked", "random")
 NOT_MEASURING = "not measuring refinement"
 
 
 def present_classes(dataset: str, num_classes: int) -> int:
-    """How many of ``num_classes`` get a peaked prompt (at most all of them)."""
-    return min(num_classes, PRESENT_CLASSES.get(dataset, 8))
+    """How many of ``num_classes`` get a peaked prompt (the entry's ``present_classes``, at most all of them)."""
+    from ..dataset_registry import get_dataset, has_dataset
+    n = get_dataset(dataset).present_classes if has_dataset(dataset) else None
+    return min(num_classes, n or DEFAULT_PRESENT)
 
 
 @torch.no_grad()

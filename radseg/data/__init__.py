@@ -13,7 +13,6 @@ from .benchmarks import (
                          BENCHMARKS,
                          DEFAULT_DATA_DIR,
                          DEFAULT_ROOTS,
-                         Benchmark,
                          DataDir,
                          candidate_roots,
                          default_data_dir,
@@ -26,7 +25,7 @@ from .prepare import PrepareResult, prepare_dataset
 from .verify import VerifyReport, check_dataset, verify_dataset
 
 __all__ = [
-    "ALT_ROOTS", "BENCHMARK_KEYS", "BENCHMARKS", "DEFAULT_DATA_DIR", "DEFAULT_ROOTS", "Benchmark",
+    "ALT_ROOTS", "BENCHMARK_KEYS", "BENCHMARKS", "DEFAULT_DATA_DIR", "DEFAULT_ROOTS",
     "DataDir", "candidate_roots", "default_data_dir", "get_benchmark", "require_data_dir",
     "resolve_data_dir", "resolve_root", "PrepareResult",
     "prepare_dataset", "VerifyReport", "check_dataset", "verify_dataset",

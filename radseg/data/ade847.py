@@ -28,7 +28,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
+from .benchmarks import candidate_roots
 from .common import (
     PrepareResult,
     clean_temp_files,
@@ -216,7 +216,7 @@ def _image_path(ade_root: Path, folder: str, filename: str) -> Path:
 
 def prepare_ade847(key: str, raw: Path, data_dir: Path, train: bool = False, workers: int = 1) -> PrepareResult:
     ade = _find_root(raw)
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
+    roots = list(candidate_roots(key, data_dir))
     dest = next((r for r in roots if r.exists() and same_path(r, ade)), roots[0])
     res = PrepareResult(key=key, root=dest)
     splits = ["validation"] + (["training"] if train else [])

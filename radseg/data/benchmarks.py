@@ -1,104 +1,59 @@
-"""Each benchmark's prepared (mmseg) layout, as the data tools read it.
+"""Where each benchmark's prepared (mmseg) layout lives, as the data tools read it.
 
 Paths are relative to the dataset root, which is ``<data dir>/<root>``; the data
 dir follows ONE rule everywhere (:func:`resolve_data_dir`: the command's flag, then
-``$RADSEG_DATA_DIR``, then ``./data``). Every fact comes from the dataset table
-(:data:`radseg.presets.DATASETS`, one :class:`~radseg.dataset_facts.DatasetFacts` per
-dataset); :class:`Benchmark` is its view for ``radseg data`` and the verifier
-(DATASETS.md section 8: the verifier checklist).
+``$RADSEG_DATA_DIR``, then ``./data``). Every fact comes from the dataset registry
+(:mod:`radseg.dataset_registry`, one :class:`~radseg.dataset_facts.DatasetFacts` per
+dataset: the benchmarks, the 25 MESS entries, a user's own); the data tools and the
+verifier read those entries directly (DATASETS.md section 8: the verifier checklist).
 
 No mmseg / mmengine / mmcv imports here: the data tools run without them.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, NamedTuple, Optional, Tuple, Union
+from typing import Iterator, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ..dataset_facts import DatasetFacts
+from ..dataset_registry import DATASET_REGISTRY, dataset_names, get_dataset, has_dataset
 from ..errors import DatasetError
-from ..presets import DATASETS as _DATASETS
-from .mess import MESS_FACTS, MESS_KEYS
+from ..presets import DATASETS as _BUILTIN
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: Every registered dataset (a live view of the registry: the benchmarks, MESS's entries, a user's own).
+#: The entry type was once a separate ``Benchmark`` copy of 14 fields; it is :class:`DatasetFacts` now.
+BENCHMARKS: Mapping[str, DatasetFacts] = DATASET_REGISTRY
 
-@dataclass(frozen=True)
-class Benchmark:
-    """The prepared validation split of one benchmark (a view of its dataset-table entry).
-
-    ``split_file`` is the ``ann_file`` (one basename per line) or ``None`` when
-    mmseg scans ``img_dir`` recursively for ``img_suffix`` (sub-folders kept).
-    ``max_label`` is the largest class value allowed in a label file on disk;
-    ``ignore_values`` the other values allowed there (255, 65535: unlabeled);
-    ``label_dtype`` ``"uint8"`` (PNG) or ``"uint16"`` (16-bit TIFF). ``pairing``: ``"mmseg"``
-    (the split file, or a recursive scan of ``img_dir``) or ``"mess"`` (MESS's rule:
-    :func:`radseg.data.mess.pair_files`).
-    """
-
-    key: str
-    root: str
-    img_dir: str
-    img_suffix: str
-    label_dir: str
-    label_suffix: str
-    split_file: Optional[str]
-    val_count: int
-    num_classes: int
-    max_label: int
-    ignore_values: Tuple[int, ...]
-    reduce_zero_label: bool
-    label_dtype: str = "uint8"
-    pairing: str = "mmseg"
-
-    @classmethod
-    def from_facts(cls, f: DatasetFacts) -> Benchmark:
-        return cls(key=f.key, root=f.root, img_dir=f.img_dir, img_suffix=f.img_suffix, label_dir=f.label_dir,
-                   label_suffix=f.label_suffix, split_file=f.split_file, val_count=f.val_count,
-                   num_classes=f.num_classes, max_label=f.max_label, ignore_values=tuple(f.ignore_values),
-                   reduce_zero_label=f.reduce_zero_label, label_dtype=f.label_dtype, pairing=f.pairing)
-
-    @property
-    def allows_255(self) -> bool:
-        """255 (ignore) may appear in an 8-bit label."""
-        return 255 in self.ignore_values
-
-    @property
-    def values_text(self) -> str:
-        """Allowed on-disk values as text, e.g. ``"0..20 and 255"``."""
-        return f"0..{self.max_label}" + "".join(f" and {v}" for v in self.ignore_values)
-
-    def allowed_values(self):
-        """A boolean numpy array over every value of the label dtype (256 or 65536 long):
-        which values may appear on disk."""
-        import numpy as np
-
-        ok = np.zeros(65536 if self.label_dtype == "uint16" else 256, dtype=bool)
-        ok[: self.max_label + 1] = True
-        ok[list(self.ignore_values)] = True
-        return ok
-
-    @property
-    def alt_roots(self) -> Tuple[str, ...]:
-        return ALT_ROOTS.get(self.key, ())
+#: The built-in benchmark keys, in the table's order (the paper's first; MESS's entries:
+#: :data:`radseg.data.mess.MESS_KEYS`; everything registered: :func:`radseg.dataset_registry.dataset_names`).
+BENCHMARK_KEYS: Tuple[str, ...] = tuple(_BUILTIN)
 
 
-BENCHMARKS: Dict[str, Benchmark] = {k: Benchmark.from_facts(f) for k, f in _DATASETS.items()}
+class _RootsView(Mapping):
+    """``key -> default root`` (``alt=False``) or ``key -> other accepted roots`` over the registry, live."""
 
-#: Benchmark keys, in the table's order (the paper's first; MESS's entries: :data:`MESS_KEYS`).
-BENCHMARK_KEYS: Tuple[str, ...] = tuple(BENCHMARKS)
+    def __init__(self, alt: bool):
+        self._alt = alt
 
-#: The 25 MESS entries (:data:`radseg.data.mess.MESS_FACTS`, dataset-table entries of their own
-#: family): same checks, with MESS's pairing rule and counts.
-BENCHMARKS.update({k: Benchmark.from_facts(f) for k, f in MESS_FACTS.items()})
+    def __getitem__(self, key: str):
+        if not has_dataset(key):
+            raise KeyError(key)
+        f = get_dataset(key)
+        return f.alt_roots if self._alt else f.root
 
-#: Default dataset root of each benchmark, relative to the data dir.
-DEFAULT_ROOTS: Dict[str, str] = {k: BENCHMARKS[k].root for k in BENCHMARK_KEYS}
+    def __iter__(self) -> Iterator[str]:
+        return iter(dataset_names())
 
-#: Other accepted root names (mmseg's and Trident's), tried after the default
-#: (from :data:`radseg.presets.DATASETS` ``data_dirnames``).
-ALT_ROOTS: Dict[str, Tuple[str, ...]] = {k: tuple(_DATASETS[k].data_dirnames[1:]) for k in BENCHMARK_KEYS}
+    def __len__(self) -> int:
+        return len(dataset_names())
+
+
+#: Default dataset root of each dataset, relative to the data dir.
+DEFAULT_ROOTS: Mapping[str, str] = _RootsView(alt=False)
+#: Other accepted root names (mmseg's and Trident's), tried after the default (``data_dirnames[1:]``).
+ALT_ROOTS: Mapping[str, Tuple[str, ...]] = _RootsView(alt=True)
 
 #: Default data dir (relative to the working directory, as in the configs).
 DEFAULT_DATA_DIR = "data"
@@ -163,21 +118,21 @@ def default_data_dir() -> str:
     return str(resolve_data_dir(None).path)
 
 
-def get_benchmark(key: str) -> Benchmark:
-    """The table entry for ``key``; an unknown key is a :class:`DatasetError`."""
-    try:
-        return BENCHMARKS[key]
-    except KeyError:
-        raise DatasetError(
-            f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}, or a MESS entry "
-            f"({', '.join(MESS_KEYS)}).") from None
+def get_benchmark(key: str) -> DatasetFacts:
+    """The registered entry for ``key``; an unknown key is a :class:`DatasetError`."""
+    if has_dataset(key):
+        return get_dataset(key)
+    own = dataset_names("own")
+    raise DatasetError(
+        f"unknown benchmark '{key}': use one of {', '.join(BENCHMARK_KEYS)}, or a MESS entry "
+        f"({', '.join(dataset_names('mess'))})" + (f", or {', '.join(own)}" if own else "") + ".")
 
 
 def candidate_roots(key: str, data_dir: PathLike) -> Tuple[Path, ...]:
     """``data_dir/<default root>`` then ``data_dir/<each alternative root>``."""
     b = get_benchmark(key)
     d = Path(os.path.expanduser(str(data_dir)))
-    return tuple(d / r for r in (b.root,) + b.alt_roots)
+    return tuple(d / r for r in b.data_dirnames)
 
 
 def resolve_root(key: str, data_dir: PathLike) -> Path:

@@ -22,7 +22,7 @@ from typing import Dict
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
+from .benchmarks import candidate_roots
 from .common import (
     TMP_MARK,
     PrepareResult,
@@ -118,7 +118,7 @@ def prepare_cityscapes(key: str, raw: Path, data_dir: Path, train: bool = False,
         raise DatasetError(
             f"no gtFine/{'/, gtFine/'.join(splits)}/ in {raw}: unzip gtFine_trainvaltest.zip and "
             f"leftImg8bit_trainvaltest.zip into one folder and pass it as --raw.")
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
+    roots = list(candidate_roots(key, data_dir))
     dest = next((r for r in roots if r.exists() and same_path(r, src)), roots[0])
     res = PrepareResult(key=key, root=dest)
     tasks, no_source = [], []

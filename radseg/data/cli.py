@@ -15,31 +15,44 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..cli_args import OneLineArgumentParser, one_line_errors
+from ..dataset_registry import dataset_names, get_dataset
 from ..errors import DatasetError, RADSegError
-from .benchmarks import BENCHMARK_KEYS, DEFAULT_ROOTS, resolve_data_dir
-from .mess import MESS_KEYS
+from .benchmarks import resolve_data_dir
 
 #: ``radseg data verify mess``: all 25 MESS entries under the data dir.
 MESS_GROUP = "mess"
-_ALL_KEYS = BENCHMARK_KEYS + MESS_KEYS + (MESS_GROUP,)
 
-_EPILOG = "datasets and their default folders under DATA_DIR: " + ", ".join(
-    f"{k} -> {r}" for k, r in DEFAULT_ROOTS.items()) + ". See docs/DATA.md."
+
+def _benchmark_keys():
+    """The registry's datasets other than MESS's entries (the benchmarks, a user's own), read when
+    the parser is built (so a dataset registered by a plugin is a choice)."""
+    return tuple(k for k in dataset_names() if get_dataset(k).group != MESS_GROUP)
+
+
+def _mess_keys():
+    return dataset_names(MESS_GROUP)
+
+
+def _epilog() -> str:
+    return "datasets and their default folders under DATA_DIR: " + ", ".join(
+        f"{k} -> {get_dataset(k).root}" for k in _benchmark_keys()) + ". See docs/DATA.md."
 
 
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="{prepare,verify,example}",
                                 parser_class=OneLineArgumentParser)
     sub.required = True
+    bench_keys, mess_keys = _benchmark_keys(), _mess_keys()
+    all_keys, epilog = bench_keys + mess_keys + (MESS_GROUP,), _epilog()
 
     pp = sub.add_parser(
         "prepare", help="convert/link an extracted official download into the mmseg layout",
         description="Convert (Context, COCO-Stuff, COCO-Object, Cityscapes, ADE-847 from ADE20K_2021_17_01, "
                     "PC-459 from VOC2010 + trainval/*.mat) or check and link (VOC, ADE20K) an extracted "
                     "official download into DATA_DIR/<folder>. "
-                    "Idempotent: existing valid labels are kept.", epilog=_EPILOG)
-    pp.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
-                    help=f"one of: {', '.join(BENCHMARK_KEYS)} (MESS's entries are prepared by "
+                    "Idempotent: existing valid labels are kept.", epilog=epilog)
+    pp.add_argument("dataset", choices=all_keys, metavar="DATASET",
+                    help=f"one of: {', '.join(bench_keys)} (MESS's entries are prepared by "
                          f"MESS's own scripts: docs/MESS.md)")
     pp.add_argument("--raw", metavar="PATH",
                     help="folder where the download was extracted (default: the dataset's folder "
@@ -61,9 +74,9 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
         "verify", help="check a prepared dataset (pairs, sizes, channels, values, counts)",
         description="Check a prepared val split: every image has its label, same H x W, "
                     "single-channel 8-bit (ade847, pc459: 16-bit TIFF) labels with values in range, clean split file, "
-                    "expected count (a warning unless --strict).", epilog=_EPILOG)
-    pv.add_argument("dataset", choices=_ALL_KEYS, metavar="DATASET",
-                    help=f"one of: {', '.join(BENCHMARK_KEYS)}; a MESS entry ({', '.join(MESS_KEYS)}); "
+                    "expected count (a warning unless --strict).", epilog=epilog)
+    pv.add_argument("dataset", choices=all_keys, metavar="DATASET",
+                    help=f"one of: {', '.join(bench_keys)}; a MESS entry ({', '.join(mess_keys)}); "
                          f"or 'mess' for all 25 MESS entries (docs/MESS.md)")
     pv.add_argument("root", nargs="?", metavar="ROOT",
                     help="dataset folder (default: DATA_DIR/<default folder>, or an accepted "
@@ -102,7 +115,7 @@ def _example(args) -> int:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``data`` sub-command (with ``prepare`` / ``verify``) to a top-level CLI."""
     p = subparsers.add_parser("data", help="prepare or verify benchmark datasets; write an example dataset",
-                              description="Prepare or verify benchmark datasets.", epilog=_EPILOG)
+                              description="Prepare or verify benchmark datasets.", epilog=_epilog())
     one_line_errors(p)
     _add_subcommands(p)
     p.set_defaults(func=run)
@@ -113,7 +126,7 @@ def _prepare(args) -> int:
     from .prepare import prepare_dataset
     from .verify import verify_dataset
 
-    if args.dataset in MESS_KEYS + (MESS_GROUP,):
+    if args.dataset in _mess_keys() + (MESS_GROUP,):
         from .mess import get_entry, how_to_get
         how = ("`pip install mess-benchmark`, then `python -m mess.prepare_all_datasets --dataset_dir <data dir>`"
                if args.dataset == MESS_GROUP else how_to_get(get_entry(args.dataset)))
@@ -192,7 +205,7 @@ def _verify(args) -> int:
         if not root.is_dir():
             tried = ", ".join(str(c) for c in candidate_roots(args.dataset, data_dir.path))
             how = f"`radseg data prepare {args.dataset} --raw DOWNLOAD`"
-            if args.dataset in MESS_KEYS:
+            if args.dataset in _mess_keys():
                 from .mess import get_entry, how_to_get
                 how = f"MESS's scripts, {how_to_get(get_entry(args.dataset))}"
             raise DatasetError(f"no {args.dataset} folder in data folder {data_dir.describe()} (tried {tried}): "
@@ -224,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = OneLineArgumentParser(prog="python -m radseg.data.cli",
                                    description="Prepare or verify benchmark datasets.",
-                                   epilog=_EPILOG)
+                                   epilog=_epilog())
     _add_subcommands(parser)
     return run(parser.parse_args(argv))
 

@@ -28,7 +28,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS
+from .benchmarks import candidate_roots
 from .common import (
     PrepareResult,
     clean_temp_files,
@@ -109,7 +109,7 @@ def prepare_coco(key: str, raw: Path, data_dir: Path, train: bool = False,
                  workers: int = 1) -> PrepareResult:
     splits = ["val2017"] + (["train2017"] if train else [])
     src = _find_coco(raw, splits)
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
+    roots = list(candidate_roots(key, data_dir))
     dest = next((r for r in roots if r.exists() and same_path(r, src)), roots[0])
     res = PrepareResult(key=key, root=dest)
     suffix = SUFFIX[key]

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, List, Optional, Sequence
 import numpy as np
 
 from ..errors import DatasetError
-from .benchmarks import ALT_ROOTS, DEFAULT_ROOTS, PathLike
+from .benchmarks import PathLike, candidate_roots
 
 TMP_MARK = ".radseg-tmp"
 
@@ -248,7 +248,7 @@ def voc2010_destination(key: str, data_dir: Path, voc: Path) -> PrepareResult:
     """Where a VOC2010-based benchmark (Context, PC-459) goes in ``data_dir``: the first existing of
     its accepted folders that is ``voc`` itself, else the default one, with ``voc``'s JPEGImages
     linked in (nothing to link when the destination is ``voc``)."""
-    roots = [data_dir / DEFAULT_ROOTS[key]] + [data_dir / r for r in ALT_ROOTS[key]]
+    roots = list(candidate_roots(key, data_dir))
     dest = next((r for r in roots if r.exists() and same_path(r, voc)), roots[0])
     res = PrepareResult(key=key, root=dest)
     if not same_path(dest, voc):

@@ -186,8 +186,18 @@ def _facts(e: MessEntry):
         pairing="mess")
 
 
-#: The 25 entries as dataset-table entries (what ``radseg data`` and the verifier read).
+#: The 25 entries as dataset-table entries, registered in :mod:`radseg.dataset_registry`
+#: (what ``get_dataset``, ``RADSegConfig.preset(key, "mess")``, ``radseg data`` and the verifier read).
 MESS_FACTS = {k: _facts(e) for k, e in MESS_ENTRIES.items()}
+
+
+def _register() -> None:
+    from ..dataset_registry import register_dataset
+    for f in MESS_FACTS.values():
+        register_dataset(f)
+
+
+_register()
 
 
 def get_entry(key: str) -> MessEntry:

@@ -23,8 +23,8 @@ import inspect
 from pathlib import Path
 from typing import Callable, Optional
 
+from ..dataset_registry import get_dataset
 from ..errors import DatasetError
-from ..presets import DATASETS
 from .benchmarks import PathLike, default_data_dir, get_benchmark, resolve_root
 from .common import PrepareResult, default_workers, expand
 
@@ -36,12 +36,12 @@ __all__ = ["PrepareResult", "converter", "default_raw", "prepare_dataset"]
 def default_raw(key: str, data_dir: PathLike) -> Path:
     """Where the extracted download is looked for when ``--raw`` is not given (in place; for
     a dataset made from another one's download, e.g. COCO-Object, that one's folder)."""
-    return resolve_root(DATASETS[key].raw_from or key, data_dir)
+    return resolve_root(get_dataset(key).raw_from or key, data_dir)
 
 
 def converter(key: str) -> Callable:
     """The function that prepares ``key`` (its table entry's ``converter``, ``"module:function"``)."""
-    module, _, func = DATASETS[key].converter.partition(":")
+    module, _, func = get_dataset(key).converter.partition(":")
     return getattr(importlib.import_module(f".{module}", __package__), func)
 
 

@@ -24,8 +24,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..dataset_facts import DatasetFacts
 from ..errors import DatasetError
-from .benchmarks import Benchmark, PathLike, get_benchmark
+from .benchmarks import PathLike, get_benchmark
 
 #: At most this many names are listed per problem; the rest are counted.
 MAX_NAMES = 10
@@ -155,7 +156,7 @@ def read_split_file(path: Path) -> Tuple[List[str], List[str]]:
     return names, problems
 
 
-def _list_pairs(b: Benchmark, root: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
+def _list_pairs(b: DatasetFacts, root: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
     """(name, image path, label path) for every image that has both files.
 
     Appends structural errors (missing folders, split problems, missing files) to ``rep``.
@@ -240,7 +241,7 @@ def _count_differs(rep: VerifyReport, msg: str, whose: str) -> None:
         rep.warnings.append(msg + f" (fine for a subset; scores are not comparable with {whose})")
 
 
-def _mess_pairs(b: Benchmark, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
+def _mess_pairs(b: DatasetFacts, img_dir: Path, lbl_dir: Path, rep: VerifyReport) -> List[Tuple[str, Path, Path]]:
     """MESS's pairing (:func:`radseg.data.mess.pair_files`) and MESS's count check."""
     from .mess import get_entry, how_to_get, pair_files
     found = pair_files(img_dir, lbl_dir, b.img_suffix, b.label_suffix)
@@ -372,7 +373,7 @@ _KIND_HINT = {
 }
 
 
-def _describe(kind: str, items: List[Tuple[str, str]], b: Benchmark) -> str:
+def _describe(kind: str, items: List[Tuple[str, str]], b: DatasetFacts) -> str:
     one, many = (t.format(b.values_text) for t in _KIND_TEXT[kind])
     shown = format_names([f"{n} ({d})" for n, d in items])
     return f"{len(items)} {one if len(items) == 1 else many}{_KIND_HINT.get(kind, '')}: {shown}"

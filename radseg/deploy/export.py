@@ -43,17 +43,19 @@ EXPORTERS = ("dynamo", "torchscript")
 EXPORTER_CHOICES = ("auto",) + EXPORTERS
 OPSET = 18
 
-#: ``--preset`` short names (``radseg bench``'s) -> :mod:`radseg.presets` dataset keys
-DATASET_ALIASES = {"voc": "voc20", "context": "context59", "coco_stuff": "coco_stuff164k"}
-
-
 def preset_config(name: str, **overrides) -> RADSegConfig:
-    """``voc_mid`` / ``ade20k_high`` / ``voc21_low`` -> the :class:`RADSegConfig` of that preset."""
-    from ..presets import DATASETS
+    """``voc_mid`` / ``ade20k_high`` / ``voc21_low`` -> the :class:`RADSegConfig` of that preset.
+
+    ``<dataset>`` is a dataset-registry key or an entry's ``bench_name`` (``radseg bench``'s
+    short name: ``voc`` -> voc20, ``context`` -> context59, ``coco_stuff`` -> coco_stuff164k).
+    """
+    from ..dataset_registry import dataset_names, get_dataset
+    aliases = {get_dataset(k).bench_name: k for k in dataset_names() if get_dataset(k).bench_name}
     short, _, res = name.rpartition("_")
-    dataset = DATASET_ALIASES.get(short, short)
-    if dataset not in DATASETS or res not in ("low", "mid", "high"):
-        known = sorted(set(DATASET_ALIASES) | set(DATASETS))
+    dataset = aliases.get(short, short)
+    if dataset not in dataset_names() or res not in ("low", "mid", "high"):
+        known = sorted({a for a, k in aliases.items() if a != k} | {k for k in dataset_names()
+                                                                    if get_dataset(k).group != "mess"})
         raise ConfigError(f"unknown preset '{name}': use <dataset>_<low|mid|high> with a dataset among "
                           f"{', '.join(known)} (e.g. voc_mid).")
     return RADSegConfig.preset(dataset, f"{res}_res", **overrides)

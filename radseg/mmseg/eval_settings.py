@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from ..dataset_registry import DATASET_REGISTRY as PRESET_DATASETS
 from ..errors import ConfigError
 from ..eval_args import LABEL_IGNORE
-from ..presets import DATASETS as PRESET_DATASETS
 
 
 def apply_label_ignore(cfg, choice: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -24,11 +24,11 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..cfg_options import check_cfg_options
 from ..class_names import load_class_names
 from ..config import RADSegConfig
+from ..dataset_registry import DATASET_REGISTRY as PRESET_DATASETS
 from ..errors import ConfigError, DatasetError
 from ..eval_args import build_parser, resolve_config_path  # noqa: F401  (build_parser re-exported: its old home)
 from ..models.radio import resolve_model_source
 from ..models.registry import ALIASES
-from ..presets import DATASETS as PRESET_DATASETS
 from ..results.provenance import build_record, resolution_of, summarize_metrics, versions
 from ..results.records import nonfinite_metrics, write_run_record
 from .distributed import configure_launcher, launcher_rank

@@ -17,7 +17,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..data.mess import DATASET_DOMAINS, DATASET_TITLES, DOMAINS, MESS_DATASETS, MESS_ENTRIES, MESS_KEYS, PAXRAY_PARTS
+from ..data.mess import DATASET_DOMAINS, DATASET_TITLES, DOMAINS, MESS_DATASETS, MESS_ENTRIES, PAXRAY_PARTS
+from ..dataset_registry import dataset_names, get_dataset, has_dataset
 from .collect import Entry, _row_sort_key, newest_per_cell
 
 MEAN = "mean"
@@ -26,7 +27,7 @@ MISSING = "–"
 
 def is_mess(entry: Entry) -> bool:
     """A record of one of the 25 MESS entries."""
-    return entry.dataset in MESS_ENTRIES
+    return has_dataset(entry.dataset) and get_dataset(entry.dataset).group == "mess"
 
 
 def _mean(vals: Sequence[Optional[float]]) -> Optional[float]:
@@ -64,12 +65,13 @@ class MessTable:
     def subsets(self, row: str) -> Dict[str, Tuple[int, int]]:
         """Entries of ``row`` scored on fewer (or more) images than MESS's count: key -> (n, count)."""
         out = {}
-        for k in MESS_KEYS:
+        for k in dataset_names("mess"):
             e = self.entries.get((row, k))
             if e is not None:
                 n = e.record.get("num_images")
-                if isinstance(n, int) and n != MESS_ENTRIES[k].count:
-                    out[k] = (n, MESS_ENTRIES[k].count)
+                count = get_dataset(k).val_count  # MESS's own check's count
+                if isinstance(n, int) and n != count:
+                    out[k] = (n, count)
         return out
 
     def columns(self) -> List[str]:

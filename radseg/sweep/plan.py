@@ -17,9 +17,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..cfg_options import check_cfg_options
 from ..config import RADSegConfig
-from ..data.mess import MESS_KEYS, MESS_PRESET
+from ..data.mess import MESS_PRESET
+from ..dataset_registry import dataset_names, get_dataset, has_dataset
 from ..errors import ConfigError
-from ..presets import EXTRA_DATASETS, LONG_DATASETS, PAPER_DATASETS, RESOLUTIONS
+from ..presets import RESOLUTIONS
 from ..results.records import is_complete_record, load_record
 
 _BOOL_WORDS = ("true", "t", "yes", "y", "1", "on", "false", "f", "no", "n", "0", "off")
@@ -52,20 +53,24 @@ def _dedup(items):
 
 
 def parse_datasets(values: Sequence[str]) -> List[str]:
-    groups = {"paper": PAPER_DATASETS, "extra": EXTRA_DATASETS, "all": PAPER_DATASETS + EXTRA_DATASETS,
-              "long": LONG_DATASETS, "mess": MESS_KEYS}
+    """``--datasets`` values (keys of the dataset registry, or its groups) -> keys, deduplicated."""
+    paper, extra = dataset_names("paper"), dataset_names("extra")
+    groups = {"paper": paper, "extra": extra, "all": paper + extra, "long": dataset_names("long"),
+              "mess": dataset_names("mess")}
     out = []
     for v in _split(values):
         key = v.lower()
         if key in groups:
             out += groups[key]
-        elif key in PAPER_DATASETS + EXTRA_DATASETS + LONG_DATASETS + MESS_KEYS:
+        elif has_dataset(key):
             out.append(key)
         else:
+            own = dataset_names("own")
             raise ConfigError(
-                f"unknown dataset '{v}'. Valid: {', '.join(PAPER_DATASETS)} (paper grid), "
-                f"{', '.join(EXTRA_DATASETS)} (extra), {', '.join(LONG_DATASETS)} (long), a MESS entry "
-                f"(docs/MESS.md), or the groups paper, extra, all (paper + extra), long, mess.")
+                f"unknown dataset '{v}'. Valid: {', '.join(paper)} (paper grid), "
+                f"{', '.join(extra)} (extra), {', '.join(groups['long'])} (long), a MESS entry "
+                f"(docs/MESS.md)" + (f", {', '.join(own)} (registered)" if own else "")
+                + ", or the groups paper, extra, all (paper + extra), long, mess.")
     if not out:
         raise ConfigError("--datasets is empty.")
     return _dedup(out)
@@ -248,9 +253,7 @@ def _baseline_command(head: List[str], run: Run, args, launcher: List[str]) -> L
 
 def takes_label_ignore(dataset: str) -> bool:
     """Whether ``dataset``'s labels hold 65535 (ADE-847, PC-459): the runs ``--label-ignore`` applies to."""
-    from ..presets import DATASETS
-    facts = DATASETS.get(dataset)
-    return facts is not None and 65535 in tuple(facts.ignore_values)
+    return has_dataset(dataset) and 65535 in tuple(get_dataset(dataset).ignore_values)
 
 
 def _lang_model(model: str, lang_model: Optional[str]) -> Optional[str]:
@@ -381,8 +384,9 @@ def plan_sweep(args) -> List[Run]:
     runs: List[Run] = []
     methods = parse_methods(getattr(args, "methods", None) or ["radseg"], args.plugin)
     # MESS's entries have one preset (configs_mmseg/mess/): planned once, after the resolutions
-    cells = [(res, ds) for res in resolutions for ds in datasets if ds not in MESS_KEYS]
-    cells += [(MESS_PRESET, ds) for ds in datasets if ds in MESS_KEYS]
+    mess = set(dataset_names("mess"))
+    cells = [(res, ds) for res in resolutions for ds in datasets if ds not in mess]
+    cells += [(MESS_PRESET, ds) for ds in datasets if ds in mess]
     for model in models:
         for refine in refines:
             for res, ds in cells:

@@ -1,0 +1,66 @@
+"""How ``radseg bench --methods`` builds one method at one preset (the timed run and the fresh
+process that measures its peak memory build it the same way): settings, replica name, workload."""
+from __future__ import annotations
+
+import dataclasses
+from typing import List
+
+import torch
+
+from .plan import BENCH_PRESETS, RADSEG_PLUS, BenchPlan
+
+RANDOM_NOTE = "random weights: speed, parameters and FLOPs are the architecture's; masks are not meaningful"
+
+
+def method_settings(plan: BenchPlan, method: str, preset: str):
+    """``(spec, settings)`` of ``method`` at ``preset``; ``settings`` is ``None`` when the method is
+    known but unavailable (its row measures nothing and says why)."""
+    from ..methods.registry import get_method
+    base = "radseg" if method == RADSEG_PLUS else method
+    spec = get_method(base, require_available=False)
+    if not spec.available:
+        return spec, None
+    if base == "radseg":
+        return spec, plan.case_config(preset, method == RADSEG_PLUS, "exact")
+    bp = BENCH_PRESETS[preset]
+    settings = spec.settings_cls.radseg_protocol(bp.dataset, bp.resolution)
+    if hasattr(settings, "model_version"):
+        mv = "tiny-random" if plan.small else str(settings.model_version)
+        if not mv.endswith("-random"):
+            mv += "-random"  # the full-size random replica of the method's model
+        settings = dataclasses.replace(settings, model_version=mv)
+    return spec, settings
+
+
+def model_names(settings) -> List[str]:
+    """The weights a method's settings name (for the random-weights mark)."""
+    names = [getattr(settings, k) for k in ("model_version", "sam_ckpt", "sam_model") if getattr(settings, k, None)]
+    return [str(n) for n in names]
+
+
+def is_random(settings) -> bool:
+    return all("random" in n for n in model_names(settings)) if model_names(settings) else True
+
+
+def build_method(plan: BenchPlan, method: str, preset: str, num_classes: int):
+    """``(predictor, settings)``: the method built on the plan's device, with placeholder class prompts."""
+    spec, settings = method_settings(plan, method, preset)
+    if settings is None:
+        raise RuntimeError(spec.unavailable)
+    if hasattr(settings, "validate"):
+        settings.validate()
+    pred = spec.build(settings, device=plan.device)
+    pred.set_classes([f"class {i}" for i in range(num_classes)])
+    return pred, settings
+
+
+def drive_workload(pred, method: str, imgs: List[torch.Tensor], plan: BenchPlan, dataset: str, k: int) -> int:
+    """Make the method's data-dependent branch run on random weights; returns the peaked classes."""
+    from .workload import present_classes, use_workload
+    n = present_classes(dataset, k)
+    if method == RADSEG_PLUS:
+        return use_workload(pred.encoder, imgs, plan.workload, n)
+    hook = getattr(pred, "use_bench_workload", None)
+    return int(hook(imgs, plan.workload, n)) if callable(hook) else 0
+
+

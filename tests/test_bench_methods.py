@@ -1,0 +1,100 @@
+"""``radseg bench --methods``: the method axis (issue 26 section 1) on RADSeg and a toy method,
+CPU, --small. Structure and honesty marks only, never a speed."""
+import json
+
+import pytest
+
+from radseg.cli import main
+
+PLUGIN = "bench_toy_method"  # tests/bench_toy_method.py: 'benchtoy' and the unavailable 'benchtoy-missing'
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    import contextlib
+    import io
+    d = tmp_path_factory.mktemp("bench_methods")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--methods", "radseg", "benchtoy",
+                   "benchtoy-missing", "--plugin", PLUGIN, "--peak-memory", "off",
+                   "--json", str(d / "b.json"), "--md", str(d / "b.md")])
+    assert rc == 0, out.getvalue()
+    return json.loads((d / "b.json").read_text()), (d / "b.md").read_text(), out.getvalue()
+
+
+def test_rows_follow_the_schema(report):
+    rep, _, _ = report
+    assert isinstance(rep["machine"], str) and rep["device"].startswith("CPU") and rep["random_weights"] is True
+    assert "meta" in rep and rep["meta"]["methods"] == ["radseg", "benchtoy", "benchtoy-missing"]
+    assert [(r["method"], r["preset"]) for r in rep["rows"]] == [
+        ("radseg", "voc_low"), ("benchtoy", "voc_low"), ("benchtoy-missing", "voc_low")]
+    for r in rep["rows"]:
+        assert set(r) >= {"method", "preset", "ms_median", "ms_iqr", "params", "flops", "peak_mem_mib",
+                          "ratio_to_radseg", "notes"}
+        assert set(r["ratio_to_radseg"]) == {"ms", "params"} and isinstance(r["notes"], list)
+
+
+def test_parameters_flops_latency_and_memory_are_measured(report):
+    rep, _, _ = report
+    radseg, toy, _ = rep["rows"]
+    # the toy's models, found as nn.Module attributes: clip 8*3*3*3+8, head (20 classes) 8*20+20
+    assert toy["params"] == {"total": 404, "clip": 224, "head": 180}
+    assert set(radseg["params"]) == {"total", "radio", "adaptors"}  # RADSegPredictor.modules_for_count
+    assert radseg["params"]["total"] == radseg["params"]["radio"] + radseg["params"]["adaptors"] > 0
+    assert radseg["flops"]["total"] > 0 and "windows_backbone" in radseg["flops"]  # per stage
+    assert sum(v for k, v in radseg["flops"].items() if k != "total") <= radseg["flops"]["total"]
+    assert toy["flops"]["total"] == toy["flops"]["clip"] + toy["flops"]["head"] > 0  # per model
+    for r in (radseg, toy):
+        assert r["ms_median"] > 0 and r["ms_iqr"] >= 0
+        assert r["peak_mem_mib"] is None  # --peak-memory off (the fresh processes: the next test)
+    assert rep["meta"]["peak_memory"] == "not measured"
+    assert radseg["limit_ms"] > 0 and toy["limit_ms"] is None
+    assert radseg["ratio_to_radseg"] == {"ms": 1.0, "params": 1.0}
+    assert toy["ratio_to_radseg"]["params"] == round(404 / radseg["params"]["total"], 3)
+    assert toy["ratio_to_radseg"]["ms"] == round(toy["ms_median"] / radseg["ms_median"], 3)
+
+
+def test_peak_memory_is_a_fresh_process_measured():
+    """On the CPU each method's peak RSS is read in a fresh process that builds and runs it (one
+    child here: the toy); its peak before building is the interpreter's and torch's share."""
+    import os
+
+    from radseg.bench.peak_rss import _own_peak_mib, peak_rss_mib
+    from radseg.bench.plan import plan_bench
+    plan = plan_bench(presets=["voc_low"], device="cpu", small=True, refine=(False,), modes=("exact",), repeats=1,
+                      warmup=1, methods=["benchtoy"], plugins=[PLUGIN])
+    got = peak_rss_mib(plan, "benchtoy", "voc_low")
+    assert got["imports_mib"] > 50 and got["peak_mib"] >= got["imports_mib"]  # torch alone is > 50 MiB
+    if os.path.exists("/proc/self/status"):  # the child's own high-water mark, not this (larger) process's
+        assert got["peak_mib"] < _own_peak_mib() + 2048
+
+
+def test_honesty_marks(report):
+    rep, md, _ = report
+    missing = rep["rows"][2]
+    assert missing["ms_median"] is None and missing["params"] == {} and missing["peak_mem_mib"] is None
+    assert missing["notes"][0].startswith("measured nothing") and "not in this release" in missing["notes"][0]
+    assert all(any(n.startswith("random weights") for n in r["notes"]) for r in rep["rows"][:2])
+    assert rep["machine"] in md and "**random weights**" in md and "**measured nothing" in md
+    assert "--small" in md and "| benchtoy | voc_low |" in md
+
+
+def test_ratios_and_the_limit_mark_from_rows():
+    from radseg.bench.compare import ratios_to_radseg
+    rows = [{"method": "radseg", "preset": "p", "ms_median": 10.0, "params": {"total": 100}, "notes": []},
+            {"method": "other", "preset": "p", "ms_median": 25.0, "params": {"total": 250}, "notes": []},
+            {"method": "other", "preset": "q", "ms_median": 5.0, "params": {"total": 1}, "notes": []}]
+    ratios_to_radseg(rows)
+    assert rows[1]["ratio_to_radseg"] == {"ms": 2.5, "params": 2.5}
+    assert rows[2]["ratio_to_radseg"] == {"ms": None, "params": None} and "no radseg row" in rows[2]["notes"][0]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--methods", "nope"], "unknown method 'nope'"),
+    (["--methods", "radseg", "--preset", "nope_low"], "unknown bench preset 'nope_low'"),
+])
+def test_mistakes_are_one_line(argv, needle, capsys):
+    rc = main(["bench", "--device", "cpu", "--small", *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and needle in err[0]
