@@ -8,7 +8,9 @@ its class index into its nonzero pixels, later annotations overwriting earlier
 ones. Class index = position of the Detail category id in ``CONTEXT_IDS``
 (0 = background = unannotated). Output: ``VOC2010/SegmentationClassContext/<name>.png``
 (values 0..59) and ``VOC2010/ImageSets/SegmentationContext/{val,train}.txt``
-(sorted basenames). Images stay in the raw ``VOC2010/JPEGImages`` (linked).
+(sorted basenames; an image of the JSON missing from ``JPEGImages`` is left out of them, with a
+warning naming it, so the prepared folder passes its verifier). Images stay in the raw
+``VOC2010/JPEGImages`` (linked).
 
 Memory: the 590 MB JSON is parsed once with an ``object_hook`` that throws away
 part masks and boundary masks as they are parsed and slims each segmentation
@@ -206,11 +208,14 @@ def prepare_pascal_context(key: str, raw: Path, data_dir: Path, train: bool = Fa
                               grouped.get(img["image_id"], [])))
         names = sorted(names)
         missing = [n for n in names if not (voc2010 / "JPEGImages" / f"{n}.jpg").is_file()]
-        if missing:
+        if missing:  # labelled but not evaluable: left out of the split, so the folder passes its verifier
             from .verify import format_names
 
             res.warnings.append(f"{len(missing)} {phase} images of the JSON are missing from "
-                                f"{voc2010 / 'JPEGImages'}: {format_names(missing)}")
+                                f"{voc2010 / 'JPEGImages'} (left out of {SPLIT_DIR}/{phase}.txt): "
+                                f"{format_names(missing)}")
+            gone = set(missing)
+            names = [n for n in names if n not in gone]
         split = dest / SPLIT_DIR / f"{phase}.txt"
         if write_text_if_changed(split, "".join(n + "\n" for n in names)):
             res.notes.append(f"wrote {split} ({len(names)} names)")
