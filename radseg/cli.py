@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_export(sub)
     from .demo.cli import add_parser as add_demo  # imports Gradio only when `radseg demo` runs
     add_demo(sub)
+    from . import doctor
+    doctor.add_arguments(sub.add_parser("doctor", help="check whether this set-up can reproduce the paper "
+                                        "(software, weights, data, disk, protocol traps)"))
+    sub.choices["doctor"].set_defaults(func=doctor.main)
     return add_common_help(parser)
 
 
