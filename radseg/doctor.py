@@ -347,6 +347,8 @@ def diagnose(args) -> Report:
                 "the flags you will pass): none checked")
     for c in rep.checks:
         c.needed = _needs(args.job, c.section, c.name)
+        if c.needed and c.section == "data" and c.detail == "not found":
+            c.status = FAIL  # a benchmark the job evaluates
     if offline:
         rep.add("network", "probe", SKIP, "offline: whether weights that are not cached can be downloaded was not "
                 "checked; the pinned RADIO revision and Meta's SAM URL were not contacted")
@@ -358,7 +360,8 @@ def diagnose(args) -> Report:
 
 def format_table(rep: Report) -> str:
     marks = {OK: "ok", WARN: "warn", FAIL: "FAIL", SKIP: "not checked"}
-    rows = [(c.section, c.name, marks[c.status] + (" *" if c.needed else ""), c.detail) for c in rep.checks]
+    rows = [(c.section, c.name, marks[c.status] + (" *" if c.needed else ""),
+             c.detail + (f" -> fix: {c.fix}" if c.status == FAIL and c.fix else "")) for c in rep.checks]
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}" for r in rows]
     if rep.job:
