@@ -281,8 +281,15 @@ def _settings(args) -> Optional[dict]:
              slide_stride=args.slide_stride, scale=tuple(args.scale) if args.scale else None,
              class_names=args.class_names)
     if args.config:
+        from .errors import ConfigError
+        if not Path(args.config).is_file():
+            raise ConfigError(f"--config {args.config} not found: give an eval.py config, e.g. "
+                              f"configs_mmseg/low_res/voc20.py.")
         from mmengine.config import Config
-        cfg = Config.fromfile(args.config)
+        try:
+            cfg = Config.fromfile(args.config)
+        except Exception as e:  # noqa: BLE001 - a broken config is the user's: one line
+            raise ConfigError(f"--config {args.config} cannot be read ({type(e).__name__}: {e}).") from None
         model = cfg.get("model", {})
         resize = [t for t in cfg.test_dataloader.dataset.get("pipeline", []) if t.get("type") == "Resize"]
         res = Path(args.config).parent.name

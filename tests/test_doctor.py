@@ -136,3 +136,6 @@ def test_offline_without_weights_and_no_network(setup, tmp_path, capsys, monkeyp
     with pytest.raises(SystemExit) as e:
         main(["doctor", "--for", "nothing"])
     assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    assert main(["doctor", "--config", "nowhere.py"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --config nowhere.py not found") and len(err.strip().splitlines()) == 1
