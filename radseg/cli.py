@@ -28,8 +28,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "bench": ("radseg.bench.cli", "speed against the backbone-only limit"),
     "export": ("radseg.deploy.cli", "ONNX export"),
     "demo": ("radseg.demo.cli", "a local web app"),
-    # -- slot: `radseg doctor` (radseg/doctor.py: add_arguments(parser), main(args)) is added here by
-    # -- one line: "doctor": ("radseg.doctor", "..."); modules without add_parser get one (below).
+    "doctor": ("radseg.doctor", "check whether this set-up can reproduce the paper (software, weights, "
+                                "data, disk, protocol traps)"),
 }
 
 

@@ -96,7 +96,7 @@ DATASETS: Dict[str, DatasetFacts] = {d.key: d for d in (
                  dataset_type="BenchmarkTableDataset", coarse_thresh=0.15,
                  data_dirnames=("VOCdevkit/VOC2010", "VOC2010"), presets=_CONTEXT_PRESETS, img_dir="JPEGImages",
                  img_suffix=".jpg", label_dir="annotations_detectron2/pc459_val", label_suffix=".tif",
-                 split_file="ImageSets/SegmentationContext/val.txt", val_count=5104, max_label=458,
+                 split_file="ImageSets/SegmentationContext/pc459_val.txt", val_count=5104, max_label=458,
                  ignore_values=(65535,), label_dtype="uint16", reduce_zero_label=False,
                  converter="pc459:prepare_pc459", name_pattern="2008_{:06d}"),
 )}

@@ -135,17 +135,18 @@ def test_pc459_labels_split_and_missing_mat(tmp_path, capsys):
             write_mat(voc / "trainval" / f"{n}.mat", lm if i == 0 else lm[::-1])
     (voc / "labels.txt").write_text("1: accordion\n")
     (voc / "pascalcontext_val.txt").write_text("\n".join(ids) + "\n")  # CAT-Seg's list
-    assert data_main(["prepare", "pc459", "--raw", str(voc), "--out", str(tmp_path / "data")]) == 1
+    # issue 24: the id without a .mat is left out of PC-459's split, so the folder passes its verifier
+    assert data_main(["prepare", "pc459", "--raw", str(voc), "--out", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
-    assert "1 val ids have no trainval/<id>.mat" in out and "2010_000001" in out
+    assert "1 val ids have no trainval/<id>.mat" in out and "2010_000001" in out and "pc459: OK, 2 val images" in out
     root = tmp_path / "data" / "VOCdevkit" / "VOC2010"
-    assert (root / "ImageSets/SegmentationContext/val.txt").read_text() == "".join(n + "\n" for n in ids)
+    assert (root / "ImageSets/SegmentationContext/pc459_val.txt").read_text() == "".join(n + "\n" for n in ids[:2])
+    assert not (root / "ImageSets/SegmentationContext/val.txt").exists()  # Context's file, never written here
     got = Image.open(root / "annotations_detectron2/pc459_val/2008_000002.tif")
     assert got.mode == "I;16"
     assert np.array_equal(np.array(got), np.array([[0, 1, 255, 458], [0, 0, 65535, 430]], np.uint16))
     assert "2 of the 2 converted labels hold 65535" in out
     (voc / "JPEGImages" / "2010_000001.jpg").unlink()
-    (root / "ImageSets/SegmentationContext/val.txt").write_text("2008_000002\n2008_000003\n")
     rep = verify_dataset("pc459", root)
     assert rep.ok and rep.n_images == 2 and "5104" in rep.warnings[0], rep.summary()
 

@@ -42,7 +42,7 @@ PARSERS = {"segment": lambda: _subparser("segment"), "demo": lambda: _subparser(
            "eval.py": _eval_parser, "sweep": _sweep_parser, "export onnx": _export_onnx_parser,
            "bench": lambda: _subparser("bench")}
 #: commands whose flags hold no RADSegConfig setting (checked below: they really hold none)
-NO_SETTINGS = ("models", "data", "results", "report")
+NO_SETTINGS = ("models", "data", "results", "report", "doctor")
 
 #: settings a command deliberately sets differently, with the reason (shown in its help)
 EXCEPTIONS = {("sweep", "sam_refine"): "a grid axis (both, on, off), not one run's setting",

@@ -179,9 +179,13 @@ def half_resolution(labels: torch.Tensor, probs: torch.Tensor) -> Tuple[torch.Te
 
     ``nearest`` is PyTorch's legacy mode: source index ``floor(i * in / out)``
     (for an even size, the even rows and columns). ``Q`` is resized in the
-    memory layout the encoder produced it in (no contiguous copy).
+    memory layout the encoder produced it in (no contiguous copy). An image with a side of
+    1 pixel has an empty frame (``h2`` or ``w2`` is 0; ``F.interpolate`` refuses a 0 size):
+    empty maps of that shape, so it has no region and is never refined.
     """
     h2, w2 = labels.shape[-2] // 2, labels.shape[-1] // 2
+    if h2 == 0 or w2 == 0:
+        return labels.new_zeros((h2, w2)), probs.new_zeros((probs.shape[0], h2, w2))
     p = F.interpolate(labels[None, None].float(), size=(h2, w2), mode="nearest")[0, 0].long()
     q = F.interpolate(probs[None], size=(h2, w2), mode="bilinear", align_corners=False)[0]
     return p, q
@@ -250,6 +254,10 @@ def extract_regions(labels: torch.Tensor, probs: torch.Tensor,
     dev = probs.device
     p, q = half_resolution(labels, probs)
     h2, w2 = p.shape
+    if h2 == 0 or w2 == 0:  # a side of 1 pixel: an empty half-resolution frame holds no region
+        empty = torch.zeros(0, dtype=torch.int64, device=dev)
+        return Regions((labels.shape[-2], labels.shape[-1]), p, q, torch.zeros_like(p), empty, empty, empty,
+                       torch.zeros(0, 4, device=dev), torch.zeros(0, 2, device=dev), runs=[], num_components=1)
     p.masked_fill_(q.amax(dim=0) < coarse_thresh, K)  # the uncertain label, never refined
     gate = q.amax(dim=(1, 2)) >= coarse_thresh  # per-class gate, at half resolution
 

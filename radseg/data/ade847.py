@@ -15,8 +15,9 @@ Reproduces CAT-Seg's ``datasets/prepare_ade20k_full.py`` (= MESS's
    (JPEG, Pillow's default quality 75, resized or not: bit-exact only with the same
    Pillow/libjpeg) and ``annotations_detectron2/<split>/<name>.tif`` is a uint16 TIFF.
 
-Folders are flat (no scene sub-folders). Idempotent: a pair whose image and TIFF label
-exist with the same size is kept. No mmseg / mmengine / mmcv imports.
+Folders are flat (no scene sub-folders). An index entry whose image or ``_seg.png`` is missing
+gets neither (a warning names it), so the prepared folder passes its verifier. Idempotent: a
+pair whose image and TIFF label exist with the same size is kept. No mmseg / mmengine / mmcv imports.
 """
 from __future__ import annotations
 
@@ -239,10 +240,14 @@ def prepare_ade847(key: str, raw: Path, data_dir: Path, train: bool = False, wor
             missing.append(filename)
         else:
             tasks.append((str(src), str(out_img), str(out_lab)))
-    if missing:
+    if missing and not tasks and not res.skipped:
+        raise DatasetError(f"none of the {len(missing)} images of {INDEX_NAME} (or their _seg.png) is under {ade}: "
+                           f"extract ADE20K_2021_17_01 again.")
+    if missing:  # no image and no label written: left out, so the folder passes its verifier
         from .verify import format_names
-        raise DatasetError(f"{len(missing)} images of {INDEX_NAME} (or their _seg.png) are missing under {ade}: "
-                           f"{format_names(missing)}; extract ADE20K_2021_17_01 again.")
+        res.warnings.append(f"{len(missing)} images of {INDEX_NAME} (or their _seg.png) are missing under {ade} "
+                            f"and are left out (no image, no label written): {format_names(missing)}; extract "
+                            f"ADE20K_2021_17_01 again for the full set.")
     run_tasks(_convert_one, tasks, workers=workers, desc=key)
     res.converted = len(tasks)
     if tasks:

@@ -10,7 +10,8 @@ Two equivalent routes (DATASETS.md section 5):
 Raw layout: ``RAW/gtFine/<split>/<city>/`` and ``RAW/leftImg8bit/<split>/<city>/``.
 Labels are written beside the polygons when RAW is the data folder's
 ``cityscapes``, else into ``DATA/cityscapes/gtFine/<split>/<city>/`` with
-``leftImg8bit/<split>`` symlinked.
+``leftImg8bit/<split>`` symlinked; an image without a gtFine frame gets no label and is left
+out of the links (a warning names it), so the prepared folder passes its verifier.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from .common import (
     find_folder,
     image_size,
     label_is_valid,
-    link_images,
+    link_labelled_images,
     run_tasks,
     same_path,
     save_label,
@@ -45,6 +46,7 @@ ID_TO_TRAINID: Dict[int, int] = {
 POLY_SUFFIX = "_gtFine_polygons.json"
 IDS_SUFFIX = "_gtFine_labelIds.png"
 OUT_SUFFIX = "_gtFine_labelTrainIds.png"
+IMG_SUFFIX = "_leftImg8bit.png"
 
 
 def trainid_lut() -> np.ndarray:
@@ -125,17 +127,18 @@ def prepare_cityscapes(key: str, raw: Path, data_dir: Path, train: bool = False,
     for split in splits:
         gt = src / "gtFine" / split
         out_root = dest / "gtFine" / split
-        if not same_path(dest, src):
-            img = src / "leftImg8bit" / split
-            if img.is_dir():
-                link_images(res, dest / "leftImg8bit" / split, img)
-            else:
-                res.warnings.append(f"{img} not found: unzip leftImg8bit_trainvaltest.zip into {src}")
         res.label_dirs.append(out_root)
         frames = _frames(gt)
         if not frames:
             raise DatasetError(f"no *{POLY_SUFFIX} or *{IDS_SUFFIX} under {gt}: unzip "
                                f"gtFine_trainvaltest.zip into {src}.")
+        img = src / "leftImg8bit" / split
+        if img.is_dir():  # an image without a gtFine frame gets no label: left out of the links
+            framed = set(frames)
+            link_labelled_images(res, dest / "leftImg8bit" / split, img, IMG_SUFFIX,
+                                 lambda n, framed=framed: n in framed)
+        elif not same_path(dest, src):
+            res.warnings.append(f"{img} not found: unzip leftImg8bit_trainvaltest.zip into {src}")
         made_dirs = set()
         for fr in frames:
             poly, ids = gt / (fr + POLY_SUFFIX), gt / (fr + IDS_SUFFIX)

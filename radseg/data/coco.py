@@ -18,7 +18,9 @@ contains ``TrainIds`` are skipped. COCO-Stuff labels are written beside the
 raw maps when RAW is the data folder's ``coco_stuff164k``, else into
 ``DATA/coco_stuff164k/annotations/<split>`` with ``images/<split>`` linked;
 COCO-Object always gets its own root ``DATA/coco_object`` with
-``images/<split>`` symlinked to the COCO images.
+``images/<split>`` symlinked to the COCO images. An image without a raw map gets no label and
+is left out of the linked images (a warning names it; in place it is an error), so the
+prepared folder passes its verifier.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from .common import (
     find_folder,
     image_size,
     label_is_valid,
-    link_images,
+    link_labelled_images,
     read_label_png,
     run_tasks,
     same_path,
@@ -115,8 +117,9 @@ def prepare_coco(key: str, raw: Path, data_dir: Path, train: bool = False,
     suffix = SUFFIX[key]
     tasks = []
     for split in splits:
-        if not same_path(dest, src):
-            link_images(res, dest / "images" / split, src / "images" / split)
+        maps = src / "annotations" / split
+        link_labelled_images(res, dest / "images" / split, src / "images" / split, ".jpg",
+                             lambda n, maps=maps: (maps / f"{n}.png").is_file())
         out_dir = dest / "annotations" / split
         out_dir.mkdir(parents=True, exist_ok=True)
         clean_temp_files(out_dir)

@@ -181,6 +181,48 @@ def link_images(res: PrepareResult, dest: Path, target: Path) -> None:
         res.notes.append(f"kept the existing image folder {dest} (not a link to {target})")
 
 
+def link_labelled_images(res: PrepareResult, dest: Path, target: Path, suffix: str,
+                         has_label: Callable[[str], bool]) -> None:
+    """Link the image folder ``target`` into the prepared root at ``dest``, leaving out the images
+    without a label: for a split without a split file the image folder *is* the list, so an
+    unlabelled image would make the folder fail its verifier (and mmseg's loader mid-run).
+
+    ``has_label(name)``: ``name`` = an image's path relative to ``target`` without ``suffix``
+    (POSIX). Every image labelled: ``dest`` is one link to ``target`` (:func:`link_images`).
+    Otherwise ``dest`` is a real folder of per-image links to the labelled ones (an earlier
+    folder link there is replaced, files already in a real folder are kept), and a warning
+    names the others. In place (``dest`` is ``target``) nothing can be left out: a :class:`DatasetError`.
+    """
+    from .verify import _walk_files, format_names
+
+    names = [r[: -len(suffix)] for r in _walk_files(target, suffix)]
+    unlabelled = [n for n in names if not has_label(n)]
+    if not unlabelled:
+        if not same_path(dest, target):
+            link_images(res, dest, target)
+        return
+    if same_path(dest, target):
+        raise DatasetError(f"{len(unlabelled)} images in {target} have no label ({format_names(unlabelled)}): "
+                           f"converted in place they cannot be left out; prepare into another --out folder, or "
+                           f"extract the download again.")
+    if dest.is_symlink():
+        dest.unlink()  # a link to the whole folder from an earlier run (the link only, not the images)
+    gone, made = set(unlabelled), 0
+    for n in names:
+        link = dest / (n + suffix)
+        if n in gone:
+            if link.is_symlink():
+                link.unlink()  # a per-image link of an earlier run
+        elif not os.path.lexists(link):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.path.realpath(target / (n + suffix)), link)
+            made += 1
+    res.notes.append(f"{dest}: per-image links to the {len(names) - len(gone)} labelled images of {target}"
+                     + (f" ({made} new)" if made else ""))
+    res.warnings.append(f"{len(unlabelled)} images in {target} have no label and are left out: "
+                        f"{format_names(unlabelled)}")
+
+
 def worker_error(src, e: Exception) -> DatasetError:
     """A conversion failure as a one-line user error naming the input file."""
     if isinstance(e, DatasetError):

@@ -8,7 +8,9 @@ its class index into its nonzero pixels, later annotations overwriting earlier
 ones. Class index = position of the Detail category id in ``CONTEXT_IDS``
 (0 = background = unannotated). Output: ``VOC2010/SegmentationClassContext/<name>.png``
 (values 0..59) and ``VOC2010/ImageSets/SegmentationContext/{val,train}.txt``
-(sorted basenames). Images stay in the raw ``VOC2010/JPEGImages`` (linked).
+(sorted basenames; an image of the JSON missing from ``JPEGImages`` is left out of them, with a
+warning naming it, so the prepared folder passes its verifier). Images stay in the raw
+``VOC2010/JPEGImages`` (linked).
 
 Memory: the 590 MB JSON is parsed once with an ``object_hook`` that throws away
 part masks and boundary masks as they are parsed and slims each segmentation
@@ -139,6 +141,34 @@ def _find_json(voc2010: Path, raw: Path, json_path) -> Path:
         f"--json PATH.")
 
 
+def _group_annotations(annos, wanted: Dict[int, dict], jpath) -> Dict[int, list]:
+    """``image_id -> [(class index, segmentation)]`` for the ``wanted`` images, each annotation checked."""
+    grouped: Dict[int, list] = {iid: [] for iid in wanted}
+    for a in annos:
+        if isinstance(a, dict):  # an annotation without segmentation
+            iid, cid, seg = a.get("image_id"), a.get("category_id"), a.get("segmentation")
+        else:
+            iid, cid, seg = a
+        if iid not in grouped:
+            continue
+        img = wanted[iid]
+        if cid not in ID_TO_INDEX:
+            raise DatasetError(
+                f"{jpath}: image {img['file_name']} has a segmentation of category id {cid}, which "
+                f"is not one of the 59 PASCAL-Context ids (is this the PASCAL in Detail "
+                f"trainval_merged.json?).")
+        if seg is None:
+            raise DatasetError(f"{jpath}: an annotation of image {img['file_name']} has no "
+                               f"'segmentation'; download trainval_merged.json again.")
+        if isinstance(seg, dict) and "size" in seg and list(seg["size"]) != [img["height"],
+                                                                             img["width"]]:
+            raise DatasetError(
+                f"{jpath}: image {img['file_name']} is {img['height']}x{img['width']} but a mask "
+                f"of it is {seg['size'][0]}x{seg['size'][1]}; download trainval_merged.json again.")
+        grouped[iid].append((ID_TO_INDEX[cid], seg))
+    return grouped
+
+
 def prepare_pascal_context(key: str, raw: Path, data_dir: Path, train: bool = False,
                            workers: int = 1, json_path=None) -> PrepareResult:
     voc2010 = _find_voc2010(raw)
@@ -166,29 +196,7 @@ def prepare_pascal_context(key: str, raw: Path, data_dir: Path, train: bool = Fa
         raise DatasetError(f"{jpath} has no image with phase 'val': it is not the PASCAL in Detail "
                            f"trainval_merged.json (see docs/DATA.md).")
 
-    grouped: Dict[int, list] = {iid: [] for iid in wanted}
-    for a in annos:
-        if isinstance(a, dict):  # an annotation without segmentation
-            iid, cid, seg = a.get("image_id"), a.get("category_id"), a.get("segmentation")
-        else:
-            iid, cid, seg = a
-        if iid not in grouped:
-            continue
-        img = wanted[iid]
-        if cid not in ID_TO_INDEX:
-            raise DatasetError(
-                f"{jpath}: image {img['file_name']} has a segmentation of category id {cid}, which "
-                f"is not one of the 59 PASCAL-Context ids (is this the PASCAL in Detail "
-                f"trainval_merged.json?).")
-        if seg is None:
-            raise DatasetError(f"{jpath}: an annotation of image {img['file_name']} has no "
-                               f"'segmentation'; download trainval_merged.json again.")
-        if isinstance(seg, dict) and "size" in seg and list(seg["size"]) != [img["height"],
-                                                                             img["width"]]:
-            raise DatasetError(
-                f"{jpath}: image {img['file_name']} is {img['height']}x{img['width']} but a mask "
-                f"of it is {seg['size'][0]}x{seg['size'][1]}; download trainval_merged.json again.")
-        grouped[iid].append((ID_TO_INDEX[cid], seg))
+    grouped = _group_annotations(annos, wanted, jpath)
     annos.clear()
     del annos
 
@@ -206,11 +214,14 @@ def prepare_pascal_context(key: str, raw: Path, data_dir: Path, train: bool = Fa
                               grouped.get(img["image_id"], [])))
         names = sorted(names)
         missing = [n for n in names if not (voc2010 / "JPEGImages" / f"{n}.jpg").is_file()]
-        if missing:
+        if missing:  # labelled but not evaluable: left out of the split, so the folder passes its verifier
             from .verify import format_names
 
             res.warnings.append(f"{len(missing)} {phase} images of the JSON are missing from "
-                                f"{voc2010 / 'JPEGImages'}: {format_names(missing)}")
+                                f"{voc2010 / 'JPEGImages'} (left out of {SPLIT_DIR}/{phase}.txt): "
+                                f"{format_names(missing)}")
+            gone = set(missing)
+            names = [n for n in names if n not in gone]
         split = dest / SPLIT_DIR / f"{phase}.txt"
         if write_text_if_changed(split, "".join(n + "\n" for n in names)):
             res.notes.append(f"wrote {split} ({len(names)} names)")

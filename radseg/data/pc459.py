@@ -9,9 +9,14 @@ Images are not copied or re-encoded: evaluation reads ``VOC2010/JPEGImages/<id>.
 
 The val list is the one the literature's mmseg configs read,
 ``ImageSets/SegmentationContext/val.txt`` (written by ``radseg data prepare context59`` from
-``trainval_merged.json``, 5,104 ids); CAT-Seg's ``pascalcontext_val.txt`` in the VOC2010
-folder is used too, and written as ``val.txt`` when that is missing. A ``.tif`` is made for
-every id of either list (the spec's recommendation: the union). No mmseg / mmcv imports.
+``trainval_merged.json``, 5,104 ids), or CAT-Seg's ``pascalcontext_val.txt`` (in the VOC2010
+folder) when that is missing. A ``.tif`` is made for every id of either list (the spec's
+recommendation: the union). An id without a ``trainval/<id>.mat`` gets no label, as CAT-Seg
+skips it, and is left out of the split file this converter writes, PC-459's own
+``ImageSets/SegmentationContext/pc459_val.txt`` (:data:`SPLIT_FILE`): the ids of the val list
+that have a label, which is the set CAT-Seg evaluates (detectron2 pairs images with the labels
+that exist), so the prepared folder passes its verifier. Context59/60's ``val.txt`` is shared
+with other benchmarks and never written here. No mmseg / mmcv imports.
 """
 from __future__ import annotations
 
@@ -34,7 +39,10 @@ from .common import (
 )
 
 LABEL_DIR = "annotations_detectron2/pc459_val"
-SPLIT_FILE = "ImageSets/SegmentationContext/val.txt"
+#: PC-459's split (the dataset table's ``split_file``): the val list's ids that have a label
+SPLIT_FILE = "ImageSets/SegmentationContext/pc459_val.txt"
+#: Context59/60's split (``radseg data prepare context59``), the literature's PC-459 val list
+CONTEXT_SPLIT = "ImageSets/SegmentationContext/val.txt"
 CAT_LIST = "pascalcontext_val.txt"
 
 
@@ -82,17 +90,17 @@ def prepare_pc459(key: str, raw: Path, data_dir: Path, workers: int = 1) -> Prep
     dest = res.root
 
     lists = {}
-    for p in (dest / SPLIT_FILE, voc / SPLIT_FILE, voc / CAT_LIST, raw / CAT_LIST):
+    for p in (dest / CONTEXT_SPLIT, voc / CONTEXT_SPLIT, voc / CAT_LIST, raw / CAT_LIST):
         if p.is_file() and p.resolve() not in {q.resolve() for q in lists}:
             lists[p] = _read_list(p)
     if not lists:
         raise DatasetError(
-            f"no val list: neither {dest / SPLIT_FILE} nor {voc / CAT_LIST} exists. Run `radseg data prepare "
-            f"context59 --raw {voc}` first (it writes {SPLIT_FILE}), or put CAT-Seg's {CAT_LIST} into {voc}.")
+            f"no val list: neither {dest / CONTEXT_SPLIT} nor {voc / CAT_LIST} exists. Run `radseg data prepare "
+            f"context59 --raw {voc}` first (it writes {CONTEXT_SPLIT}), or put CAT-Seg's {CAT_LIST} into {voc}.")
     ids = sorted(set().union(*lists.values()))
-    if not (dest / SPLIT_FILE).is_file():
-        write_text_if_changed(dest / SPLIT_FILE, "".join(n + "\n" for n in ids))
-        res.notes.append(f"wrote {dest / SPLIT_FILE} ({len(ids)} ids, from {', '.join(map(str, lists))})")
+    # the evaluated list: Context's val.txt where there is one (the literature's ann_file), else the union
+    context = next((lst for p, lst in lists.items() if p.name == "val.txt"), None)
+    val_ids = sorted(set(context)) if context is not None else ids
 
     label_dir = dest / LABEL_DIR
     label_dir.mkdir(parents=True, exist_ok=True)
@@ -110,10 +118,18 @@ def prepare_pc459(key: str, raw: Path, data_dir: Path, workers: int = 1) -> Prep
             tasks.append((str(src), str(out)))
     unlabeled = run_tasks(_convert_one, tasks, workers=workers, desc=key)
     res.converted = len(tasks)
+    missing = set(no_mat)
+    kept = [n for n in val_ids if n not in missing]
+    if not kept:
+        raise DatasetError(f"none of the {len(val_ids)} val ids has a trainval/<id>.mat in {voc / 'trainval'}: "
+                           f"extract Mottaghi's trainval.tar.gz into {voc} (docs/DATA.md).")
+    if write_text_if_changed(dest / SPLIT_FILE, "".join(n + "\n" for n in kept)):
+        res.notes.append(f"wrote {dest / SPLIT_FILE} ({len(kept)} ids, from {', '.join(map(str, lists))})")
     if no_mat:
         from .verify import format_names
+        left_out = sorted(missing.intersection(val_ids))
         res.warnings.append(f"{len(no_mat)} val ids have no trainval/<id>.mat (no label made, as CAT-Seg "
-                            f"skips them): {format_names(no_mat)}")
+                            f"skips them; {len(left_out)} left out of {SPLIT_FILE}): {format_names(no_mat)}")
     if tasks:
         n_un = sum(1 for u in unlabeled if u)
         res.notes.append(f"{n_un} of the {len(tasks)} converted labels hold 65535 (LabelMap value 0 = unlabeled)")

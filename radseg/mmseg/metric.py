@@ -11,7 +11,8 @@ naming the label file and its image, not a silent ``mIoU 0.0`` / ``aAcc nan``.
 ``boundary_iou=True`` (``eval.py --boundary-iou``; CorrCLIPv2's spelling
 ``iou_metrics=['mIoU', 'mBoundaryIoU']`` also works) adds ``mBoundaryIoU`` and
 ``BoundaryIoU.<class>`` (:mod:`radseg.metrics.boundary_iou`; docs/BOUNDARY_IOU.md): each
-sample's result gets the boundary intersection and union as a 5th and 6th entry.
+sample's result gets the boundary intersection and union as a 5th and 6th entry (on the
+``H x W`` maps, also where a side is 1 pixel).
 ``allowed_label_values`` lists other values the labels may hold without being
 ignored: ADE-847 / PC-459's unlabeled 65535 under the literature's evaluation
 (ignore index 255; mmseg's ``intersect_and_union`` then drops those pixels from
@@ -53,6 +54,12 @@ def check_label_values(label: torch.Tensor, num_classes: int, ignore_index: int,
         f"and check them with `radseg data verify`.")
 
 
+def _image_map(data: torch.Tensor) -> np.ndarray:
+    """A sample's ``1 x H x W`` (or ``H x W``) map -> ``H x W`` numpy, keeping a side of 1
+    (``.squeeze()`` would turn a 1 x N map into a vector and 1 x 1 into a scalar)."""
+    return (data[0] if data.ndim == 3 else data).cpu().numpy()
+
+
 @METRICS.register_module()
 class RADSegIoUMetric(IoUMetric):
     """``IoUMetric`` plus per-class values and the label check; ``allowed_label_values`` and
@@ -87,8 +94,8 @@ class RADSegIoUMetric(IoUMetric):
         if self.boundary_iou and not self.format_only:
             first = len(self.results) - len(data_samples)  # super() appended one tuple per sample
             for i, sample in enumerate(data_samples):
-                pred = sample["pred_sem_seg"]["data"].squeeze().cpu().numpy()
-                label = sample["gt_sem_seg"]["data"].squeeze().cpu().numpy()
+                pred = _image_map(sample["pred_sem_seg"]["data"])
+                label = _image_map(sample["gt_sem_seg"]["data"])
                 self.results[first + i] = tuple(self.results[first + i]) + boundary_intersect_union(
                     pred, label, num_classes, self.ignore_index, self.boundary_dilation_ratio)
 

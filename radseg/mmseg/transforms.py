@@ -5,6 +5,12 @@ only turn a decoding failure into a :class:`radseg.errors.DatasetError` that
 names the file. ``RADSegLoadAnnotations(label_dtype='uint16')`` loads 16-bit
 labels losslessly (ADE-847, PC-459): mmseg's loader ends in ``.astype(np.uint8)``,
 which would keep only the low 8 bits (EXTRA_BENCHMARKS.md section 0).
+
+Labels with a side of 1 pixel (1 x 1, 1 x N, N x 1): mmseg's loader calls ``.squeeze()`` on the
+decoded map, which also drops a size-1 image axis, and ``PackSegInputs`` then asserts "The dim of
+value must be 2 or 3". Both dtypes here drop only a size-1 channel axis
+(:func:`drop_channel_axis`); on every map with both sides above 1 that is what ``.squeeze()``
+does, so the labels are the same arrays as mmseg's.
 """
 from __future__ import annotations
 
@@ -16,6 +22,13 @@ from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
 from ..errors import DatasetError
+
+
+def drop_channel_axis(gt: np.ndarray) -> np.ndarray:
+    """A decoded label map ``H x W`` or ``H x W x 1`` -> ``H x W`` (``H`` or ``W`` may be 1);
+    any other shape is returned unchanged (mmseg's ``.squeeze()`` without touching the image
+    axes)."""
+    return gt[..., 0] if gt.ndim == 3 and gt.shape[2] == 1 else gt
 
 
 def _fail(kind: str, path: str, err: Exception) -> DatasetError:
@@ -42,10 +55,11 @@ class RADSegLoadImageFromFile(LoadImageFromFile):
 class RADSegLoadAnnotations(LoadAnnotations):
     """mmseg ``LoadAnnotations`` that names a corrupt label file.
 
-    ``label_dtype='uint8'`` (default): mmseg's loader unchanged. ``'uint16'``: the same steps
-    (pillow decode, ``flag='unchanged'``, reduce_zero_label, label_map) ending in
+    ``label_dtype='uint8'`` (default): mmseg's steps (pillow decode, ``flag='unchanged'``,
+    ``.astype(np.uint8)``, reduce_zero_label, label_map). ``'uint16'``: the same steps ending in
     ``.astype(np.uint16)``, as the literature's ``MyLoadAnnotations`` does, so values above
-    255 and 65535 survive; ``PackSegInputs`` then makes them int64.
+    255 and 65535 survive; ``PackSegInputs`` then makes them int64. Both keep a 1-pixel side
+    (module doc).
     """
 
     def __init__(self, label_dtype: str = "uint8", **kwargs) -> None:
@@ -56,21 +70,23 @@ class RADSegLoadAnnotations(LoadAnnotations):
 
     def _load_seg_map(self, results: dict) -> None:
         try:
-            if self.label_dtype == "uint8":
-                return super()._load_seg_map(results)
-            return self._load_seg_map_16(results)
+            return self._load_seg_map_as(results)
         except AssertionError:
             raise
         except Exception as e:
             raise _fail("label", results.get("seg_map_path", "?"), e) from None
 
-    def _load_seg_map_16(self, results: dict) -> None:
-        """mmseg 1.2.2 ``LoadAnnotations._load_seg_map`` with ``np.uint16`` for ``np.uint8``."""
+    def _load_seg_map_as(self, results: dict) -> None:
+        """mmseg 1.2.2 ``LoadAnnotations._load_seg_map`` with :func:`drop_channel_axis` for
+        ``.squeeze()`` and, for ``'uint16'``, ``np.uint16`` for ``np.uint8`` (and a shape check)."""
         img_bytes = fileio.get(results["seg_map_path"], backend_args=self.backend_args)
-        gt = mmcv.imfrombytes(img_bytes, flag="unchanged", backend=self.imdecode_backend).squeeze()
-        if gt.dtype not in (np.uint8, np.uint16) or gt.ndim != 2:
-            raise ValueError(f"not a single-channel 8- or 16-bit label map ({gt.dtype}, shape {gt.shape})")
-        gt = gt.astype(np.uint16)
+        gt = drop_channel_axis(mmcv.imfrombytes(img_bytes, flag="unchanged", backend=self.imdecode_backend))
+        if self.label_dtype == "uint16":
+            if gt.dtype not in (np.uint8, np.uint16) or gt.ndim != 2:
+                raise ValueError(f"not a single-channel 8- or 16-bit label map ({gt.dtype}, shape {gt.shape})")
+            gt = gt.astype(np.uint16)
+        else:
+            gt = gt.astype(np.uint8)
         if self.reduce_zero_label is None:
             self.reduce_zero_label = results["reduce_zero_label"]
         assert self.reduce_zero_label == results["reduce_zero_label"], \

@@ -424,8 +424,9 @@ def _baseline_runs(method: str, datasets, resolutions, config_dir: Path, root: P
     from ..methods import get_method
     model = str(get_method(method).settings_cls.defaults().get("model_version", method))
     runs = []
+    mess = set(dataset_names("mess"))
     for ds in datasets:
-        res = MESS_PRESET if ds in MESS_KEYS else resolutions[0]
+        res = MESS_PRESET if ds in mess else resolutions[0]
         cfg = (config_dir / res / f"{ds}.py").resolve()
         if not cfg.is_file():
             raise ConfigError(f"no config for {ds} at {res}: '{cfg}' does not exist.")

@@ -14,7 +14,7 @@ test_dataloader = dict(
         benchmark=benchmark,
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages', seg_map_path='annotations_detectron2/pc459_val'),
-        ann_file='ImageSets/SegmentationContext/val.txt',
+        ann_file='ImageSets/SegmentationContext/pc459_val.txt',  # the val ids with a label
         img_suffix='.jpg',
         seg_map_suffix='.tif',
         reduce_zero_label=False))
