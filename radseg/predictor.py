@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 import numpy as np
 import torch
 
+from .class_names import ClassesLike, parse_classes  # noqa: F401 (the old import path)
 from .config import RADSegConfig
 from .errors import ConfigError, RADSegError
 from .preprocess import network_input
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from .core.encoder import RADSegEncoder, SegmentationResult
 
 ImageLike = Union[str, Path, "np.ndarray", torch.Tensor, "PIL.Image.Image"]  # noqa: F821
-ClassesLike = Union[str, Sequence[Union[str, Sequence[str]]]]
 DeviceLike = Optional[Union[str, torch.device]]  # None: CUDA when available
 
 
@@ -62,27 +62,6 @@ class Prediction:
         """The label map as a palette PNG image (pixel value = class index)."""
         from .visualize import label_map_image
         return label_map_image(self.labels.cpu().numpy(), len(self.classes))
-
-
-def parse_classes(classes: ClassesLike) -> List[List[str]]:
-    """``"sky, dog|puppy"`` or ``["sky", "dog|puppy"]`` or ``[["sky"], ["dog", "puppy"]]`` ->
-    synonym lists, validated like class files (no empty or duplicate names)."""
-    from .class_names import check_duplicates, split_labels
-    if isinstance(classes, str):
-        return split_labels(classes)
-    if classes is None or len(classes) == 0:
-        raise ConfigError("no classes given: pass a list of class names, e.g. ['sky', 'dog'].")
-    out = []
-    for c in classes:
-        if isinstance(c, str):
-            syns = [s.strip() for s in c.split("|")]
-        else:
-            syns = [str(s).strip() for s in c]
-        if not syns or not all(s and any(ch.isalnum() for ch in s) for s in syns):
-            raise ConfigError(f"class {c!r} has an empty name; give each class a name (synonyms joined by |).")
-        out.append(syns)
-    check_duplicates(out, lambda i: f"class {i + 1} ('{out[i][0]}')")
-    return out
 
 
 def load_rgb(image: ImageLike) -> np.ndarray:

@@ -9,10 +9,12 @@ RGB, ``(x - mean) / std`` with CLIP's statistics in 0..255 units.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used: the resize serves the torch-free ONNX path too
+    import torch
 
 #: CLIP statistics in 0..255 units, RGB order (mmseg's SegDataPreProcessor in the configs).
 MEAN_RGB = (122.771, 116.746, 104.094)
@@ -37,6 +39,7 @@ def rescale_like_mmseg(image: np.ndarray, scale: Optional[Sequence[int]]) -> np.
 
 def normalize_image(img_rgb: torch.Tensor) -> torch.Tensor:
     """``... x 3 x H x W`` RGB in 0..255 -> CLIP-normalised float32 (SegDataPreProcessor's op order)."""
+    import torch
     mean = torch.tensor(MEAN_RGB, device=img_rgb.device).view(3, 1, 1)
     std = torch.tensor(STD_RGB, device=img_rgb.device).view(3, 1, 1)
     return (img_rgb.float() - mean) / std
@@ -44,6 +47,7 @@ def normalize_image(img_rgb: torch.Tensor) -> torch.Tensor:
 
 def network_input(image_rgb: np.ndarray, scale: Optional[Sequence[int]]) -> torch.Tensor:
     """``H x W x 3`` uint8 RGB -> the normalised ``1 x 3 x H' x W'`` network input."""
+    import torch
     net_in = rescale_like_mmseg(image_rgb, scale)
     x = torch.from_numpy(np.ascontiguousarray(net_in)).permute(2, 0, 1)
     return normalize_image(x)[None]

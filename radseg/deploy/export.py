@@ -13,13 +13,15 @@ What goes into the folder (docs/DEPLOY.md):
   and mask decoder exactly as RADSeg+ calls them: one positive point and one box per region,
   the class's 3-D dense mask prompt, ``multimask_output=False``; the dense positional
   encoding is a constant of the decoder graph, as in ``segment_anything.utils.onnx.SamOnnxModel``);
+* ``text_encoder.onnx`` (+ ``tokenizer/`` for a Hugging Face tokenizer): the language tower, so the
+  export embeds any class list (:mod:`radseg.deploy.text_export`);
 * ``text_embeddings.npz``: the prompt embeddings of the exported class names (computed once
-  in PyTorch: the text tower is not exported);
+  in PyTorch: a pre-computed cache, not a limit);
 * ``radseg_onnx.json`` (:data:`MANIFEST`): format, each graph's inputs and outputs, the
   RADSeg settings, the source models' digests. Written last: a folder without it is not an export.
 
-Stitching, SCGA, the cosine, upsampling, denoising, regions and the merge stay in PyTorch
-(:mod:`radseg.deploy.ort_backend`).
+Stitching, SCGA, the cosine, upsampling, denoising, regions and the merge run in PyTorch
+(:mod:`radseg.deploy.ort_backend`) or, for RADSeg, in numpy without torch (:mod:`radseg.deploy.runtime`).
 """
 from __future__ import annotations
 
@@ -36,7 +38,16 @@ import torch.nn as nn
 
 from ..config import RADSegConfig
 from ..errors import ConfigError, OutputError
-from .format import FORMAT, FORMAT_VERSION, MANIFEST, TEXT_FILE, manifest_settings, require_onnx  # noqa: F401
+from .format import (  # noqa: F401
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    TEXT_FILE,
+    TEXT_TOWER,
+    file_sha256,
+    manifest_settings,
+    require_onnx,
+)
 
 EXPORTERS = ("dynamo", "torchscript")
 #: ``--exporter`` values (``auto``: see :func:`export_graph`)
@@ -298,8 +309,12 @@ def _text_file(encoder, classes: List[List[str]], path: Path) -> Dict:
 
 def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[str]], *, sam=None,
                  preset: Optional[str] = None, size=None, exporter: str = "auto", opset: int = OPSET,
-                 force: bool = False, info: Optional[Dict] = None, log: Callable[[str], None] = print) -> Dict:
-    """Export into a fresh folder ``out`` (built next to it, moved into place when complete)."""
+                 force: bool = False, info: Optional[Dict] = None, log: Callable[[str], None] = print,
+                 text_tower: bool = True) -> Dict:
+    """Export into a fresh folder ``out`` (built next to it, moved into place when complete).
+
+    ``text_tower``: also export the language tower (``text_encoder.onnx``, tokenizer, templates), so
+    the export embeds any class list (:mod:`radseg.deploy.text_export`)."""
     from ..core.text_embeddings import weights_digest
     require_onnx()
     import onnx
@@ -319,6 +334,15 @@ def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[st
         t0 = time.perf_counter()
         parts = export_parts(encoder, partial, sam=sam, size=size, exporter=exporter, opset=opset, log=log)
         text = _text_file(encoder, classes, partial / TEXT_FILE)
+        tower_part, tower = None, None
+        if text_tower:
+            from .text_export import export_text_tower
+            tower_part, tower = export_text_tower(encoder.text_embedder, partial, text["names"], exporter, opset,
+                                                  log=log)
+        if tower_part is not None:
+            parts[TEXT_TOWER] = tower_part
+        for entry in parts.values():  # checked before any session is created (OnnxExport.open)
+            entry["sha256"] = file_sha256(partial / entry["file"])
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -329,7 +353,7 @@ def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[st
             "preset": preset, "patch_size": int(encoder.patch_size),
             "size": None if size is None or config.slide_crop > 0 else [int(s) for s in size],
             "settings": manifest_settings(config), "config": config.to_dict(),
-            "parts": parts, "text": text,
+            "parts": parts, "text": text, "text_tower": tower,
             "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                          "onnxruntime": onnxruntime.__version__},
             "export_s": round(time.perf_counter() - t0, 2),
@@ -355,8 +379,8 @@ def export_onnx(out, config: RADSegConfig, *, preset: Optional[str] = None, clas
     ``classes``: names to embed (a list, ``"a, b|c"``, or a class-name file / built-in list);
     default: the config's ``class_names`` (a preset's benchmark classes).
     """
-    from ..class_names import builtin_class_files, load_class_names
-    from ..predictor import RADSegPredictor, parse_classes
+    from ..class_names import builtin_class_files, load_class_names, parse_classes
+    from ..predictor import RADSegPredictor
     require_onnx()
     if config.fast:
         raise ConfigError("fast mode is not exported (the ONNX graphs are the exact fp32 path); drop --fast.")
