@@ -161,21 +161,12 @@ class RADSegPredictor:
     @classmethod
     def from_onnx(cls, folder, device=None, *, sam_refine: Optional[bool] = None, providers=None,
                   threads: Optional[int] = None, optimization: str = "all") -> RADSegPredictor:
-        """A predictor whose backbone passes, ``head_mlp`` and SAM parts run in ONNX Runtime from a
-        ``radseg export onnx`` folder (docs/DEPLOY.md); the rest is the same torch code, the same
-        :class:`Prediction`. Settings are the export's; ``sam_refine=False`` runs RADSeg from a
-        RADSeg+ export. ``device``: ``cpu`` (default) or ``cuda`` (``onnxruntime-gpu``);
-        ``providers``: ONNX Runtime execution providers (e.g. TensorRT's), overriding the device's;
-        ``threads``: intra-op threads (default: ONNX Runtime's, one per core); ``optimization``:
-        ``disable``, ``basic``, ``extended`` or ``all`` (graph optimisation level)."""
-        from .deploy.ort_backend import OnnxExport, build_onnx_encoder
-        device = resolve_device(device or "cpu")
-        config = None
-        if sam_refine is not None:
-            config = OnnxExport.open(folder).config().replace(sam_refine=bool(sam_refine))
-        encoder, config = build_onnx_encoder(folder, device, config, providers=providers, threads=threads,
-                                             optimization=optimization)
-        return cls(encoder, config)
+        """A predictor over a ``radseg export onnx`` folder: kept for existing code, it forwards to
+        :func:`radseg.deploy.onnx_predictor.load_onnx_predictor` (which builds the ONNX Runtime encoder
+        and hands it over; the predictor itself knows an encoder, not ONNX)."""
+        from .deploy.onnx_predictor import load_onnx_predictor
+        return load_onnx_predictor(folder, device, sam_refine=sam_refine, providers=providers, threads=threads,
+                                   optimization=optimization)
 
     def update(self, **changes: Any) -> RADSegConfig:
         """Change settings of the loaded predictor without loading anything again: the

@@ -67,10 +67,12 @@ def backend_config(args, classes):
 
 def build_segment_predictor(onnx_export, config, device):
     """The predictor for ``config``: ONNX Runtime sessions over an export folder, or torch."""
+    from .deploy.run_settings import note_settings
     from .predictor import RADSegPredictor
+    note_settings(config, onnx_export)
     if onnx_export is not None:
-        from .deploy.ort_backend import build_onnx_encoder
-        return RADSegPredictor(*build_onnx_encoder(str(onnx_export.folder), device, config))
+        from .deploy.onnx_predictor import load_onnx_predictor
+        return load_onnx_predictor(str(onnx_export.folder), device, config=config)
     return RADSegPredictor.from_config(config, device=device)
 
 

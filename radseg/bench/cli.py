@@ -43,6 +43,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--backend", nargs="+", choices=("torch", "onnxruntime"), default=["torch"],
                    help="torch (default); with onnxruntime each exact row is followed by the same case "
                         "through an ONNX export (CPU; docs/DEPLOY.md)")
+    p.add_argument("--model-dir", default=None,
+                   help="with --backend onnxruntime: run the ONNX Runtime rows from this existing export "
+                        "(radseg export onnx) instead of exporting each case")
     p.add_argument("--plugin", action="append", default=[])
     p.set_defaults(func=run_from_args)
     return p
@@ -68,6 +71,11 @@ def run_from_args(args) -> int:
     from .core import run_bench
     from .report import markdown_table
     load_plugins(args.plugin)
+    if args.model_dir is not None and "onnxruntime" not in args.backend:
+        raise ConfigError("--model-dir is the export of --backend onnxruntime; add --backend torch onnxruntime.")
+    if "onnxruntime" in args.backend:
+        from ..deploy.bench import use_export
+        use_export(args.model_dir)
     cap = args.max_windows_per_batch
     if cap in ("all", "none", "None"):
         cap = None
