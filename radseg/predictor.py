@@ -158,16 +158,6 @@ class RADSegPredictor:
             encoder.sam_refiner = SAMRefiner.from_config(load_sam(config.sam_ckpt, device=device), config)
         return cls(encoder, config)
 
-    @classmethod
-    def from_onnx(cls, folder, device=None, *, sam_refine: Optional[bool] = None, providers=None,
-                  threads: Optional[int] = None, optimization: str = "all") -> RADSegPredictor:
-        """A predictor over a ``radseg export onnx`` folder: kept for existing code, it forwards to
-        :func:`radseg.deploy.onnx_predictor.load_onnx_predictor` (which builds the ONNX Runtime encoder
-        and hands it over; the predictor itself knows an encoder, not ONNX)."""
-        from .deploy.onnx_predictor import load_onnx_predictor
-        return load_onnx_predictor(folder, device, sam_refine=sam_refine, providers=providers, threads=threads,
-                                   optimization=optimization)
-
     def update(self, **changes: Any) -> RADSegConfig:
         """Change settings of the loaded predictor without loading anything again: the
         encoder's live settings (windows, scalings, thresholds, fast mode, ...), the

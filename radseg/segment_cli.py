@@ -69,11 +69,13 @@ def build_segment_predictor(onnx_export, config, device):
     """The predictor for ``config``: ONNX Runtime sessions over an export folder, or torch."""
     from .deploy.run_settings import note_settings
     from .predictor import RADSegPredictor
-    note_settings(config, onnx_export)
     if onnx_export is not None:
         from .deploy.onnx_predictor import load_onnx_predictor
-        return load_onnx_predictor(str(onnx_export.folder), device, config=config)
-    return RADSegPredictor.from_config(config, device=device)
+        predictor = load_onnx_predictor(str(onnx_export.folder), device, config=config)
+    else:
+        predictor = RADSegPredictor.from_config(config, device=device)
+    note_settings(predictor.config, onnx_export)
+    return predictor
 
 
 def run_segment_collection(args) -> int:

@@ -1,5 +1,5 @@
 """Catalogue: bad inputs of `radseg export onnx`, `radseg segment --backend onnxruntime` and
-`RADSegPredictor.from_onnx`, through the real entry points.
+`radseg.deploy.load_onnx_predictor`, through the real entry points.
 
 Each case must exit non-zero with exactly one ``error: ...`` line naming the problem, no
 traceback, before any model or ONNX session is loaded (the export folders here are fakes: a
@@ -116,11 +116,11 @@ def test_bad_deploy_input_gives_one_error_line(case, tmp_path, monkeypatch, caps
     assert _listing(inputs) == before, case
 
 
-def test_from_onnx_checks_before_loading(tmp_path):
-    from radseg import RADSegPredictor
+def test_load_onnx_predictor_checks_before_loading(tmp_path):
+    from radseg.deploy.onnx_predictor import load_onnx_predictor
     from radseg.errors import ConfigError
     _fake_export(tmp_path / "exp")
     with pytest.raises(ConfigError, match="not a radseg ONNX export"):
-        RADSegPredictor.from_onnx(tmp_path)
+        load_onnx_predictor(tmp_path)
     with pytest.raises(ConfigError, match="has no SAM graphs"):
-        RADSegPredictor.from_onnx(tmp_path / "exp", sam_refine=True)
+        load_onnx_predictor(tmp_path / "exp", sam_refine=True)

@@ -18,6 +18,7 @@ pytest.importorskip("onnx")
 
 from radseg import RADSegPredictor  # noqa: E402
 from radseg.cli import main  # noqa: E402
+from radseg.deploy.onnx_predictor import load_onnx_predictor  # noqa: E402
 
 PRESETS = ("voc_low", "voc_mid", "voc_high")
 CLASSES = ["aeroplane", "bicycle", "bird", "boat|ship", "bottle", "bus"]
@@ -71,7 +72,7 @@ def test_export_folder_describes_its_graphs(exports):
 @pytest.mark.parametrize("preset", PRESETS)
 def test_onnxruntime_matches_torch(exports, torch_predictor, image, preset):
     from radseg.bench.core import _window_crops
-    ort_pred = RADSegPredictor.from_onnx(exports[preset], device="cpu")
+    ort_pred = load_onnx_predictor(exports[preset], device="cpu")
     config = ort_pred.config
     assert config.sam_refine and config.model_version == "tiny-random"
     torch_pred = torch_predictor

@@ -2,7 +2,7 @@
 
 The predictor knows an encoder, not ONNX: this module builds the ONNX Runtime encoder
 (:class:`radseg.deploy.ort_backend.OrtEncoder`, the export's graphs behind the torch encoder's
-interface) and hands it to the predictor. ``RADSegPredictor.from_onnx`` forwards here.
+interface) and hands it to the predictor.
 """
 from __future__ import annotations
 

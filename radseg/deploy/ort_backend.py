@@ -10,7 +10,7 @@
   neck, prompt encoder and mask decoder as graphs; ``postprocess_masks`` is SAM's own torch code),
   so region extraction, prompts and the merge are the refiner's own code.
 
-``RADSegPredictor.from_onnx(folder)`` builds these (:func:`build_onnx_encoder`). Execution
+``radseg.deploy.load_onnx_predictor(folder)`` builds these (:func:`build_onnx_encoder`). Execution
 providers: the CPU's on ``device="cpu"``; on CUDA, ``CUDAExecutionProvider`` (needs the
 ``onnxruntime-gpu`` package), TensorRT only when asked for with ``providers=`` (docs/DEPLOY.md).
 """
@@ -240,7 +240,7 @@ class OrtSam:
 
 def build_onnx_encoder(folder, device, config: Optional[RADSegConfig] = None, providers=None,
                        threads: Optional[int] = None, optimization: str = "all"):
-    """``(encoder, config)`` for ``RADSegPredictor.from_onnx``: the export's config (or ``config``,
+    """``(encoder, config)`` for ``load_onnx_predictor``: the export's config (or ``config``,
     checked against it), the graphs loaded, the SAM refiner attached for RADSeg+."""
     require_onnxruntime("--backend onnxruntime")
     export = OnnxExport.open(folder)

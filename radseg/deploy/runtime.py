@@ -154,7 +154,7 @@ class OnnxSegmenter:
 
     def predict(self, image, classes=None) -> RuntimePrediction:
         """Segment one image (a path, PIL image or ``H x W x 3`` uint8 array) into ``classes``."""
-        from ..preprocess import MEAN_RGB, STD_RGB, rescale_like_mmseg
+        from ..image_rescale import MEAN_RGB, STD_RGB, rescale_like_mmseg
         t0 = time.perf_counter()
         if classes is not None:
             self.set_classes(classes)

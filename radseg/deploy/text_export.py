@@ -81,7 +81,7 @@ def export_text_tower(text_embedder, out_dir: Path, names: Sequence[str], export
     """``(part entry, manifest["text_tower"])`` of ``text_encoder.onnx``, or ``(None, None)`` with a
     note when the adaptor's tokenizer cannot be reproduced without torch."""
     from ..core.text_embeddings import weights_digest
-    from .export import export_graph
+    from .graph_export import export_graph
     from .tokenizer import load_tokenizer
     adaptor = text_embedder.adaptor
     spec = tokenizer_spec(adaptor.tokenizer, out_dir)
@@ -117,7 +117,7 @@ def embedding_error(text_embedder, path: Path, spec: Dict, folder: Path, templat
     """The export check of the whole text path: ``max|onnx - torch| / max|torch|`` of the class
     embeddings of ``names`` (tokenizer, graph, normalisation and template mean) against the torch
     :class:`radseg.core.text_embeddings.TextEmbedder`; above 1e-4 fails the export."""
-    from .export import CHECK_TOLERANCE
+    from .graph_export import CHECK_TOLERANCE
     from .text_runtime import ExportTextEmbedder
     emb = ExportTextEmbedder(folder, {"tokenizer": spec, "templates": list(templates)}, path, disk_cache=False)
     ours = np.stack([emb.embed_one(n) for n in names])
