@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,41 @@ def test_bench_takes_an_existing_export(export, tmp_path, capsys):
                "--model-dir", str(export)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0 and err[-1].startswith("error: ") and "slide_crop=224 (export: 336)" in err[-1]
+
+
+def _doc_blocks(lang):
+    import re
+    text = (ROOT / "docs" / "DEPLOY.md").read_text()
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_deploy_doc_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    """Every command and the Python example of docs/DEPLOY.md's first blocks, with the stand-in."""
+    import shlex
+
+    from PIL import Image
+
+    from radseg.deploy import runtime
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RADSEG_CACHE_DIR", str(tmp_path / "cache"))
+    rs = np.random.RandomState(5)
+    Image.fromarray((rs.rand(375, 500, 3) * 255).astype(np.uint8)).save(tmp_path / "photo.jpg")
+    commands = [ln for ln in _doc_blocks("bash")[0].splitlines() if ln.strip() and not ln.startswith("pip ")]
+    assert len(commands) == 7
+    for line in commands:
+        line = line.replace("c-radio_v3-b", "tiny-random").replace("--sam-refine", "--sam-refine --sam-ckpt "
+                                                                                  "tiny-random-sam")
+        argv = shlex.split(line, comments=True)
+        t0 = time.perf_counter()
+        if argv[0] == "radseg":
+            rc = main(argv[1:])
+        else:
+            assert argv[:3] == ["python", "-m", "radseg.deploy.runtime"]
+            rc = runtime.main(argv[3:])
+        assert rc == 0, (line, capsys.readouterr().err[-2000:])
+        print(f"{time.perf_counter() - t0:.1f} s: {line}", file=sys.__stderr__)
+    assert (tmp_path / "photo_labels.png").is_file() and (tmp_path / "exports" / "ade_plus" / "sam_neck.onnx").is_file()
+    code = _doc_blocks("python")[0]
+    scope = {}
+    exec(compile(code, "DEPLOY.md", "exec"), scope)
+    assert scope["seg"].classes == [["sky"], ["building"], ["tree", "forest"]]

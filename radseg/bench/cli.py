@@ -15,8 +15,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--preset", nargs="+", default=["default"],
                    help=f"presets ({', '.join(BENCH_PRESETS)}), 'default' (voc_low/mid/high, cityscapes_mid/high, "
                         f"ade20k_high, coco_stuff_high) or 'all'")
-    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b-random",
-                   help="RADIO version or registered name (default: the full-size random replica)")
+    p.add_argument("--model_version", "--model-version", default=None,
+                   help="RADIO version or registered name (default: the full-size random replica; with "
+                        "--model-dir, the export's model)")
     p.add_argument("--sam", default="sam-vit-h-random",
                    help="SAM source or checkpoint for RADSeg+ (default: the full-size random replica)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
@@ -75,7 +76,9 @@ def run_from_args(args) -> int:
         raise ConfigError("--model-dir is the export of --backend onnxruntime; add --backend torch onnxruntime.")
     if "onnxruntime" in args.backend:
         from ..deploy.bench import use_export
-        use_export(args.model_dir)
+        exported = use_export(args.model_dir)
+        args.model_version = args.model_version or exported
+    args.model_version = args.model_version or "c-radio_v3-b-random"
     cap = args.max_windows_per_batch
     if cap in ("all", "none", "None"):
         cap = None

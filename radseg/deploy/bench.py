@@ -26,7 +26,7 @@ _SCRATCH: List[Path] = []
 _EXISTING: List[Path] = []
 
 
-def use_export(folder: Optional[str]) -> None:
+def use_export(folder: Optional[str]) -> Optional[str]:
     """``radseg bench --backend onnxruntime --model-dir D``: run the ONNX Runtime rows from the existing
     export ``D`` instead of exporting the encoder just timed (checked now: a folder that is not an
     export is one line; per case, other windows, another model or other weights are one line)."""

@@ -171,3 +171,41 @@ class OnnxSegmenter:
         out.image = rgb
         out.timings = {"preprocess": 1e3 * (t1 - t0), "segment": 1e3 * (t2 - t1), "total": 1e3 * (t2 - t0)}
         return out
+
+
+def main(argv=None) -> int:
+    """``python -m radseg.deploy.runtime IMAGE --labels "a, b" --model-dir D [--out PREFIX]``: RADSeg from
+    an export without torch; writes ``PREFIX_labels.png`` and ``PREFIX_overlay.png`` (default: the
+    image's name, in the current folder). Errors are one ``error:`` line, exit status 2."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    from ..errors import RADSegError
+    p = argparse.ArgumentParser(prog="python -m radseg.deploy.runtime",
+                                description="RADSeg from a radseg export onnx folder, with ONNX Runtime and numpy "
+                                            "only (no PyTorch; docs/DEPLOY.md)")
+    p.add_argument("image")
+    p.add_argument("--labels", required=True, help='class names, e.g. "sky, building, tree|forest"')
+    p.add_argument("--model-dir", required=True, help="the export folder")
+    p.add_argument("--out", default=None, help="output prefix (default: the image's name)")
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    args = p.parse_args(argv)
+    try:
+        seg = OnnxSegmenter(args.model_dir, threads=args.threads)
+        from .run_settings import settings_line
+        print(settings_line(seg.config, seg.export), file=sys.stderr)
+        result = seg.predict(args.image, args.labels)
+        prefix = args.out or Path(args.image).stem
+        Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+        result.label_image().save(f"{prefix}_labels.png")
+        result.overlay().save(f"{prefix}_overlay.png")
+    except (RADSegError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {prefix}_overlay.png and {prefix}_labels.png ({result.timings['total']:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
