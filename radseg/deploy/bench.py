@@ -29,10 +29,15 @@ _EXISTING: List[Path] = []
 def use_export(folder: Optional[str]) -> Optional[str]:
     """``radseg bench --backend onnxruntime --model-dir D``: run the ONNX Runtime rows from the existing
     export ``D`` instead of exporting the encoder just timed (checked now: a folder that is not an
-    export is one line; per case, other windows, another model or other weights are one line)."""
+    export is one line; per case, other windows, another model or other weights are one line).
+    ``None``: export each case (the default). Returns the export's model version (the bench's default)."""
     from .export_folder import OnnxExport
-    OnnxExport.open(folder)
+    if folder is None:
+        _EXISTING.clear()
+        return None
+    export = OnnxExport.open(folder)
     _EXISTING[:] = [Path(folder)]
+    return export.manifest.get("model_version")
 
 
 def _existing_export(enc, config: RADSegConfig):
