@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Union
 
-from .errors import ClassNamesError
+from .errors import ClassNamesError, ConfigError
+
+#: class names as the front door takes them: ``"sky, dog|puppy"``, ``["sky", "dog|puppy"]`` or synonym lists
+ClassesLike = Union[str, Sequence[Union[str, Sequence[str]]]]
 
 BUILTIN_DIR = Path(__file__).parent / "class_names"
 
@@ -198,3 +201,23 @@ def split_labels(text: str) -> List[List[str]]:
         classes.append(syns)
     check_duplicates(classes, lambda k: f"--labels: class {k + 1} ('{parts[k]}')")
     return classes
+
+
+def parse_classes(classes: ClassesLike) -> List[List[str]]:
+    """``"sky, dog|puppy"`` or ``["sky", "dog|puppy"]`` or ``[["sky"], ["dog", "puppy"]]`` ->
+    synonym lists, validated like class files (no empty or duplicate names)."""
+    if isinstance(classes, str):
+        return split_labels(classes)
+    if classes is None or len(classes) == 0:
+        raise ConfigError("no classes given: pass a list of class names, e.g. ['sky', 'dog'].")
+    out = []
+    for c in classes:
+        if isinstance(c, str):
+            syns = [s.strip() for s in c.split("|")]
+        else:
+            syns = [str(s).strip() for s in c]
+        if not syns or not all(s and any(ch.isalnum() for ch in s) for s in syns):
+            raise ConfigError(f"class {c!r} has an empty name; give each class a name (synonyms joined by |).")
+        out.append(syns)
+    check_duplicates(out, lambda i: f"class {i + 1} ('{out[i][0]}')")
+    return out

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 import numpy as np
 import torch
 
+from .class_names import ClassesLike, parse_classes  # noqa: F401 (the old import path)
 from .config import RADSegConfig
 from .errors import ConfigError, RADSegError
 from .preprocess import network_input
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from .core.encoder import RADSegEncoder, SegmentationResult
 
 ImageLike = Union[str, Path, "np.ndarray", torch.Tensor, "PIL.Image.Image"]  # noqa: F821
-ClassesLike = Union[str, Sequence[Union[str, Sequence[str]]]]
 DeviceLike = Optional[Union[str, torch.device]]  # None: CUDA when available
 
 
@@ -62,27 +62,6 @@ class Prediction:
         """The label map as a palette PNG image (pixel value = class index)."""
         from .visualize import label_map_image
         return label_map_image(self.labels.cpu().numpy(), len(self.classes))
-
-
-def parse_classes(classes: ClassesLike) -> List[List[str]]:
-    """``"sky, dog|puppy"`` or ``["sky", "dog|puppy"]`` or ``[["sky"], ["dog", "puppy"]]`` ->
-    synonym lists, validated like class files (no empty or duplicate names)."""
-    from .class_names import check_duplicates, split_labels
-    if isinstance(classes, str):
-        return split_labels(classes)
-    if classes is None or len(classes) == 0:
-        raise ConfigError("no classes given: pass a list of class names, e.g. ['sky', 'dog'].")
-    out = []
-    for c in classes:
-        if isinstance(c, str):
-            syns = [s.strip() for s in c.split("|")]
-        else:
-            syns = [str(s).strip() for s in c]
-        if not syns or not all(s and any(ch.isalnum() for ch in s) for s in syns):
-            raise ConfigError(f"class {c!r} has an empty name; give each class a name (synonyms joined by |).")
-        out.append(syns)
-    check_duplicates(out, lambda i: f"class {i + 1} ('{out[i][0]}')")
-    return out
 
 
 def load_rgb(image: ImageLike) -> np.ndarray:
@@ -209,25 +188,6 @@ class RADSegPredictor:
         if refiner is not None and isinstance(getattr(refiner, "sam", None), torch.nn.Module):
             out["sam"] = refiner.sam
         return out
-
-    @classmethod
-    def from_onnx(cls, folder, device=None, *, sam_refine: Optional[bool] = None, providers=None,
-                  threads: Optional[int] = None, optimization: str = "all") -> RADSegPredictor:
-        """A predictor whose backbone passes, ``head_mlp`` and SAM parts run in ONNX Runtime from a
-        ``radseg export onnx`` folder (docs/DEPLOY.md); the rest is the same torch code, the same
-        :class:`Prediction`. Settings are the export's; ``sam_refine=False`` runs RADSeg from a
-        RADSeg+ export. ``device``: ``cpu`` (default) or ``cuda`` (``onnxruntime-gpu``);
-        ``providers``: ONNX Runtime execution providers (e.g. TensorRT's), overriding the device's;
-        ``threads``: intra-op threads (default: ONNX Runtime's, one per core); ``optimization``:
-        ``disable``, ``basic``, ``extended`` or ``all`` (graph optimisation level)."""
-        from .deploy.ort_backend import OnnxExport, build_onnx_encoder
-        device = resolve_device(device or "cpu")
-        config = None
-        if sam_refine is not None:
-            config = OnnxExport.open(folder).config().replace(sam_refine=bool(sam_refine))
-        encoder, config = build_onnx_encoder(folder, device, config, providers=providers, threads=threads,
-                                             optimization=optimization)
-        return cls(encoder, config)
 
     def update(self, **changes: Any) -> RADSegConfig:
         """Change settings of the loaded predictor without loading anything again: the

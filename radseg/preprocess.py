@@ -3,36 +3,18 @@
 mmseg's ``Resize(scale, keep_ratio=True)`` is mmcv's ``imrescale``: one scale
 factor ``min(long_max / long, short / short_side)``, each side rounded with
 ``int(x * f + 0.5)``, then ``cv2.resize(..., INTER_LINEAR)`` (up or down).
-This module does the same with OpenCV alone (no mm* import), pinned by a
+:mod:`radseg.image_rescale` does the same with OpenCV alone (no mm* or torch import), pinned by a
 parity test against ``mmcv.imrescale``. Normalisation is ``SegDataPreProcessor``'s:
 RGB, ``(x - mean) / std`` with CLIP's statistics in 0..255 units.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-#: CLIP statistics in 0..255 units, RGB order (mmseg's SegDataPreProcessor in the configs).
-MEAN_RGB = (122.771, 116.746, 104.094)
-STD_RGB = (68.501, 66.632, 70.323)
-
-
-def rescale_size(h: int, w: int, scale: Sequence[int]) -> Tuple[int, int]:
-    """``(h', w')`` of mmcv's ``rescale_size`` for ``scale = (long_max, short_max)`` (either order)."""
-    long_max, short_max = max(scale), min(scale)
-    f = min(long_max / max(h, w), short_max / min(h, w))
-    return int(h * float(f) + 0.5), int(w * float(f) + 0.5)
-
-
-def rescale_like_mmseg(image: np.ndarray, scale: Optional[Sequence[int]]) -> np.ndarray:
-    """mmseg's test ``Resize(scale, keep_ratio=True)`` on an ``H x W x C`` array (``None``: unchanged)."""
-    if not scale:
-        return image
-    import cv2
-    nh, nw = rescale_size(image.shape[0], image.shape[1], scale)
-    return cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+from .image_rescale import MEAN_RGB, STD_RGB, rescale_like_mmseg, rescale_size  # noqa: F401 (torch-free)
 
 
 def normalize_image(img_rgb: torch.Tensor) -> torch.Tensor:

@@ -16,12 +16,14 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 import numpy as np
 
-from .core.encoder import SegmentationResult
 from .errors import DatasetError
+
+if TYPE_CHECKING:  # torch-free at import: the ONNX Runtime path without PyTorch reads images here
+    from .core.encoder import SegmentationResult
 
 logger = logging.getLogger(__name__)
 

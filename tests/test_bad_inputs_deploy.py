@@ -1,5 +1,5 @@
 """Catalogue: bad inputs of `radseg export onnx`, `radseg segment --backend onnxruntime` and
-`RADSegPredictor.from_onnx`, through the real entry points.
+`radseg.deploy.load_onnx_predictor`, through the real entry points.
 
 Each case must exit non-zero with exactly one ``error: ...`` line naming the problem, no
 traceback, before any model or ONNX session is loaded (the export folders here are fakes: a
@@ -18,17 +18,18 @@ from radseg.cli import main as radseg_main
 ORT = ("--backend", "onnxruntime")
 
 
-def _fake_export(d, crop=336, stride=112, sam=False, files=True):
+def _fake_export(d, crop=336, stride=112, sam=False, files=True, version=1, sha=None):
     from radseg.config import RADSegConfig
     from radseg.deploy.export import FORMAT, MANIFEST
     d.mkdir(parents=True)
     parts = ["backbone", "head_mlp"] + (["sam_backbone", "sam_feat_mlp", "sam_neck", "sam_prompt_encoder",
                                          "sam_mask_decoder"] if sam else [])
     cfg = RADSegConfig(model_version="tiny-random", slide_crop=crop, slide_stride=stride)
-    manifest = {"format": FORMAT, "format_version": 1, "model_version": "tiny-random", "preset": None,
+    manifest = {"format": FORMAT, "format_version": version, "model_version": "tiny-random", "preset": None,
                 "patch_size": 16, "size": None, "sam": "tiny-random-sam" if sam else None,
                 "settings": {"slide_crop": crop, "slide_stride": stride, "scra_scaling": 10.0, "use_scra": True},
-                "config": cfg.to_dict(), "parts": {p: {"file": f"{p}.onnx"} for p in parts},
+                "config": cfg.to_dict(), "parts": {p: {"file": f"{p}.onnx", **({"sha256": sha[p]} if p in (sha or {})
+                                                                                     else {})} for p in parts},
                 "text": {"file": "text_embeddings.npz", "names": ["sky", "sea"]}}
     (d / MANIFEST).write_text(json.dumps(manifest))
     if files:
@@ -53,6 +54,9 @@ CASES = {
     "manifest-other-format": (lambda d: _segment(d)[:-1] + [d / "other"], "format is not 'radseg-onnx'"),
     "manifest-not-json": (lambda d: _segment(d)[:-1] + [d / "garbled"], "cannot be read as an export manifest"),
     "export-incomplete": (lambda d: _segment(d)[:-1] + [d / "incomplete"], "lacks backbone.onnx"),
+    # format 2 holds each graph's SHA-256: a truncated or corrupt graph is named before any session exists
+    "export-corrupt-graph": (lambda d: _segment(d)[:-1] + [d / "corrupt"], "backbone.onnx' is truncated or corrupt"),
+    "export-newer-format": (lambda d: _segment(d)[:-1] + [d / "newer"], "written by a newer radseg"),
     "export-other-crop": (lambda d: _segment(d, "--slide-crop", "224"), "slide_crop=224 (export: 336)"),
     "export-other-stride": (lambda d: _segment(d, "--slide-stride", "224"), "slide_stride=224 (export: 112)"),
     "export-without-sam": (lambda d: _segment(d, "--sam-refine"), "has no SAM graphs"),
@@ -81,6 +85,8 @@ def _inputs(d):
     _fake_export(d / "exp")
     (d / "empty").mkdir()
     _fake_export(d / "incomplete", files=False)
+    _fake_export(d / "corrupt", version=2, sha={"backbone": "0" * 64})
+    _fake_export(d / "newer", version=3)
     (d / "other").mkdir()
     (d / "other" / "radseg_onnx.json").write_text(json.dumps({"format": "something-else"}))
     (d / "garbled").mkdir()
@@ -116,11 +122,11 @@ def test_bad_deploy_input_gives_one_error_line(case, tmp_path, monkeypatch, caps
     assert _listing(inputs) == before, case
 
 
-def test_from_onnx_checks_before_loading(tmp_path):
-    from radseg import RADSegPredictor
+def test_load_onnx_predictor_checks_before_loading(tmp_path):
+    from radseg.deploy.onnx_predictor import load_onnx_predictor
     from radseg.errors import ConfigError
     _fake_export(tmp_path / "exp")
     with pytest.raises(ConfigError, match="not a radseg ONNX export"):
-        RADSegPredictor.from_onnx(tmp_path)
+        load_onnx_predictor(tmp_path)
     with pytest.raises(ConfigError, match="has no SAM graphs"):
-        RADSegPredictor.from_onnx(tmp_path / "exp", sam_refine=True)
+        load_onnx_predictor(tmp_path / "exp", sam_refine=True)

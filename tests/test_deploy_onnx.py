@@ -18,6 +18,7 @@ pytest.importorskip("onnx")
 
 from radseg import RADSegPredictor  # noqa: E402
 from radseg.cli import main  # noqa: E402
+from radseg.deploy.onnx_predictor import load_onnx_predictor  # noqa: E402
 
 PRESETS = ("voc_low", "voc_mid", "voc_high")
 CLASSES = ["aeroplane", "bicycle", "bird", "boat|ship", "bottle", "bus"]
@@ -51,12 +52,13 @@ def image():
 def test_export_folder_describes_its_graphs(exports):
     from radseg.deploy.ort_backend import OnnxExport
     m = json.loads((exports["voc_mid"] / "radseg_onnx.json").read_text())
+    assert m["format_version"] == 2
     assert m["format"] == "radseg-onnx" and m["model_version"] == "tiny-random" and m["preset"] == "voc_mid"
     assert m["settings"] == {"slide_crop": 336, "slide_stride": 112, "scra_scaling": 10.0, "use_scra": True}
     assert len(m["source_digest"]) == 64 and len(m["sam_digest"]) == 64 and m["random_weights"] is True
     parts = m["parts"]
     assert set(parts) == {"backbone", "head_mlp", "sam_backbone", "sam_feat_mlp", "sam_neck",
-                          "sam_prompt_encoder", "sam_mask_decoder"}
+                          "sam_prompt_encoder", "sam_mask_decoder", "text_encoder"}
     x = parts["backbone"]["inputs"]["x"]
     assert x[1:] == [3, 336, 336] and isinstance(x[0], str)  # static window, dynamic window count
     assert parts["backbone"]["outputs"]["features"][1:] == [441, 32]
@@ -70,7 +72,7 @@ def test_export_folder_describes_its_graphs(exports):
 @pytest.mark.parametrize("preset", PRESETS)
 def test_onnxruntime_matches_torch(exports, torch_predictor, image, preset):
     from radseg.bench.core import _window_crops
-    ort_pred = RADSegPredictor.from_onnx(exports[preset], device="cpu")
+    ort_pred = load_onnx_predictor(exports[preset], device="cpu")
     config = ort_pred.config
     assert config.sam_refine and config.model_version == "tiny-random"
     torch_pred = torch_predictor

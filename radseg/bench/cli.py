@@ -15,8 +15,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--preset", nargs="+", default=["default"],
                    help=f"presets ({', '.join(BENCH_PRESETS)}), 'default' (voc_low/mid/high, cityscapes_mid/high, "
                         f"ade20k_high, coco_stuff_high) or 'all'")
-    p.add_argument("--model_version", "--model-version", default="c-radio_v3-b-random",
-                   help="RADIO version or registered name (default: the full-size random replica)")
+    p.add_argument("--model_version", "--model-version", default=None,
+                   help="RADIO version or registered name (default: the full-size random replica; with "
+                        "--model-dir, the export's model)")
     p.add_argument("--sam", default="sam-vit-h-random",
                    help="SAM source or checkpoint for RADSeg+ (default: the full-size random replica)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
@@ -43,6 +44,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--backend", nargs="+", choices=("torch", "onnxruntime"), default=["torch"],
                    help="torch (default); with onnxruntime each exact row is followed by the same case "
                         "through an ONNX export (CPU; docs/DEPLOY.md)")
+    p.add_argument("--model-dir", default=None,
+                   help="with --backend onnxruntime: run the ONNX Runtime rows from this existing export "
+                        "(radseg export onnx) instead of exporting each case")
     p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="compare registered methods side by side (radseg, radseg+ = radseg with SAM, naclip, "
                         "trident, ...): parameters, FLOPs, interleaved latency, peak memory per preset; "
@@ -83,6 +87,13 @@ def _window_cap(value):
 def plan_from_args(args):
     """The checked :class:`radseg.bench.plan.BenchPlan` of the parsed options (nothing loaded)."""
     from .plan import plan_bench
+    if args.model_dir is not None and "onnxruntime" not in args.backend:
+        raise ConfigError("--model-dir is the export of --backend onnxruntime; add --backend torch onnxruntime.")
+    if "onnxruntime" in args.backend:
+        from ..deploy.bench import use_export
+        exported = use_export(args.model_dir)
+        args.model_version = args.model_version or exported
+    args.model_version = args.model_version or "c-radio_v3-b-random"
     mode = "fast" if args.fast else args.mode
     return plan_bench(
         presets=args.preset, model_version=args.model_version, sam=args.sam, device=args.device,

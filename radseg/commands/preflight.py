@@ -90,11 +90,15 @@ def checked_config(args, classes) -> Tuple[Optional[object], RADSegConfig]:
 
 def build_predictor(onnx_export, config: RADSegConfig, device):
     """The predictor for a checked ``config``: ONNX Runtime sessions over an export folder, or torch."""
+    from ..deploy.run_settings import note_settings
     from ..predictor import RADSegPredictor
     if onnx_export is not None:
-        from ..deploy.ort_backend import build_onnx_encoder
-        return RADSegPredictor(*build_onnx_encoder(str(onnx_export.folder), device, config))
-    return RADSegPredictor.from_config(config, device=device)
+        from ..deploy.onnx_predictor import load_onnx_predictor
+        predictor = load_onnx_predictor(str(onnx_export.folder), device, config=config)
+    else:
+        predictor = RADSegPredictor.from_config(config, device=device)
+    note_settings(predictor.config, onnx_export)
+    return predictor
 
 
 def given_settings(args, settings_cls, method: str, names) -> dict:

@@ -22,6 +22,35 @@ import torch
 from ..config import RADSegConfig
 
 _SCRATCH: List[Path] = []
+#: ``radseg bench --model-dir D``: the existing export the ONNX Runtime rows run (set by :func:`use_export`)
+_EXISTING: List[Path] = []
+
+
+def use_export(folder: Optional[str]) -> Optional[str]:
+    """``radseg bench --backend onnxruntime --model-dir D``: run the ONNX Runtime rows from the existing
+    export ``D`` instead of exporting the encoder just timed (checked now: a folder that is not an
+    export is one line; per case, other windows, another model or other weights are one line).
+    ``None``: export each case (the default). Returns the export's model version (the bench's default)."""
+    from .export_folder import OnnxExport
+    if folder is None:
+        _EXISTING.clear()
+        return None
+    export = OnnxExport.open(folder)
+    _EXISTING[:] = [Path(folder)]
+    return export.manifest.get("model_version")
+
+
+def _existing_export(enc, config: RADSegConfig):
+    """The export of :func:`use_export`, checked against the case (settings and the backbone's weights)."""
+    from ..core.text_embeddings import weights_digest
+    from ..errors import ConfigError
+    from .export_folder import OnnxExport
+    export = OnnxExport.open(_EXISTING[0])
+    export.check_config(config)
+    if export.manifest.get("source_digest") not in (None, weights_digest(enc.model)):
+        raise ConfigError(f"the export in '{export.folder}' holds other {config.model_version} weights than the "
+                          f"bench's torch row; export again (radseg export onnx ...) or drop --model-dir.")
+    return export, {"export_s": 0.0, "export_from": str(export.folder)}
 
 
 def _scratch() -> Path:
@@ -48,11 +77,15 @@ def _ort_encoder(enc, sam_model, row: Dict, classes: List[List[str]], folder: Pa
     if refine:
         r = enc.sam_refiner
         config = config.replace(coarse_thresh=r.coarse_thresh, sam_iou_thresh=r.sam_iou_thresh)
-    t0 = time.perf_counter()
-    manifest = write_export(folder, enc, config, classes, sam=sam_model if refine else None, force=True,
-                            log=lambda m: None)
-    export_s = time.perf_counter() - t0
-    export = OnnxExport.open(folder)
+    if _EXISTING:
+        export, facts = _existing_export(enc, config)
+    else:
+        t0 = time.perf_counter()
+        write_export(folder, enc, config, classes, sam=sam_model if refine else None, force=True,
+                     log=lambda m: None)
+        facts = {"export_s": round(time.perf_counter() - t0, 2)}
+        export = OnnxExport.open(folder)
+    manifest = export.manifest
     t0 = time.perf_counter()
     ort_enc = OrtEncoder(export, config, device="cpu", threads=threads)
     start_s = time.perf_counter() - t0
@@ -61,8 +94,7 @@ def _ort_encoder(enc, sam_model, row: Dict, classes: List[List[str]], folder: Pa
     ort_enc.set_classes(classes)  # checks that the export has an embedding for every prompt
     ort_enc.set_text_embeddings(enc.text_embeddings())  # the torch row's prompts (the workload may have replaced them)
     size_mb = sum(p["bytes"] for p in manifest["parts"].values()) / 2 ** 20
-    return ort_enc, {"export_s": round(export_s, 2), "session_start_s": round(start_s, 3),
-                     "export_mb": round(size_mb, 1)}
+    return ort_enc, {**facts, "session_start_s": round(start_s, 3), "export_mb": round(size_mb, 1)}
 
 
 def feature_rel_error(enc, ort_enc, img: torch.Tensor) -> float:

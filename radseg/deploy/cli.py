@@ -15,7 +15,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = what.add_parser("onnx", help="the backbone with SCRA, head_mlp and (RADSeg+) SAM's parts as ONNX graphs",
                         description="Export one model at one preset (window size) into a folder of ONNX "
                                     "graphs, text embeddings and radseg_onnx.json; run it with "
-                                    "RADSegPredictor.from_onnx or radseg segment --backend onnxruntime.")
+                                    "radseg.deploy.load_onnx_predictor or radseg segment --backend onnxruntime.")
     one_line_errors(p)
     p.add_argument("--out", required=True, help="folder to create (must be new or empty; see --force)")
     p.add_argument("--preset", default=None,

@@ -13,13 +13,15 @@ What goes into the folder (docs/DEPLOY.md):
   and mask decoder exactly as RADSeg+ calls them: one positive point and one box per region,
   the class's 3-D dense mask prompt, ``multimask_output=False``; the dense positional
   encoding is a constant of the decoder graph, as in ``segment_anything.utils.onnx.SamOnnxModel``);
+* ``text_encoder.onnx`` (+ ``tokenizer/`` for a Hugging Face tokenizer): the language tower, so the
+  export embeds any class list (:mod:`radseg.deploy.text_export`);
 * ``text_embeddings.npz``: the prompt embeddings of the exported class names (computed once
-  in PyTorch: the text tower is not exported);
+  in PyTorch: a pre-computed cache, not a limit);
 * ``radseg_onnx.json`` (:data:`MANIFEST`): format, each graph's inputs and outputs, the
   RADSeg settings, the source models' digests. Written last: a folder without it is not an export.
 
-Stitching, SCGA, the cosine, upsampling, denoising, regions and the merge stay in PyTorch
-(:mod:`radseg.deploy.ort_backend`).
+Stitching, SCGA, the cosine, upsampling, denoising, regions and the merge run in PyTorch
+(:mod:`radseg.deploy.ort_backend`) or, for RADSeg, in numpy without torch (:mod:`radseg.deploy.runtime`).
 """
 from __future__ import annotations
 
@@ -29,19 +31,33 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from ..config import RADSegConfig
 from ..errors import ConfigError, OutputError
-from .format import FORMAT, FORMAT_VERSION, MANIFEST, TEXT_FILE, manifest_settings, require_onnx  # noqa: F401
+from .format import (  # noqa: F401
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    TEXT_FILE,
+    TEXT_TOWER,
+    file_sha256,
+    manifest_settings,
+    require_onnx,
+)
+from .graph_export import (  # noqa: F401 (the names' old home)
+    _EXPORTED,
+    CHECK_TOLERANCE,
+    EXPORTER_CHOICES,
+    EXPORTERS,
+    OPSET,
+    export_graph,
+    max_relative_error,
+)
 
-EXPORTERS = ("dynamo", "torchscript")
-#: ``--exporter`` values (``auto``: see :func:`export_graph`)
-EXPORTER_CHOICES = ("auto",) + EXPORTERS
-OPSET = 18
 
 def preset_config(name: str, **overrides) -> RADSegConfig:
     """``voc_mid`` / ``ade20k_high`` / ``voc21_low`` -> the :class:`RADSegConfig` of that preset.
@@ -109,109 +125,6 @@ class SamMaskDecoderGraph(nn.Module):
         return self.decoder(image_embeddings=image_embeddings, image_pe=self.image_pe,
                             sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                             multimask_output=False)
-
-
-# ----------------------------------------------------------------------------- one graph
-#: exported files by (source digest, part, shapes, exporter, opset): reused within a process
-#: (the test fixtures and ``radseg bench --backend onnxruntime`` export the same graph more than once)
-_EXPORTED: Dict[tuple, tuple] = {}
-
-
-def _dims(value_info) -> List:
-    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
-            for d in value_info.type.tensor_type.shape.dim]
-
-
-def _export_with(exporter: str, module, args, path: Path, input_names, output_names, dynamic, opset: int):
-    if exporter == "dynamo":
-        from torch.export import Dim
-        shapes = tuple({ax: Dim.DYNAMIC for ax in dynamic[n]} if n in dynamic else None for n in input_names)
-        torch.onnx.export(module, args, str(path), input_names=list(input_names), output_names=list(output_names),
-                          opset_version=opset, dynamo=True, dynamic_shapes=shapes, external_data=False,
-                          verbose=False)
-    else:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
-            torch.onnx.export(module, args, str(path), input_names=list(input_names),
-                              output_names=list(output_names), opset_version=opset, dynamo=False,
-                              dynamic_axes={n: dict(d) for n, d in dynamic.items()}, do_constant_folding=True)
-
-
-def max_relative_error(module, path: Path, checks: Sequence[Tuple[torch.Tensor, ...]], input_names) -> float:
-    """Largest ``max|ort - torch| / max|torch|`` over the outputs of ``checks`` (fp32, CPU EP)."""
-    import onnxruntime as ort
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    worst = 0.0
-    for args in checks:
-        with torch.no_grad():
-            ref = module(*args)
-        ref = ref if isinstance(ref, (tuple, list)) else (ref,)
-        got = sess.run(None, {n: a.numpy() for n, a in zip(input_names, args)})
-        for r, g in zip(ref, got):
-            r = r.detach().float()
-            g = torch.from_numpy(g).float()
-            if tuple(g.shape) != tuple(r.shape):
-                return float("inf")
-            worst = max(worst, float((g - r).abs().max() / r.abs().max().clamp_min(1e-12)))
-    return worst
-
-
-#: the export check: every graph is run by ONNX Runtime on its example and on inputs of other
-#: sizes along its dynamic axes, against PyTorch, and must agree within this (relative to the output's max)
-CHECK_TOLERANCE = 1e-4
-
-
-def export_graph(module: nn.Module, args: Tuple[torch.Tensor, ...], path: Path, input_names: Sequence[str],
-                 output_names: Sequence[str], dynamic: Dict[str, Dict[int, str]], exporter: str = "auto",
-                 opset: int = OPSET, memo_key: Optional[tuple] = None,
-                 checks: Sequence[Tuple[torch.Tensor, ...]] = (),
-                 auto_order: Sequence[str] = ("torchscript", "dynamo")) -> Dict:
-    """Export ``module(*args)`` to ``path``, check it (``onnx.checker``, then ONNX Runtime against PyTorch
-    on ``args`` and ``checks``); returns its manifest entry.
-
-    ``dynamic``: ``{input name: {axis: dim name}}``, every other axis static (the example's size).
-    ``exporter``: ``dynamo``, ``torchscript`` or ``auto``: ``auto_order`` tried in turn until one
-    exports and matches (TorchScript exports the small graphs in a fraction of the dynamo
-    exporter's time; the backbones go through the dynamo exporter: a TorchScript trace freezes
-    sizes computed in Python, and cannot export timm's bicubic antialiased position-embedding resize).
-    """
-    import onnx
-    key = None if memo_key is None else (*memo_key, tuple(tuple(a.shape) for a in args), exporter, opset)
-    cached = _EXPORTED.get(key) if key is not None else None
-    t0 = time.perf_counter()
-    module = module.eval()
-    if cached is not None and cached[0].is_file():
-        shutil.copyfile(cached[0], path)
-        used, err = cached[1], cached[2]
-    else:
-        order = tuple(auto_order) if exporter == "auto" else (exporter,)
-        if any(e not in EXPORTERS for e in order):
-            raise ConfigError(f"unknown exporter '{exporter}': use auto, {' or '.join(EXPORTERS)}.")
-        err, used, failure = float("inf"), None, None
-        for used in order:
-            try:
-                with torch.no_grad():
-                    _export_with(used, module, args, path, input_names, output_names, dynamic, opset)
-                onnx.checker.check_model(str(path))
-                err = max_relative_error(module, path, [tuple(args), *checks], input_names)
-            except Exception as e:  # noqa: BLE001 - the next exporter is tried; the last failure is raised
-                failure = e
-                continue
-            if err <= CHECK_TOLERANCE:
-                break
-        if err > CHECK_TOLERANCE:
-            if failure is not None and err == float("inf"):
-                raise failure
-            raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {err:.2e} (relative), "
-                               f"more than {CHECK_TOLERANCE:g}")
-        if key is not None:
-            _EXPORTED[key] = (path, used, err)
-    graph = onnx.load(str(path), load_external_data=False).graph
-    return {"file": path.name, "bytes": path.stat().st_size, "exporter": used, "opset": opset,
-            "inputs": {v.name: _dims(v) for v in graph.input},
-            "outputs": {v.name: _dims(v) for v in graph.output},
-            "check_max_rel_err": float(f"{err:.3g}"), "export_s": round(time.perf_counter() - t0, 2)}
 
 
 # ----------------------------------------------------------------------------- all graphs
@@ -300,8 +213,12 @@ def _text_file(encoder, classes: List[List[str]], path: Path) -> Dict:
 
 def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[str]], *, sam=None,
                  preset: Optional[str] = None, size=None, exporter: str = "auto", opset: int = OPSET,
-                 force: bool = False, info: Optional[Dict] = None, log: Callable[[str], None] = print) -> Dict:
-    """Export into a fresh folder ``out`` (built next to it, moved into place when complete)."""
+                 force: bool = False, info: Optional[Dict] = None, log: Callable[[str], None] = print,
+                 text_tower: bool = True) -> Dict:
+    """Export into a fresh folder ``out`` (built next to it, moved into place when complete).
+
+    ``text_tower``: also export the language tower (``text_encoder.onnx``, tokenizer, templates), so
+    the export embeds any class list (:mod:`radseg.deploy.text_export`)."""
     from ..core.text_embeddings import weights_digest
     require_onnx()
     import onnx
@@ -321,6 +238,15 @@ def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[st
         t0 = time.perf_counter()
         parts = export_parts(encoder, partial, sam=sam, size=size, exporter=exporter, opset=opset, log=log)
         text = _text_file(encoder, classes, partial / TEXT_FILE)
+        tower_part, tower = None, None
+        if text_tower:
+            from .text_export import export_text_tower
+            tower_part, tower = export_text_tower(encoder.text_embedder, partial, text["names"], exporter, opset,
+                                                  log=log)
+        if tower_part is not None:
+            parts[TEXT_TOWER] = tower_part
+        for entry in parts.values():  # checked before any session is created (OnnxExport.open)
+            entry["sha256"] = file_sha256(partial / entry["file"])
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -331,7 +257,7 @@ def write_export(out: Path, encoder, config: RADSegConfig, classes: List[List[st
             "preset": preset, "patch_size": int(encoder.patch_size),
             "size": None if size is None or config.slide_crop > 0 else [int(s) for s in size],
             "settings": manifest_settings(config), "config": config.to_dict(),
-            "parts": parts, "text": text,
+            "parts": parts, "text": text, "text_tower": tower,
             "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                          "onnxruntime": onnxruntime.__version__},
             "export_s": round(time.perf_counter() - t0, 2),
@@ -357,8 +283,8 @@ def export_onnx(out, config: RADSegConfig, *, preset: Optional[str] = None, clas
     ``classes``: names to embed (a list, ``"a, b|c"``, or a class-name file / built-in list);
     default: the config's ``class_names`` (a preset's benchmark classes).
     """
-    from ..class_names import builtin_class_files, load_class_names
-    from ..predictor import RADSegPredictor, parse_classes
+    from ..class_names import builtin_class_files, load_class_names, parse_classes
+    from ..predictor import RADSegPredictor
     require_onnx()
     if config.fast:
         raise ConfigError("fast mode is not exported (the ONNX graphs are the exact fp32 path); drop --fast.")

@@ -10,16 +10,15 @@
   neck, prompt encoder and mask decoder as graphs; ``postprocess_masks`` is SAM's own torch code),
   so region extraction, prompts and the merge are the refiner's own code.
 
-``RADSegPredictor.from_onnx(folder)`` builds these (:func:`build_onnx_encoder`). Execution
+``radseg.deploy.load_onnx_predictor(folder)`` builds these (:func:`build_onnx_encoder`). Execution
 providers: the CPU's on ``device="cpu"``; on CUDA, ``CUDAExecutionProvider`` (needs the
 ``onnxruntime-gpu`` package), TensorRT only when asked for with ``providers=`` (docs/DEPLOY.md).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,124 +27,16 @@ import torch.nn as nn
 from ..config import RADSegConfig
 from ..core.encoder import RADSegEncoder
 from ..errors import ConfigError
-from .format import FORMAT, FORMAT_VERSION, MANIFEST, manifest_settings, require_onnx
-
-OPT_LEVELS = ("disable", "basic", "extended", "all")
-REQUIRED = ("backbone", "head_mlp")
-SAM_PARTS = ("sam_backbone", "sam_feat_mlp", "sam_neck", "sam_prompt_encoder", "sam_mask_decoder")
-_EXPORT_HINT = "create one with: radseg export onnx --model_version NAME --preset voc_mid --out DIR"
-
-
-class OnnxExport:
-    """An export folder whose manifest and graph files were found and read."""
-
-    def __init__(self, folder: Path, manifest: Dict):
-        self.folder = folder
-        self.manifest = manifest
-
-    @classmethod
-    def open(cls, folder) -> OnnxExport:
-        folder = Path(folder)
-        if not folder.exists():
-            raise ConfigError(f"--model-dir '{folder}' does not exist; {_EXPORT_HINT}.")
-        if not folder.is_dir():
-            raise ConfigError(f"--model-dir '{folder}' is a file, not an export folder; {_EXPORT_HINT}.")
-        path = folder / MANIFEST
-        if not path.is_file():
-            raise ConfigError(f"'{folder}' is not a radseg ONNX export (it has no {MANIFEST}); {_EXPORT_HINT}.")
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"'{path}' cannot be read as an export manifest ({e}); export again.") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ConfigError(f"'{path}' is not a radseg ONNX export manifest (format is not '{FORMAT}'); "
-                              f"{_EXPORT_HINT}.")
-        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-            raise ConfigError(f"'{folder}' was written by a newer radseg (export format "
-                              f"{manifest.get('format_version')}, this one reads {FORMAT_VERSION}); upgrade radseg.")
-        parts = manifest.get("parts") or {}
-        for name in REQUIRED + (SAM_PARTS if manifest.get("sam") else ()):
-            f = folder / str((parts.get(name) or {}).get("file", f"{name}.onnx"))
-            if name not in parts or not f.is_file():
-                raise ConfigError(f"'{folder}' lacks {f.name} (an incomplete export); export again.")
-        text = folder / str((manifest.get("text") or {}).get("file", ""))
-        if not text.is_file():
-            raise ConfigError(f"'{folder}' lacks its text embeddings ({text.name}); export again.")
-        return cls(folder, manifest)
-
-    # -- facts ---------------------------------------------------------------------------------
-    @property
-    def has_sam(self) -> bool:
-        return bool(self.manifest.get("sam"))
-
-    @property
-    def settings(self) -> Dict:
-        return dict(self.manifest["settings"])
-
-    def path(self, part: str) -> Path:
-        return self.folder / self.manifest["parts"][part]["file"]
-
-    def describe(self) -> str:
-        s = self.settings
-        what = f"preset {self.manifest['preset']}, " if self.manifest.get("preset") else ""
-        win = f"windows {s['slide_crop']}/{s['slide_stride']}" if s["slide_crop"] > 0 else \
-            f"one pass at {self.manifest.get('size')}"
-        return f"{self.manifest.get('model_version')} ({what}{win})"
-
-    def config(self) -> RADSegConfig:
-        """The :class:`RADSegConfig` the export was made with."""
-        return RADSegConfig.from_dict(self.manifest["config"], ignore_unknown=True)
-
-    def check_config(self, config: RADSegConfig) -> None:
-        """A config this export cannot run (other windows, SCRA scaling, fast mode, RADSeg+ without SAM
-        graphs, another model) is one :class:`ConfigError`."""
-        fixed = self.settings
-        asked = manifest_settings(config)
-        diff = [k for k in fixed if asked[k] != fixed[k]]
-        if diff:
-            pairs = ", ".join(f"{k}={asked[k]} (export: {fixed[k]})" for k in diff)
-            raise ConfigError(f"the export in '{self.folder}' is for {self.describe()}; this run asks for {pairs}: "
-                              f"export that preset (radseg export onnx --preset ... / --slide-crop ...) "
-                              f"or drop the flags.")
-        if config.fast:
-            raise ConfigError("fast mode is not available with --backend onnxruntime (the export is the exact "
-                              "fp32 path); drop --fast.")
-        if config.sam_refine and not self.has_sam:
-            raise ConfigError(f"the export in '{self.folder}' has no SAM graphs: export it with --sam-refine "
-                              f"for RADSeg+.")
-        model = self.manifest.get("model_version")
-        if config.model_version != model:
-            raise ConfigError(f"the export in '{self.folder}' holds {model}, not {config.model_version}; "
-                              f"drop --model_version or export that model.")
+from .export_folder import EXPORT_HINT as _EXPORT_HINT  # noqa: F401 (the names' old home)
+from .export_folder import REQUIRED, SAM_PARTS, OnnxExport  # noqa: F401
+from .format import require_onnxruntime
+from .sessions import OPT_LEVELS, open_session, providers_for, session_options  # noqa: F401
+from .text_runtime import ExportTextEmbedder
 
 
-# ----------------------------------------------------------------------------- sessions
 def default_providers(device: torch.device) -> List:
     """Execution providers for ``device``: the CPU's; on CUDA, CUDA's then the CPU's."""
-    import onnxruntime as ort
-    if device.type == "cpu":
-        return ["CPUExecutionProvider"]
-    if device.type == "cuda":
-        if "CUDAExecutionProvider" not in ort.get_available_providers():
-            raise ConfigError("this onnxruntime has no CUDA execution provider: pip install onnxruntime-gpu "
-                              "(or use --device cpu).")
-        return [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
-    raise ConfigError(f"--backend onnxruntime runs on cpu or cuda, not {device}.")
-
-
-def session_options(threads: Optional[int] = None, optimization: str = "all"):
-    import onnxruntime as ort
-    if optimization not in OPT_LEVELS:
-        raise ConfigError(f"unknown ONNX Runtime optimisation level '{optimization}': use {', '.join(OPT_LEVELS)}.")
-    so = ort.SessionOptions()
-    so.graph_optimization_level = {
-        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[optimization]
-    if threads:
-        so.intra_op_num_threads = int(threads)
-    so.log_severity_level = 3  # errors only
-    return so
+    return providers_for(device.type, device.index)
 
 
 class OrtGraph(nn.Module):
@@ -153,8 +44,7 @@ class OrtGraph(nn.Module):
 
     def __init__(self, path: Path, providers, options, device: torch.device):
         super().__init__()
-        import onnxruntime as ort
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.session = open_session(path, providers, options)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.out_device = torch.device(device)
         self.name = Path(path).stem
@@ -204,28 +94,25 @@ class OrtBackbone(nn.Module):
 
 
 class StoredTextEmbeddings:
-    """The export's prompt embeddings by name (the ``TextEmbedder`` call signature)."""
+    """The export's prompt embeddings by name (the ``TextEmbedder`` call signature), as torch tensors:
+    :class:`radseg.deploy.text_runtime.ExportTextEmbedder` (stored rows, the language tower for the rest)."""
 
-    def __init__(self, export: OnnxExport):
-        data = np.load(export.folder / export.manifest["text"]["file"])
-        self.names = [str(n) for n in data["names"]]
-        self.table = torch.from_numpy(np.ascontiguousarray(data["embeddings"])).float()
-        self.index = {n: i for i, n in enumerate(self.names)}
+    def __init__(self, export: OnnxExport, make_session=None):
+        self.embedder = ExportTextEmbedder.from_export(export, make_session)
         self.folder = export.folder
 
+    @property
+    def names(self) -> List[str]:
+        return self.embedder.stored_names
+
     def check(self, names: Sequence[str]) -> None:
-        missing = [n for n in names if n not in self.index]
-        if missing:
-            shown = ", ".join(self.names[:8]) + (", ..." if len(self.names) > 8 else "")
-            raise ConfigError(f"'{missing[0]}' has no text embedding in the export '{self.folder}' (it has {shown}); "
-                              f"export again with --classes naming it.")
+        self.embedder.check(names)
 
     def __call__(self, names: Sequence[str], device="cpu") -> torch.Tensor:
-        self.check(names)
-        return self.table[[self.index[n] for n in names]].to(device)
+        return torch.from_numpy(self.embedder(names)).to(device)
 
     def weights_digest(self) -> str:
-        return ""
+        return self.embedder.tower_sha
 
 
 class OrtEncoder(RADSegEncoder):
@@ -257,7 +144,8 @@ class OrtEncoder(RADSegEncoder):
         self.sam_refiner = None
         self.timer = None
         self.configure(config)
-        self.text_embedder = StoredTextEmbeddings(export)
+        self.text_embedder = StoredTextEmbeddings(
+            export, lambda path: open_session(path, ["CPUExecutionProvider"], options))
         self._forward = self.model
         self.classes = None
         self._queries = None
@@ -352,9 +240,9 @@ class OrtSam:
 
 def build_onnx_encoder(folder, device, config: Optional[RADSegConfig] = None, providers=None,
                        threads: Optional[int] = None, optimization: str = "all"):
-    """``(encoder, config)`` for ``RADSegPredictor.from_onnx``: the export's config (or ``config``,
+    """``(encoder, config)`` for ``load_onnx_predictor``: the export's config (or ``config``,
     checked against it), the graphs loaded, the SAM refiner attached for RADSeg+."""
-    require_onnx("--backend onnxruntime")
+    require_onnxruntime("--backend onnxruntime")
     export = OnnxExport.open(folder)
     config = export.config() if config is None else config
     config = config.validate(patch_size=int(export.manifest["patch_size"]))
