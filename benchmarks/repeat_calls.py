@@ -137,7 +137,8 @@ def run(preset: str, sam: bool, classes: int, calls: int, images: int, small: bo
         if enc.timer is not None:
             row["stages_ms"] = {n: round(v, 1) for n, v in enc.timer.lap().items()}
         rows.append(row)
-        log(f"  call {i + 1}: {ms:8.1f} ms  cpu {cpu_ms:8.1f} ms  faults {row['minor_faults']}  rss {row.get('rss_mib', 'n/a')} MiB  threads {row.get('threads')}"
+        log(f"  call {i + 1}: {ms:8.1f} ms  cpu {cpu_ms:8.1f} ms  faults {row['minor_faults']}  "
+            f"rss {row.get('rss_mib', 'n/a')} MiB  threads {row.get('threads')}"
             + (f"  regions {row['sam_regions']}" if counter is not None else "")
             + ("" if same is None else f"  identical {same}")
             + (f"\n    stages {row['stages_ms']}" if "stages_ms" in row else ""))

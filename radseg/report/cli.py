@@ -56,7 +56,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     if args.figure:
         return _figure(args)
-    out, data = build_report(args.work_dir, args.out or "report.html", bench=args.bench, reference=args.reference, metric=args.metric,
+    out, data = build_report(args.work_dir, args.out or "report.html", bench=args.bench,
+                             reference=args.reference, metric=args.metric,
                              decimals=args.decimals, num_images=args.num_images, title=args.title,
                              datasets=args.datasets, resolutions=args.resolutions,
                              models=args.models, refine=args.refine)

@@ -58,8 +58,16 @@ class ParetoPoint:
     notes: List[str] = field(default_factory=list)
 
     @property
+    def title(self) -> str:
+        return method_title(self.method)
+
+    @property
+    def published(self) -> bool:
+        return self.source == "published"
+
+    @property
     def label(self) -> str:
-        return f"{method_title(self.method)} · {self.preset}"
+        return f"{self.title} · {self.preset}"
 
 
 def _spec_settings(method: str):
