@@ -11,8 +11,9 @@ round robin, ``--calls`` times, in exact mode. The first call is timed like the 
 is the "cold" call of the issue). With ``--sam`` the class prompts are the bench's ``peaked``
 workload (:mod:`radseg.bench.workload`), so SAM regions form on random weights, and the SAM
 regions each call refined are counted. Per call it records the wall time, the process's
-resident memory and thread count (``/proc/self/status``), torch's intra-op threads and whether
-autograd is on, and, at the end, the ratio of each call to the first. The labels of every call
+resident memory and thread count (``/proc/self/status``), torch's intra-op threads, whether the
+outputs carry autograd state, the CPU time (and its kernel part, ``sys_ms``: page faults of fresh
+allocations) and the minor page faults, and, at the end, the ratio of each call to the first. The labels of every call
 of one image are compared with that image's first call (``labels_identical``): repeated calls
 must give the same bits. ``docs/BENCHMARKS.md`` ("Repeated calls") holds measured numbers.
 """
@@ -128,9 +129,11 @@ def run(preset: str, sam: bool, classes: int, calls: int, images: int, small: bo
         else:
             first_labels[k] = pred.labels.clone()
         row = {"call": i + 1, "image": k, "ms": round(ms, 1), "cpu_ms": round(cpu_ms, 1),
+               "sys_ms": round(1e3 * (ru1.ru_stime - ru0.ru_stime), 1),
                "minor_faults": ru1.ru_minflt - ru0.ru_minflt, "major_faults": ru1.ru_majflt - ru0.ru_majflt,
                "involuntary_switches": ru1.ru_nivcsw - ru0.ru_nivcsw, "labels_identical": same,
-               "torch_threads": torch.get_num_threads(), "grad_enabled": torch.is_grad_enabled(),
+               "torch_threads": torch.get_num_threads(),
+               "output_requires_grad": bool(pred.probs.requires_grad),
                **_proc_status()}
         if counter is not None:
             row["sam_regions"] = counter.regions
