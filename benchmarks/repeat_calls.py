@@ -13,13 +13,15 @@ workload (:mod:`radseg.bench.workload`), so SAM regions form on random weights, 
 regions each call refined are counted. Per call it records the wall time, the process's
 resident memory and thread count (``/proc/self/status``), torch's intra-op threads, whether the
 outputs carry autograd state, the CPU time (and its kernel part, ``sys_ms``: page faults of fresh
-allocations) and the minor page faults, and, at the end, the ratio of each call to the first. The labels of every call
-of one image are compared with that image's first call (``labels_identical``): repeated calls
-must give the same bits. ``docs/BENCHMARKS.md`` ("Repeated calls") holds measured numbers.
+allocations), the minor page faults and the number of live Python objects, and, at the end,
+the ratio of each call to the first. The labels of every call of one image are compared with
+that image's first call (``labels_identical``): repeated calls must give the same bits.
+``docs/BENCHMARKS.md`` ("Repeated calls in one process") holds measured numbers.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -134,6 +136,7 @@ def run(preset: str, sam: bool, classes: int, calls: int, images: int, small: bo
                "involuntary_switches": ru1.ru_nivcsw - ru0.ru_nivcsw, "labels_identical": same,
                "torch_threads": torch.get_num_threads(),
                "output_requires_grad": bool(pred.probs.requires_grad),
+               "python_objects": len(gc.get_objects()),  # a cache or list that grows shows here
                **_proc_status()}
         if counter is not None:
             row["sam_regions"] = counter.regions
