@@ -271,8 +271,9 @@ def _grid_notes(grids, cells, ds_all, num_images: int) -> List[str]:
 
 def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", decimals: int = 1,
             num_images: int = 4, title: Optional[str] = None, datasets=None, resolutions=None,
-            models=None, refine: Optional[bool] = None) -> ReportData:
-    """Everything the page shows (see :class:`ReportData`)."""
+            models=None, refine: Optional[bool] = None, bench: Optional[str] = None) -> ReportData:
+    """Everything the page shows (see :class:`ReportData`); ``bench``: a ``radseg bench --json`` file
+    for the speed-accuracy figure and the claims table (:mod:`.pareto`)."""
     t0 = time.perf_counter()
     root = Path(work_dir)
     from ..results.cli import check_work_dir
@@ -283,8 +284,7 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
         extra = f" ({len(bad)} incomplete/unreadable: {bad[0]} ...)" if bad else ""
         raise ReportError(f"no complete result records (result.json) under '{root}'{extra}. Run "
                           f"eval.py or eval_all_multi_res.py first.")
-    res = [r + "_res" if r in ("low", "mid", "high") else r for r in (resolutions or [])]
-    entries = filter_entries(entries, datasets or None, res or None, models, refine)
+    entries = _filtered(entries, datasets, resolutions, models, refine)
     if not entries:
         raise ReportError(f"no record under '{root}' matches the filters.")
     ref = None
@@ -326,8 +326,10 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
     table_groups = [(r, len(dss) + 1) for r, dss in t.groups]
     headers = [(_header(r, d), d == "avg") for r, d in t.columns()]
     root_text = str(root.resolve())
+    from .pareto import build_section
+    pareto = build_section(bench, entries, decimals) if bench else None
     return ReportData(
-        title=title or f"RADSeg results: {root.resolve().name}",
+        pareto=pareto, title=title or f"RADSeg results: {root.resolve().name}",
         work_dir=root_text, generated=time.strftime("%Y-%m-%d %H:%M:%S %z"), metric=metric,
         n_records=len(cells), incomplete=[str(p) for p in bad],
         failed=[str(p) for p in _failed_runs(root)],
@@ -346,6 +348,37 @@ def collect(work_dir, reference: Optional[str] = None, metric: str = "mIoU", dec
                          _fmt(mt.cell(r, c), decimals) + ("*" if mt.marked(r, c) else "")) for c in mt.columns()])
                    for r in mt.rows],
         mess_legend=mess_legend(mt) if mt.rows else "")
+
+
+def _filtered(entries, datasets, resolutions, models, refine) -> List[Entry]:
+    res = [r + "_res" if r in ("low", "mid", "high") else r for r in (resolutions or [])]
+    return filter_entries(entries, datasets or None, res or None, models, refine)
+
+
+def write_figure(work_dir, bench: str, out, decimals: int = 1, datasets=None, resolutions=None, models=None,
+                 refine: Optional[bool] = None) -> Tuple[Path, list]:
+    """``--figure pareto``: the speed-accuracy figure alone (``.svg`` or ``.png``), from ``bench`` and the
+    records under ``work_dir`` (an empty folder gives published numbers only). Returns ``(out, points)``."""
+    from ..results.cli import check_work_dir
+    from .bench_input import load_bench
+    from .pareto import figure_bytes, pareto_points
+    out = Path(out)
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise ReportError(f"--figure pareto writes an .svg or .png file; -o '{out}' has neither suffix.")
+    _check_out(out)
+    root = Path(work_dir)
+    check_work_dir(root, ReportError)
+    entries = _filtered(find_records(root)[0], datasets, resolutions, models, refine)
+    data = load_bench(bench)
+    points = pareto_points(data, entries, decimals)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_bytes(figure_bytes(data, points, fmt=out.suffix.lower()[1:]))
+        os.replace(tmp, out)
+    except OSError as e:
+        raise ReportError(f"-o '{out}' cannot be written: {e.strerror or e}.") from None
+    return out, points
 
 
 # -- rendering --------------------------------------------------------------------------------------

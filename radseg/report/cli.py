@@ -3,6 +3,8 @@
     radseg report work_logs/sweep -o report.html
     radseg report work_logs/sweep -o report.html --reference my_paper_numbers.yaml
     radseg report work_logs/sweep -o voc.html --datasets voc20 --num-images 8
+    radseg report work_logs/sweep --bench bench.json -o report.html      # + speed-accuracy figure, claims
+    radseg report work_logs/sweep --bench bench.json --figure pareto -o fig.svg   # the figure alone (.svg/.png)
 """
 from __future__ import annotations
 
@@ -24,8 +26,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("work_dir", nargs="?", default="work_logs", metavar="WORK_DIR",
                    help="folder searched recursively for result.json (default work_logs), or one "
                         "run folder / result.json")
-    p.add_argument("-o", "--out", default="report.html", metavar="FILE",
-                   help="the HTML file to write (default report.html)")
+    p.add_argument("-o", "--out", default=None, metavar="FILE",
+                   help="the HTML file to write (default report.html; with --figure: pareto.svg)")
+    p.add_argument("--bench", default=None, metavar="BENCH.json",
+                   help="a `radseg bench --json` file: adds the speed-accuracy figure (mIoU of the records, "
+                        "else the published one, against ms per image; marker size: parameters) and the "
+                        "README claims measured here")
+    p.add_argument("--figure", choices=("pareto",), default=None,
+                   help="write only this figure to -o (.svg or .png; needs --bench; WORK_DIR may be empty)")
     p.add_argument("--reference", default=None, metavar="FILE",
                    help="reported numbers (YAML or CSV, as `radseg results --reference`): each "
                         "table cell gets the coloured difference")
@@ -46,14 +54,32 @@ def run(args) -> int:
 
     from .build import build_report
     t0 = time.perf_counter()
-    out, data = build_report(args.work_dir, args.out, reference=args.reference, metric=args.metric,
+    if args.figure:
+        return _figure(args)
+    out, data = build_report(args.work_dir, args.out or "report.html", bench=args.bench,
+                             reference=args.reference, metric=args.metric,
                              decimals=args.decimals, num_images=args.num_images, title=args.title,
                              datasets=args.datasets, resolutions=args.resolutions,
                              models=args.models, refine=args.refine)
     for p in data.incomplete:
         print(f"note: skipped incomplete record {p}", file=sys.stderr)
-    for n in data.notes + data.reference_notes + data.grid_notes:
+    for n in data.notes + data.reference_notes + data.grid_notes + (data.pareto.notes if data.pareto else []):
         print(f"note: {n}", file=sys.stderr)
     print(f"wrote {out} ({data.n_records} runs, {len(data.grids)} qualitative grid(s), "
           f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _figure(args) -> int:
+    from .build import ReportError, write_figure
+    if not args.bench:
+        raise ReportError("--figure pareto needs --bench BENCH.json (from `radseg bench --json BENCH.json`).")
+    out, points = write_figure(args.work_dir, args.bench, args.out or "pareto.svg", decimals=args.decimals,
+                               datasets=args.datasets, resolutions=args.resolutions, models=args.models,
+                               refine=args.refine)
+    from .pareto import point_notes
+    for n in point_notes(points):
+        print(f"note: {n}", file=sys.stderr)
+    drawn = sum(p.miou is not None for p in points)
+    print(f"wrote {out} ({drawn} of {len(points)} bench rows drawn)", file=sys.stderr)
     return 0

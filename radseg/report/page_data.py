@@ -102,3 +102,5 @@ class ReportData:
     mess_headers: List[str] = field(default_factory=list)
     mess_rows: List[Tuple[str, List[str]]] = field(default_factory=list)
     mess_legend: str = ""
+    # --bench: the speed-accuracy figure, its points and the claims table (radseg.report.pareto)
+    pareto: Optional[object] = None

@@ -106,3 +106,94 @@ def base_rows(rows: Sequence[str]) -> List[str]:
         if b not in out:
             out.append(b)
     return out
+
+
+#: marker area (pt^2) of the largest parameter count in a figure; the smallest drawn is a quarter of it
+_MAX_AREA = 520.0
+
+
+def _marker_area(params: Optional[int], largest: Optional[int]) -> float:
+    if not params or not largest:
+        return 90.0
+    return max(_MAX_AREA * params / largest, 30.0)
+
+
+def _size_keys(largest: int) -> List[int]:
+    """Two round parameter counts for the size key: about a quarter of the largest, and the largest."""
+    def round1(n: float) -> int:
+        digits = max(len(str(int(n))) - 1, 0)
+        return int(round(n / 10 ** digits) * 10 ** digits)
+    return sorted({round1(largest / 4), round1(largest)})
+
+
+def pareto_figure(points, subtitle: str, notes: Sequence[str] = (), fmt: str = "svg") -> bytes:
+    """The teaser: mIoU (%) against ms per image, one marker per method and preset.
+
+    ``points``: :class:`radseg.report.pareto.ParetoPoint` (``method``, ``title``, ``preset``, ``ms``,
+    ``ms_iqr``, ``params``, ``miou``, ``marks``, ``published``, ``timing_valid``; those without an mIoU are
+    left out);
+    marker area proportional to the parameter count (fixed when unknown), filled for an mIoU of a
+    record here, hollow for a published one, a cross over a timing the bench flagged invalid;
+    horizontal bars: the timing's interquartile range. ``subtitle`` names the machine and the
+    weights; ``notes`` go under the axes. Returns the SVG (text as paths) or PNG bytes.
+    """
+    drawn = [p for p in points if p.miou is not None]
+    methods = list(dict.fromkeys(p.method for p in points))
+    largest = max([p.params for p in points if p.params] or [0]) or None  # one scale for every method
+    n_notes = len(notes)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(7.0, 4.3 + 0.16 * n_notes), layout="constrained")
+        if notes:  # the marks' legend under the axes, so that the figure alone says what it shows
+            ax, note_ax = fig.subplots(2, 1, height_ratios=[4.3, 0.02 + 0.16 * n_notes])
+            note_ax.axis("off")
+            note_ax.text(0.0, 1.0, "\n".join(notes), fontsize=6.5, ha="left", va="top", color="#444444",
+                         transform=note_ax.transAxes)
+        else:
+            ax = fig.add_subplot()
+        for i, m in enumerate(methods):
+            colour = _BASE_COLOURS[i % len(_BASE_COLOURS)]
+            mine = [p for p in drawn if p.method == m]
+            for p in mine:
+                published = p.published
+                if p.ms_iqr:
+                    ax.errorbar([p.ms], [p.miou], xerr=[[p.ms_iqr / 2], [p.ms_iqr / 2]], fmt="none",
+                                ecolor=colour, elinewidth=0.8, capsize=2, zorder=2)
+                ax.scatter([p.ms], [p.miou], s=_marker_area(p.params, largest), zorder=3,
+                           facecolors="none" if published else [colour], edgecolors=[colour], linewidths=1.4)
+                if not p.timing_valid:
+                    ax.scatter([p.ms], [p.miou], s=40, marker="x", color="black", linewidths=1.0, zorder=4)
+                ax.annotate(f"{p.preset}{(' ' + p.marks) if p.marks else ''}", (p.ms, p.miou), fontsize=6.5,
+                            xytext=(5, 4), textcoords="offset points", color="#333333")
+            title = next(p.title for p in points if p.method == m)
+            ax.scatter([], [], s=60, color=colour, label=title + ("" if mine else " (no mIoU)"))
+        xs = [p.ms for p in drawn]
+        if xs and max(xs) / min(xs) > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel("ms per image (median; bar: interquartile range)")
+        ax.set_ylabel("mIoU (%)")
+        ax.grid(color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        if not drawn:
+            ax.text(0.5, 0.5, "no point has an mIoU (no record, no published number)", ha="center",
+                    va="center", transform=ax.transAxes, color="#666666")
+        title = "Speed and accuracy" + (" (marker area: parameters)" if largest else "")
+        ax.set_title(title, fontsize=10, fontweight="bold", loc="left")
+        fig.suptitle(subtitle, fontsize=7.5, x=0.01, ha="left", color="#444444")
+        if methods:
+            handles, labels = ax.get_legend_handles_labels()
+            if largest:  # the size key: hollow grey markers of round parameter counts
+                for n in _size_keys(largest):
+                    handles.append(ax.scatter([], [], s=_marker_area(n, largest), facecolors="none",
+                                              edgecolors="#777777", linewidths=1.0))
+                    labels.append(f"{n / 1e6:.0f}M parameters")
+            ax.legend(handles, labels, loc="best", fontsize=7, frameon=False, labelspacing=1.1, borderpad=0.8)
+        buf = io.BytesIO()
+        if fmt == "png":
+            fig.savefig(buf, format="png", dpi=150, metadata={"Software": None})
+        else:
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        return buf.getvalue()
+
+
+def data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
