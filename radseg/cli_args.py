@@ -140,6 +140,10 @@ def add_method_flags(parser: argparse.ArgumentParser, protocol: bool = True) -> 
     parser.add_argument("--method", default="radseg",
                         help="segmentation method: radseg (default) or a registered baseline "
                              "(`radseg.methods.method_names()`; plugins may add more)")
+    parser.add_argument("--weights", nargs="+", default=None, metavar="MODEL=PATH",
+                        help="a baseline's weights from local files in their official layout, e.g. "
+                             "clip=ViT-B-16.pt dino=dino_vitbase16_pretrain.pth sam=sam_vit_b_01ec64.pth "
+                             "(default: each model's download cache; docs/BASELINES.md)")
     if protocol:
         parser.add_argument("--protocol", choices=("own", "radseg"), default=None,
                             help="a baseline's settings per benchmark: own (default for a baseline: its "

@@ -175,7 +175,11 @@ def test_the_sweep_plans_methods_as_a_grid_axis_and_keeps_the_default_grid(toy, 
     assert [(r.method, r.resolution, r.dataset) for r in toy_runs] == [("toylinear", "own", "voc20")]
     assert toy_runs[0].run_dir == tmp_path / "toylinear" / "own" / "voc20"
     cmd = toy_runs[0].command
-    assert cmd[cmd.index("--method") + 1] == "toylinear" and "--protocol" in cmd and "--model_version" not in cmd
+    assert cmd[cmd.index("--method") + 1] == "toylinear" and "--protocol" in cmd
+    assert cmd[cmd.index("--model_version") + 1] == "tiny-random"  # --models tiny-random: every method's stand-in
+    real = plan_sweep(build_parser().parse_args(_sweep_args(tmp_path, data, "--models", "c-radio_v3-b",
+                                                            "--methods", "toylinear")))
+    assert "--model_version" not in real[-1].command  # otherwise the release's own weights (its default)
     from radseg.errors import ConfigError
     with pytest.raises(ConfigError, match="unknown method 'nosuch'"):
         plan_sweep(build_parser().parse_args(_sweep_args(tmp_path, data, "--methods", "nosuch")))

@@ -114,7 +114,41 @@ def given_settings(args, settings_cls, method: str, names) -> dict:
                           f"{', '.join(fields)}.")
     if isinstance(given.get("scale"), list):
         given["scale"] = tuple(given["scale"])
+    given.update(weights_settings(getattr(args, "weights", None), settings_cls, method))
     return given
+
+
+def no_weights_flag(args) -> None:
+    """RADSeg takes no ``--weights`` (its model is ``--model_version`` / ``--sam_ckpt``): one line."""
+    if getattr(args, "weights", None):
+        raise RADSegError("--weights is a baseline's (clip=, dino=, sam= files); RADSeg's weights are "
+                          "--model_version (RADIO) and --sam_ckpt (SAM).")
+
+
+def weights_settings(pairs, settings_cls, method: str) -> dict:
+    """``--weights clip=PATH dino=PATH sam=PATH`` -> ``{"clip_weights": PATH, ...}``, checked now
+    (before anything loads): a malformed pair, a model the method does not have, or a file that is
+    not there is one error line."""
+    from pathlib import Path
+    if not pairs:
+        return {}
+    fields = settings_cls.field_names()
+    models = [f[: -len("_weights")] for f in fields if f.endswith("_weights")]
+    out = {}
+    for pair in pairs:
+        name, sep, path = str(pair).partition("=")
+        name = name.strip().lower()
+        if not sep or not name or not path:
+            raise RADSegError(f"--weights {pair}: write MODEL=PATH (e.g. clip=ViT-B-16.pt).")
+        if name not in models:
+            what = (f"its models: {', '.join(models)}" if models
+                    else "it takes no --weights (RADSeg: --model_version, --sam_ckpt)")
+            raise RADSegError(f"--weights {name}=...: method '{method}' has no {name} weights; {what}.")
+        if not Path(path).expanduser().is_file():
+            raise RADSegError(f"--weights {name}={path}: no such file. Give the {name} checkpoint in its official "
+                              f"layout (docs/BASELINES.md says where to get it).")
+        out[f"{name}_weights"] = str(Path(path).expanduser())
+    return out
 
 
 def method_settings(args, base=None):

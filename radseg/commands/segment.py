@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import RADSegError
-from .preflight import build_predictor, checked_config, note, parse_labels
+from .preflight import build_predictor, checked_config, no_weights_flag, note, parse_labels
 
 DEFAULT_LABELS = "cat, wall, floor, blanket"  # the example photo's classes
 
@@ -172,6 +172,7 @@ def _checked_settings(args, classes, single: bool):
     """``(onnx export or None, settings)``: RADSeg's through the whole pre-flight, another method's
     settings dataclass from the flags (collections run RADSeg only)."""
     if getattr(args, "method", "radseg") in (None, "radseg"):
+        no_weights_flag(args)
         return checked_config(args, classes)
     from .preflight import method_settings
     if args.backend != "torch" or args.model_dir is not None:

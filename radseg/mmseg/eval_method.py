@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..commands.preflight import given_settings
+from ..commands.preflight import given_settings, no_weights_flag
 from ..errors import ConfigError
 
 #: eval.py's flags that are settings (RADSeg's; a baseline takes those its settings have)
@@ -59,6 +59,7 @@ def apply_method(cfg, args, dataset: Optional[str], resolution: Optional[str]) -
     spec = get_method(getattr(args, "method", None) or "radseg")
     protocol = choose_protocol(spec.name, getattr(args, "protocol", None))
     if spec.name == "radseg":
+        no_weights_flag(args)
         return MethodChoice("radseg", protocol)
     cls = spec.settings_cls
     model_options = [kv for kv in (getattr(args, "cfg_options", None) or []) if kv.startswith("model.")]

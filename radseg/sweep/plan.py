@@ -246,9 +246,16 @@ def _shared_flags(run: Run, args) -> List[str]:
     return cmd
 
 
+#: the stand-in model name every method knows (``--models tiny-random`` runs the baselines' stand-ins)
+STAND_IN = "tiny-random"
+
+
 def _baseline_command(head: List[str], run: Run, args, launcher: List[str]) -> List[str]:
-    """A baseline's cell: ``eval.py --method NAME --protocol own`` with the shared flags."""
-    return [*head, "--method", run.method, "--protocol", "own", *_shared_flags(run, args), *launcher]
+    """A baseline's cell: ``eval.py --method NAME --protocol own`` with the shared flags (and
+    ``--model_version tiny-random`` for the stand-in)."""
+    chosen = run.model == STAND_IN and STAND_IN in (getattr(args, "models", None) or ())
+    model = ["--model_version", STAND_IN] if chosen else []
+    return [*head, "--method", run.method, "--protocol", "own", *model, *_shared_flags(run, args), *launcher]
 
 
 def takes_label_ignore(dataset: str) -> bool:
@@ -420,9 +427,13 @@ def parse_methods(values: Sequence[str], plugins: Sequence[str]) -> List[str]:
 
 def _baseline_runs(method: str, datasets, resolutions, config_dir: Path, root: Path, args, start: int) -> List[Run]:
     """One run per dataset for a baseline (its own protocol picks resize, windows and classes; the
-    config is the dataset's config of the first resolution, for its data pipeline)."""
+    config is the dataset's config of the first resolution, for its data pipeline). With
+    ``--models tiny-random`` (the stand-in of every method) a baseline runs its own stand-in too,
+    so a whole grid runs offline; otherwise the release's weights (its default ``model_version``)."""
     from ..methods import get_method
     model = str(get_method(method).settings_cls.defaults().get("model_version", method))
+    if STAND_IN in (getattr(args, "models", None) or ()):
+        model = STAND_IN
     runs = []
     mess = set(dataset_names("mess"))
     for ds in datasets:

@@ -40,8 +40,8 @@ def read_clip_state_dict(path, where: str = "") -> Dict[str, torch.Tensor]:
         try:
             state = torch.load(str(p), map_location="cpu", weights_only=True)
         except Exception as e:
-            raise ConfigError(f"cannot read CLIP weights {p}: {type(e).__name__}: {str(e).splitlines()[0][:160]}"
-                              f"{hint}") from None
+            first = (str(e).splitlines() or [""])[0][:160]
+            raise ConfigError(f"cannot read CLIP weights {p}: {type(e).__name__}: {first}{hint}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
