@@ -104,6 +104,10 @@ def weights_notice(predictor, note) -> Optional[str]:
     if not parts:
         return None
     text = " and ".join(f"'{p}'" for p in parts)
+    settings = getattr(predictor, "settings", None) or getattr(predictor, "config", None)
+    real = "c-radio_v3-b"
+    if settings is not None and getattr(settings, "METHOD", "radseg") not in ("", "radseg"):
+        real = str(type(settings)().model_version)  # the method's release default (e.g. ViT-B/16)
     note(f"{text} {'has' if len(parts) == 1 else 'have'} random weights (a stand-in): the segmentations "
-         f"are meaningless; they show that the toolkit runs. Use a real model, e.g. --model_version c-radio_v3-b.")
+         f"are meaningless; they show that the toolkit runs. Use a real model, e.g. --model_version {real}.")
     return text
