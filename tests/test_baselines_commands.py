@@ -129,18 +129,22 @@ def test_weights_reach_the_settings(tmp_path):
     assert got == {f"{k}_weights": str(v) for k, v in files.items()}
 
 
-def test_the_sweep_plans_and_runs_a_baseline_with_its_stand_in(data, tmp_path):
+def test_the_sweep_plans_a_baseline_with_its_stand_in_and_its_command_runs(data, tmp_path):
+    """The sweep's --methods cells (the sweep's runner itself is tests/test_method_commands.py's, on
+    the toy method): each baseline's planned eval.py command line runs as planned (here in-process)."""
     from radseg.sweep.cli import build_parser
     from radseg.sweep.plan import plan_sweep
-    from test_sweep import sweep
     args = ["--work-dir", tmp_path / "w", "--data-root", data, "--models", "tiny-random", "--sam-refine", "off",
             "--datasets", "voc20", "--resolutions", "low", "--num-workers", "0"]
     runs = plan_sweep(build_parser().parse_args([str(a) for a in [*args, "--methods", "naclip", "trident"]]))
     assert [(r.method, r.resolution, r.model) for r in runs] == [("naclip", "own", "tiny-random"),
                                                                  ("trident", "own", "tiny-random")]
-    done = sweep(*map(str, [*args, "--methods", "naclip"]), check_rc=0)
+    cmd = runs[0].command
+    assert cmd[1].endswith("eval.py") and cmd[cmd.index("--model_version") + 1] == "tiny-random"
+    res = run_eval(*cmd[2:])
+    assert res.returncode == 0, res.stderr[-3000:]
     rec = _record(tmp_path / "w" / "naclip" / "own" / "voc20")
-    assert (rec["method"], rec["protocol"], rec["weights"]) == ("naclip", "own", "random stand-in"), done.stdout
+    assert (rec["method"], rec["protocol"], rec["weights"]) == ("naclip", "own", "random stand-in")
 
 
 @pytest.mark.parametrize("method", BASELINES)
