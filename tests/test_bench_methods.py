@@ -98,3 +98,17 @@ def test_mistakes_are_one_line(argv, needle, capsys):
     rc = main(["bench", "--device", "cpu", "--small", *argv])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and needle in err[0]
+
+
+def test_the_baselines_are_timed_with_their_stand_ins(tmp_path, capsys):
+    """NACLIP and Trident at --small (tiny-random): Trident's SAM branch gets the bench image as a file
+    of the original size (TRIDENT.md T1), so its row measures; both count their models."""
+    rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--methods", "radseg", "naclip",
+               "trident", "--peak-memory", "off", "--repeats", "1", "--warmup", "1",
+               "--json", str(tmp_path / "b.json")])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    rows = {r["method"]: r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
+    assert set(rows["naclip"]["params"]) >= {"total", "clip"}
+    assert set(rows["trident"]["params"]) >= {"total", "clip", "dino", "sam"}
+    for m in ("naclip", "trident"):
+        assert rows[m]["ms_median"] > 0 and rows[m]["ratio_to_radseg"]["ms"] > 0, rows[m]

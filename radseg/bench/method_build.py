@@ -64,3 +64,33 @@ def drive_workload(pred, method: str, imgs: List[torch.Tensor], plan: BenchPlan,
     return int(hook(imgs, plan.workload, n)) if callable(hook) else 0
 
 
+
+
+_IMAGE_FILES: dict = {}
+
+
+def bench_image_file(img: torch.Tensor, ori_shape) -> str:
+    """The bench image as a file of the original size (``ori_shape`` = ``(h, w)``) for methods that
+    read the original file (Trident's SAM branch, TRIDENT.md T1): ``img`` (``1 x 3 x H x W``, CLIP
+    normalisation in 0..255 units) un-normalised, resized bilinearly, written once per process as PNG."""
+    import atexit
+    import os
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from ..image_rescale import MEAN_RGB, STD_RGB
+    key = (img.data_ptr(), tuple(img.shape), tuple(ori_shape))
+    if key not in _IMAGE_FILES:
+        x = img.detach().float().cpu()
+        x = x * torch.tensor(STD_RGB).view(1, 3, 1, 1) + torch.tensor(MEAN_RGB).view(1, 3, 1, 1)
+        x = torch.nn.functional.interpolate(x, size=tuple(int(v) for v in ori_shape), mode="bilinear",
+                                            align_corners=False)
+        arr = x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        fd, path = tempfile.mkstemp(prefix="radseg_bench_", suffix=".png")
+        os.close(fd)
+        Image.fromarray(np.ascontiguousarray(arr)).save(path)
+        atexit.register(lambda p=path: os.path.exists(p) and os.remove(p))
+        _IMAGE_FILES[key] = path
+    return _IMAGE_FILES[key]

@@ -160,7 +160,9 @@ class _Built:
 
     def __init__(self, pred, settings, row: Dict, img: torch.Tensor, ori_shape):
         self.pred, self.settings, self.row = pred, settings, row
-        self.call = lambda: pred.predict_normalized(img, ori_shape)
+        from .method_build import bench_image_file
+        path = bench_image_file(img, ori_shape)  # Trident's SAM branch reads the original file (T1)
+        self.call = lambda: pred.predict_normalized(img, ori_shape, image_path=path)
 
 
 def _build_all(plan: BenchPlan, preset: str, img: torch.Tensor, geo: Dict, log) -> List:
