@@ -165,15 +165,19 @@ def load_dino_state(model: DinoViT, state_dict: dict, origin: str) -> DinoViT:
             break
     sd = {k.replace("module.", "").replace("backbone.", ""): v for k, v in state_dict.items()}
     sd = {k: v for k, v in sd.items() if not k.startswith("head.")}
+    return load_strictly(model, sd, f"DINO weights {origin} do not fit DINO ViT-B/16", f"use {DINO_URL}")
+
+
+def load_strictly(model, sd, misfit: str, fix: str):
+    """``model.load_state_dict(sd)`` with every key and shape required; a misfit is one
+    WeightsNotFoundError line ``"<misfit> (<what>); <fix>."`` (DINO's and SAM's loaders)."""
     try:
         missing, unexpected = model.load_state_dict(sd, strict=False)
     except RuntimeError as e:  # shape mismatches
         first = [ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln][:1]
-        raise WeightsNotFoundError(f"DINO weights {origin} do not fit DINO ViT-B/16 ({first[0] if first else e}); "
-                                   f"use {DINO_URL}.") from None
+        raise WeightsNotFoundError(f"{misfit} ({first[0] if first else e}); {fix}.") from None
     if missing or unexpected:
-        raise WeightsNotFoundError(f"DINO weights {origin} do not fit DINO ViT-B/16 (missing {missing[:3]}, "
-                                   f"unexpected {unexpected[:3]}); use {DINO_URL}.")
+        raise WeightsNotFoundError(f"{misfit} (missing {missing[:3]}, unexpected {unexpected[:3]}); {fix}.")
     return model
 
 

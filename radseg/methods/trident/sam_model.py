@@ -71,16 +71,9 @@ def load_sam_checkpoint(path, arch: str = "vit_b"):
     from ...models.sam import _read_state_dict
     sam = build_sam_arch(arch)
     sd = _read_state_dict(Path(path))
-    try:
-        missing, unexpected = sam.load_state_dict(sd, strict=False)
-    except RuntimeError as e:  # shape mismatches
-        first = [ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln][:1]
-        raise WeightsNotFoundError(f"SAM checkpoint '{path}' does not fit SAM {arch} ({first[0] if first else e}); "
-                                   f"Trident uses {SAM_B_URL}.") from None
-    if missing or unexpected:
-        raise WeightsNotFoundError(f"SAM checkpoint '{path}' does not fit SAM {arch} (missing {missing[:3]}, "
-                                   f"unexpected {unexpected[:3]}); Trident uses {SAM_B_URL}.")
-    return sam.eval()
+    from .dino import load_strictly
+    return load_strictly(sam, sd, f"SAM checkpoint '{path}' does not fit SAM {arch}",
+                         f"Trident uses {SAM_B_URL}").eval()
 
 
 def sam_checkpoint_path(weights: Optional[str] = None, model_type: str = "vit_b") -> Path:
