@@ -3,7 +3,8 @@
 # refinement off and on, on the full-size random replicas (c-radio_v3-b-random,
 # sam-vit-h-random), batch 1 (and batch 4 for the two smallest presets, to show
 # batching across images). Then every method side by side (`radseg bench --methods`: parameters,
-# FLOPs, interleaved latency, peak memory, ratios to RADSeg) at voc_mid and ade20k_high, for the
+# FLOPs, interleaved latency, peak memory, ratios to RADSeg) at voc_mid and ade20k_high ($METHOD_PRESETS), each baseline under
+# RADSeg's preset and its own protocol, for the
 # methods of $METHODS that are registered and available here (default: radseg radseg+ naclip trident
 # proxyclip). JSON and Markdown go to benchmarks/results/ named after the device.
 #
@@ -11,7 +12,10 @@
 #   bash benchmarks/gpu_bench.sh --small         # CPU smoke run at stand-in size (tests)
 #   OUT=/tmp/res bash benchmarks/gpu_bench.sh    # another output folder
 #   METHODS="radseg naclip" bash benchmarks/gpu_bench.sh   # the methods of the side-by-side run
-# Extra arguments are passed to every `radseg bench` call (e.g. --repeats 20).
+#   METHOD_PRESETS=all bash benchmarks/gpu_bench.sh  # the side-by-side run at every benchmark preset
+# Extra arguments are passed to every `radseg bench` call (e.g. --repeats 20); the classic bench's own
+# options (--refine, --mode, --fast, --batch, --backend, --model-dir) only to the classic calls, since
+# --methods refuses them (it runs exact mode, batch 1, torch; RADSeg+ is a method of its own).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-}"
@@ -62,11 +66,24 @@ print(" ".join(ok))
 PYEOF
 )"
 read -r -a HAVE_ARR <<<"$HAVE"
-METHOD_PRESETS=(voc_mid ade20k_high)
+METHOD_EXTRA=()
+skip=0
+for a in "${EXTRA[@]}"; do
+  case "$a" in
+    --refine|--mode|--model-dir|--model_dir) skip=1; continue ;;  # one value follows
+    --batch|--backend) skip=2; continue ;;                        # values follow up to the next option
+    --fast) continue ;;
+  esac
+  if [ "$skip" = 1 ]; then skip=0; continue; fi
+  if [ "$skip" = 2 ] && [ "${a#--}" = "$a" ]; then continue; fi
+  skip=0
+  METHOD_EXTRA+=("$a")
+done
+read -r -a METHOD_PRESETS <<<"${METHOD_PRESETS:-voc_mid ade20k_high}"  # METHOD_PRESETS=all: every benchmark
 if [ "$SMALL" = 1 ]; then METHOD_PRESETS=(voc_low); fi
 if [ "${#HAVE_ARR[@]}" -gt 0 ]; then
   "$PY" -m radseg.bench --device "$DEVICE" --model_version c-radio_v3-b-random --sam sam-vit-h-random \
-    --preset "${METHOD_PRESETS[@]}" --methods "${HAVE_ARR[@]}" \
-    --json "${BASE}_methods.json" --md "${BASE}_methods.md" "${EXTRA[@]}"
+    --preset "${METHOD_PRESETS[@]}" --methods "${HAVE_ARR[@]}" --protocol both \
+    --json "${BASE}_methods.json" --md "${BASE}_methods.md" "${METHOD_EXTRA[@]}"
 fi
 echo "wrote ${BASE}.json and ${BASE}.md (methods: ${BASE}_methods.json)"

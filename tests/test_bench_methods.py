@@ -45,6 +45,12 @@ def test_parameters_flops_latency_and_memory_are_measured(report):
     assert radseg["flops"]["total"] > 0 and "windows_backbone" in radseg["flops"]  # per stage
     assert sum(v for k, v in radseg["flops"].items() if k != "total") <= radseg["flops"]["total"]
     assert toy["flops"]["total"] == toy["flops"]["clip"] + toy["flops"]["head"] > 0  # per model
+    # ms per stage: RADSeg's encoder stages (the stage timer rides along in the timed CPU calls); the
+    # toy has no stage-timer hook, so no stage breakdown (not an invented one)
+    assert list(radseg["stage_ms"])[:1] == ["windows_backbone"] and all(v >= 0 for v in radseg["stage_ms"].values())
+    assert sum(radseg["stage_ms"].values()) <= radseg["ms_median"] * 1.5 + 5
+    assert toy["stage_ms"] == {}
+    assert [r["protocol"] for r in rep["rows"]] == ["radseg"] * 3  # --protocol radseg (the default)
     for r in (radseg, toy):
         assert r["ms_median"] > 0 and r["ms_iqr"] >= 0
         assert r["peak_mem_mib"] is None  # --peak-memory off (the fresh processes: the next test)
@@ -93,6 +99,11 @@ def test_ratios_and_the_limit_mark_from_rows():
 @pytest.mark.parametrize("argv,needle", [
     (["--methods", "nope"], "unknown method 'nope'"),
     (["--methods", "radseg", "--preset", "nope_low"], "unknown bench preset 'nope_low'"),
+    # classic-bench options that --methods would silently ignore are errors instead
+    (["--methods", "radseg", "--refine", "on"], "--refine does not apply to --methods"),
+    (["--methods", "radseg", "--batch", "2", "--mode", "fast"], "--mode, --batch do not apply to --methods"),
+    (["--methods", "radseg", "--backend", "torch", "onnxruntime"], "--backend does not apply to --methods"),
+    (["--protocol", "own"], "--protocol chooses the baselines' settings in --methods"),
 ])
 def test_mistakes_are_one_line(argv, needle, capsys):
     rc = main(["bench", "--device", "cpu", "--small", *argv])
@@ -101,14 +112,59 @@ def test_mistakes_are_one_line(argv, needle, capsys):
 
 
 def test_the_baselines_are_timed_with_their_stand_ins(tmp_path, capsys):
-    """NACLIP and Trident at --small (tiny-random): Trident's SAM branch gets the bench image as a file
-    of the original size (TRIDENT.md T1), so its row measures; both count their models."""
-    rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--methods", "radseg", "naclip",
-               "trident", "--peak-memory", "off", "--repeats", "1", "--warmup", "1",
-               "--json", str(tmp_path / "b.json")])
-    assert rc == 0, capsys.readouterr().err[-2000:]
-    rows = {r["method"]: r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
-    assert set(rows["naclip"]["params"]) >= {"total", "clip"}
-    assert set(rows["trident"]["params"]) >= {"total", "clip", "dino", "sam"}
-    for m in ("naclip", "trident"):
-        assert rows[m]["ms_median"] > 0 and rows[m]["ratio_to_radseg"]["ms"] > 0, rows[m]
+    """NACLIP and Trident at --small (tiny-random), under RADSeg's preset and their own protocol:
+    Trident's SAM branch gets the bench image as a file of the original size (TRIDENT.md T1), so its
+    row measures; both count their models and report FLOPs and ms per stage of their own steps."""
+    rc = main(["bench", "--device", "cpu", "--preset", "voc_high", "--small", "--methods", "radseg", "naclip",
+               "trident", "--protocol", "both", "--peak-memory", "off", "--repeats", "1", "--warmup", "1",
+               "--json", str(tmp_path / "b.json"), "--md", str(tmp_path / "b.md")])
+    out = capsys.readouterr()
+    assert rc == 0, out.err[-2000:]
+    assert "round 1/1: radseg" in out.out  # progress while it runs
+    rows = {(r["method"], r["protocol"]): r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
+    assert set(rows) == {("radseg", "radseg"), ("naclip", "radseg"), ("naclip", "own"), ("trident", "radseg"),
+                         ("trident", "own")}
+    for p in ("radseg", "own"):
+        assert set(rows["naclip", p]["params"]) >= {"total", "clip"}
+        assert set(rows["trident", p]["params"]) >= {"total", "clip", "dino", "sam"}
+        assert {"windows_clip", "pamr", "postprocess"} <= set(rows["naclip", p]["stage_ms"])
+        assert {"windows_clip", "pamr"} <= set(rows["naclip", p]["flops"])
+        assert {"sam_branch", "dino", "clip", "attention", "sam_refinement"} <= set(rows["trident", p]["stage_ms"])
+        for m in ("naclip", "trident"):
+            r = rows[m, p]
+            assert r["ms_median"] > 0 and r["ratio_to_radseg"]["ms"] > 0, r
+            assert 0 < sum(r["stage_ms"].values()) <= r["ms_median"] * 1.5 + 5
+    # the input each ran at: RADSeg's voc_high resize (short side 672) under its protocol, the release's
+    # own resize under 'own'
+    # (NACLIP and Trident resize VOC to a short side of 336 px; quartered by --small: 84)
+    assert rows["naclip", "radseg"]["input_size"] == rows["radseg", "radseg"]["input_size"]
+    assert min(rows["naclip", "own"]["input_size"]) == 84 != min(rows["radseg", "radseg"]["input_size"])
+    md = (tmp_path / "b.md").read_text()
+    assert "| naclip (own) | voc_high |" in md and "*(own)*" in md
+
+
+def test_the_stage_timer_does_not_change_a_bit():
+    """The baselines' stage-timer hook (radseg bench) around every step: the same labels and
+    probabilities bit for bit with it on as with it off."""
+    import numpy as np
+    import torch
+
+    from radseg.bench.method_build import bench_image_file
+    from radseg.bench.timing import StageTimer
+    from radseg.methods.naclip.predictor import NaclipPredictor
+    from radseg.methods.naclip.settings import NaclipSettings
+    from radseg.methods.trident.predictor import TridentPredictor
+    from radseg.methods.trident.settings import TridentSettings
+    torch.manual_seed(0)
+    img = torch.randn(1, 3, 96, 128) * 60
+    path = bench_image_file(img, (90, 120))
+    for pred in (NaclipPredictor.from_settings(NaclipSettings(model_version="tiny-random", scale=(512, 96))),
+                 TridentPredictor.from_settings(TridentSettings(model_version="tiny-random", scale=(512, 96)))):
+        pred.set_classes(["sky", "dog", "cat"])
+        off = pred.predict_normalized(img, (90, 120), image_path=path)
+        pred.timer = StageTimer("cpu")
+        on = pred.predict_normalized(img, (90, 120), image_path=path)
+        assert pred.timer.lap(), type(pred).__name__  # the hook ran
+        pred.timer = None
+        assert torch.equal(on.labels, off.labels) and torch.equal(on.probs, off.probs)
+        assert np.isfinite(on.probs.numpy()).all()

@@ -191,3 +191,22 @@ def test_bad_bench_arguments_are_one_line(work, capsys, args, message):
 def test_bench_file_error_is_a_radseg_error(work):
     with pytest.raises(BenchFileError):
         load_bench(Path(work) / "missing.json")
+
+
+def test_an_own_protocol_row_is_its_own_point_and_timed_beside_radseg(tmp_path, toy_method):
+    """``radseg bench --methods ... --protocol both``: a baseline's own-protocol row (its release's
+    settings) takes the own-protocol mIoU (its published number here) and is a point of its own;
+    the speed claim names it beside RADSeg's row of the same preset."""
+    rows = [dict(BENCH["rows"][0]), dict(BENCH["rows"][3]),
+            {"method": "toyseg", "protocol": "own", "preset": "voc_mid", "ms_median": 1600.0,
+             "params": {"total": 330_000_000}}]
+    path = tmp_path / "own.json"
+    path.write_text(json.dumps({**BENCH, "rows": rows}))
+    bench = load_bench(path)
+    own = bench.rows[2]
+    assert (own.preset, own.dataset, own.resolution) == ("voc_mid (own)", "voc20", "own")
+    pts = pareto_points(bench, [])
+    assert [(p.method, p.preset, p.miou, p.source) for p in pts][1:] == [
+        ("toyseg", "voc_mid", 70.0, "published"), ("toyseg", "voc_mid (own)", 70.0, "published")]
+    speed = {r.comparison: r for r in claims_table(pts, bench) if r.claim == "~4x faster inference"}
+    assert speed["RADSeg vs toyseg"].detail == "voc_mid 4.00x, voc_mid (own) 2.00x"

@@ -51,6 +51,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="compare registered methods side by side (radseg, radseg+ = radseg with SAM, naclip, "
                         "trident, ...): parameters, FLOPs, interleaved latency, peak memory per preset; "
                         "without it, the RADSeg cases above (today's tables)")
+    p.add_argument("--protocol", choices=("radseg", "own", "both"), default="radseg",
+                   help="--methods: run each baseline under RADSeg's preset (radseg: same resize, windows and "
+                        "classes), its release's own settings for the benchmark (own), or both")
     p.add_argument("--peak-memory", choices=("on", "off"), default="on",
                    help="--methods on the CPU: measure each method's peak RSS in a fresh process (default on)")
     p.add_argument("--plugin", action="append", default=[])
@@ -84,9 +87,28 @@ def _window_cap(value):
         raise ConfigError(f"--max_windows_per_batch {value}: use a number, 'auto' or 'all'.") from None
 
 
+#: classic-bench options that --methods does not use: (attribute, flag, its default)
+_CLASSIC_ONLY = (("refine", "--refine", "both"), ("mode", "--mode", "both"), ("fast", "--fast", False),
+                 ("batch", "--batch", [1]), ("backend", "--backend", ["torch"]), ("model_dir", "--model-dir", None))
+
+
+def _check_methods_flags(args) -> None:
+    """--methods measures each method once per preset (exact mode, batch 1, torch, RADSeg+ as its own
+    method): a classic-bench option given with it would be ignored, so it is an error instead."""
+    given = [flag for attr, flag, default in _CLASSIC_ONLY if getattr(args, attr) != default]
+    if given:
+        raise ConfigError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --methods "
+                          "(exact mode, batch 1, torch; refinement is the method radseg+): drop "
+                          f"{'it' if len(given) == 1 else 'them'}, or run without --methods for RADSeg's cases.")
+
+
 def plan_from_args(args):
     """The checked :class:`radseg.bench.plan.BenchPlan` of the parsed options (nothing loaded)."""
     from .plan import plan_bench
+    if args.methods is not None:
+        _check_methods_flags(args)
+    elif args.protocol != "radseg":
+        raise ConfigError("--protocol chooses the baselines' settings in --methods: add --methods radseg naclip ...")
     if args.model_dir is not None and "onnxruntime" not in args.backend:
         raise ConfigError("--model-dir is the export of --backend onnxruntime; add --backend torch onnxruntime.")
     if "onnxruntime" in args.backend:
@@ -103,7 +125,8 @@ def plan_from_args(args):
         warmup=args.warmup if args.warmup is not None else (1 if args.small else 2), small=args.small,
         max_windows_per_batch=_window_cap(args.max_windows_per_batch), sam_iou_thresh=args.sam_iou_thresh,
         backends=args.backend, workload=args.workload, methods=args.methods, plugins=args.plugin,
-        peak_memory=args.peak_memory == "on")
+        peak_memory=args.peak_memory == "on",
+        protocols={"radseg": ("radseg",), "own": ("own",), "both": ("radseg", "own")}[args.protocol])
 
 
 def run_from_args(args) -> int:

@@ -12,9 +12,10 @@ from .plan import BENCH_PRESETS, RADSEG_PLUS, BenchPlan
 RANDOM_NOTE = "random weights: speed, parameters and FLOPs are the architecture's; masks are not meaningful"
 
 
-def method_settings(plan: BenchPlan, method: str, preset: str):
+def method_settings(plan: BenchPlan, method: str, preset: str, protocol: str = "radseg"):
     """``(spec, settings)`` of ``method`` at ``preset``; ``settings`` is ``None`` when the method is
-    known but unavailable (its row measures nothing and says why)."""
+    known but unavailable (its row measures nothing and says why). ``protocol``: a baseline under
+    RADSeg's preset (``radseg_protocol``) or its release's own settings for the dataset (``own_preset``)."""
     from ..methods.registry import get_method
     base = "radseg" if method == RADSEG_PLUS else method
     spec = get_method(base, require_available=False)
@@ -23,13 +24,33 @@ def method_settings(plan: BenchPlan, method: str, preset: str):
     if base == "radseg":
         return spec, plan.case_config(preset, method == RADSEG_PLUS, "exact")
     bp = BENCH_PRESETS[preset]
-    settings = spec.settings_cls.radseg_protocol(bp.dataset, bp.resolution)
+    if protocol == "own":
+        settings = spec.settings_cls.own_preset(bp.dataset)
+    else:
+        settings = spec.settings_cls.radseg_protocol(bp.dataset, bp.resolution)
     if hasattr(settings, "model_version"):
         mv = "tiny-random" if plan.small else str(settings.model_version)
         if not mv.endswith("-random"):
             mv += "-random"  # the full-size random replica of the method's model
         settings = dataclasses.replace(settings, model_version=mv)
     return spec, settings
+
+
+def method_geometry(plan: BenchPlan, preset: str, settings) -> dict:
+    """The preset's geometry (``image_size``, ``scale``, ``input_size``), with the input resized by the
+    method's own ``scale`` when it has one that differs (a baseline's own protocol; quartered with ``--small``)."""
+    from ..preprocess import rescale_size
+    geo = dict(plan.geometry(preset))
+    scale = getattr(settings, "scale", "same")
+    if scale == "same" or settings is None:
+        return geo
+    h0, w0 = geo["image_size"]
+    if scale is None:
+        return {**geo, "scale": None, "input_size": (h0, w0)}
+    scale = tuple(int(v) for v in scale)
+    if plan.small:
+        scale = (max(scale) // 4, min(scale) // 4)
+    return {**geo, "scale": scale, "input_size": tuple(rescale_size(h0, w0, scale))}
 
 
 def model_names(settings) -> List[str]:
@@ -42,9 +63,9 @@ def is_random(settings) -> bool:
     return all("random" in n for n in model_names(settings)) if model_names(settings) else True
 
 
-def build_method(plan: BenchPlan, method: str, preset: str, num_classes: int):
+def build_method(plan: BenchPlan, method: str, preset: str, num_classes: int, protocol: str = "radseg"):
     """``(predictor, settings)``: the method built on the plan's device, with placeholder class prompts."""
-    spec, settings = method_settings(plan, method, preset)
+    spec, settings = method_settings(plan, method, preset, protocol)
     if settings is None:
         raise RuntimeError(spec.unavailable)
     if hasattr(settings, "validate"):

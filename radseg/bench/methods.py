@@ -90,20 +90,28 @@ def _model_hooks(modules: Dict[str, torch.nn.Module], counter, flops: Dict[str, 
     return handles
 
 
-def count_flops(pred, call) -> Dict[str, int]:
-    """FLOPs of one ``call()``: ``total`` and per stage (a ``timer`` hook on ``pred.encoder``) or per model."""
-    from torch.utils.flop_counter import FlopCounterMode
+def stage_host(pred):
+    """The object whose ``timer`` attribute the method's stages report to: RADSeg's encoder, a
+    baseline predictor itself (``NaclipPredictor.timer``, ``TridentPredictor.timer``), else None."""
     enc = getattr(pred, "encoder", None)
-    staged = enc is not None and hasattr(enc, "timer")
+    if enc is not None and hasattr(enc, "timer"):
+        return enc
+    return pred if hasattr(pred, "timer") else None
+
+
+def count_flops(pred, call) -> Dict[str, int]:
+    """FLOPs of one ``call()``: ``total`` and per stage (the method's stage-timer hook) or per model."""
+    from torch.utils.flop_counter import FlopCounterMode
+    host = stage_host(pred)
     parts: Dict[str, int] = {}
     with FlopCounterMode(display=False) as counter:
-        if staged:
+        if host is not None:
             stages = _FlopStages(counter)
-            enc.timer = stages
+            host.timer = stages
             try:
                 call()
             finally:
-                enc.timer = None
+                host.timer = None
             parts = stages.flops
         else:
             handles = _model_hooks(named_modules(pred), counter, parts)
@@ -117,17 +125,57 @@ def count_flops(pred, call) -> Dict[str, int]:
 
 
 # ----------------------------------------------------------------------------- timing
-def interleaved_ms(calls: Dict[str, callable], device: str, repeats: int, warmup: int) -> Dict[str, List[float]]:
-    """ms of each call, the calls interleaved (a, b, c, a, b, c, ...), after ``warmup`` untimed rounds."""
-    from .timing import timed_ms
+class Timed:
+    """One method's timed call: ``call()``, the stage-timer host (or None) and what was measured."""
+
+    def __init__(self, call, host=None):
+        self.call, self.host = call, host
+        self.ms: List[float] = []
+        self.laps: List[Dict[str, float]] = []
+
+
+def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: int, log=None) -> None:
+    """Fill each ``Timed.ms`` (and ``.laps``, ms per stage): the calls interleaved (a, b, c, a, b, c, ...),
+    after ``warmup`` untimed rounds. On the CPU the stage timer rides along in the timed calls (it only
+    reads the clock); on CUDA it synchronises at every stage, so the stages come from ``min(repeats, 3)``
+    separate rounds after the timed ones."""
+    from .timing import StageTimer, timed_ms
+    cuda = torch.device(device).type == "cuda"
     for _ in range(warmup):
-        for fn in calls.values():
-            fn()
-    out: Dict[str, List[float]] = {k: [] for k in calls}
-    for _ in range(repeats):
-        for k, fn in calls.items():
-            out[k].append(timed_ms(fn, device)[1])
-    return out
+        for t in calls.values():
+            t.call()
+    for i in range(repeats):
+        for t in calls.values():
+            if t.host is not None and not cuda:
+                t.host.timer = StageTimer(device)
+            try:
+                t.ms.append(timed_ms(t.call, device)[1])
+                if t.host is not None and not cuda:
+                    t.laps.append(t.host.timer.lap())
+            finally:
+                if t.host is not None:
+                    t.host.timer = None
+        if log is not None:
+            log(f"  round {i + 1}/{repeats}: " + ", ".join(f"{k} {t.ms[-1]:.0f} ms" for k, t in calls.items()))
+    if cuda:
+        for _ in range(min(repeats, 3)):
+            for t in calls.values():
+                if t.host is None:
+                    continue
+                t.host.timer = StageTimer(device)
+                try:
+                    t.call()
+                    t.laps.append(t.host.timer.lap())
+                finally:
+                    t.host.timer = None
+
+
+def stage_medians(laps: List[Dict[str, float]]) -> Dict[str, float]:
+    """Median ms per stage over the laps (a stage missing from a lap counts 0 there), in call order."""
+    names: List[str] = []
+    for lap in laps:
+        names += [n for n in lap if n not in names]
+    return {n: round(statistics.median([lap.get(n, 0.0) for lap in laps]), 3) for n in names}
 
 
 def median_iqr(values: List[float]) -> Tuple[float, float]:
@@ -147,39 +195,71 @@ def cuda_peak_mib(call) -> float:
 
 
 # ----------------------------------------------------------------------------- rows
-def _row(method: str, preset: str, geo: Dict, k: int) -> Dict:
+def _row(method: str, preset: str, geo: Dict, k: int, protocol: str) -> Dict:
     bp = BENCH_PRESETS[preset]
-    return {"method": method, "preset": preset, "dataset": bp.dataset, "resolution": bp.resolution,
-            "image_size": list(geo["image_size"]), "input_size": list(geo["input_size"]), "classes": k,
-            "ms_median": None, "ms_iqr": None, "params": {}, "flops": {}, "peak_mem_mib": None,
-            "limit_ms": None, "ratio_to_radseg": {"ms": None, "params": None}, "notes": []}
+    return {"method": method, "protocol": protocol, "preset": preset, "dataset": bp.dataset,
+            "resolution": bp.resolution, "image_size": list(geo["image_size"]),
+            "input_size": list(geo["input_size"]), "classes": k, "ms_median": None, "ms_iqr": None,
+            "stage_ms": {}, "params": {}, "flops": {}, "peak_mem_mib": None, "limit_ms": None,
+            "ratio_to_radseg": {"ms": None, "params": None}, "notes": []}
+
+
+def row_key(row: Dict) -> str:
+    """A row's name in the run: the method, ``(own)`` when it runs its release's own settings."""
+    return row["method"] + (" (own)" if row.get("protocol") == "own" else "")
 
 
 class _Built:
-    """One method at one preset, built, with its call and the row it fills."""
+    """One method at one preset, built, with its image, its call and the row it fills."""
 
     def __init__(self, pred, settings, row: Dict, img: torch.Tensor, ori_shape):
-        self.pred, self.settings, self.row = pred, settings, row
+        self.pred, self.settings, self.row, self.img = pred, settings, row, img
         from .method_build import bench_image_file
         path = bench_image_file(img, ori_shape)  # Trident's SAM branch reads the original file (T1)
         self.call = lambda: pred.predict_normalized(img, ori_shape, image_path=path)
 
 
-def _build_all(plan: BenchPlan, preset: str, img: torch.Tensor, geo: Dict, log) -> List:
+def method_entries(plan: BenchPlan, preset: str) -> List[Tuple[str, str]]:
+    """``(method, protocol)`` pairs at ``preset``: RADSeg and RADSeg+ once (their preset is their own
+    protocol), each baseline once per ``plan.protocols``; the ``own`` rows only at the first preset of
+    each dataset in the plan (the release's settings do not depend on RADSeg's resolution)."""
+    ds = BENCH_PRESETS[preset].dataset
+    first = next(p for p in plan.presets if BENCH_PRESETS[p].dataset == ds) == preset
+    out = []
+    for m in plan.methods:
+        if m in ("radseg", RADSEG_PLUS):
+            out.append((m, "radseg"))
+            continue
+        out += [(m, pr) for pr in plan.protocols if pr == "radseg" or first]
+    return out
+
+
+def _build_all(plan: BenchPlan, preset: str, log) -> List:
     """Each method built at ``preset`` (a row that could not be built measures nothing and says why)."""
     from ..dataset_registry import get_dataset
+    from .measure import synthetic_images
+    from .method_build import method_geometry, method_settings
     bp = BENCH_PRESETS[preset]
     k = get_dataset(bp.dataset).num_classes
+    images: Dict[Tuple[int, int], torch.Tensor] = {}
     out = []
-    for method in plan.methods:
-        row = _row(method, preset, geo, k)
+    for method, protocol in method_entries(plan, preset):
+        geo = plan.geometry(preset)
+        row = _row(method, preset, geo, k, protocol)
         try:
-            pred, settings = build_method(plan, method, preset, k)
+            if protocol == "own":
+                geo = method_geometry(plan, preset, method_settings(plan, method, preset, protocol)[1])
+                row["input_size"] = list(geo["input_size"])
+            pred, settings = build_method(plan, method, preset, k, protocol)
         except Exception as e:  # noqa: BLE001 - a method that cannot run here is a row saying so
             row["notes"].append(f"{NOTHING}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-            log(f"{preset} {method}: {row['notes'][-1]}")
+            log(f"{preset} {row_key(row)}: {row['notes'][-1]}")
             out.append(row)
             continue
+        size = tuple(geo["input_size"])
+        if size not in images:  # one synthetic image per input size (the same for every method)
+            images[size] = synthetic_images(1, size)[0].to(plan.device)
+        img = images[size]
         row["peaked_classes"] = drive_workload(pred, method, [img], plan, bp.dataset, k)
         if is_random(settings):
             row["notes"].append(RANDOM_NOTE)
@@ -188,11 +268,11 @@ def _build_all(plan: BenchPlan, preset: str, img: torch.Tensor, geo: Dict, log) 
     return out
 
 
-def _radseg_extras(b: _Built, plan: BenchPlan, img: torch.Tensor) -> None:
+def _radseg_extras(b: _Built, plan: BenchPlan) -> None:
     """RADSeg's backbone-only limit and, for RADSeg+, SAM's counted regions per image."""
     from .measure import _limit
     from .workload import NOT_MEASURING, SamCallCounter
-    limit, _ = _limit(b.pred.encoder, [img], plan.device, plan.repeats, plan.warmup)
+    limit, _ = _limit(b.pred.encoder, [b.img], plan.device, plan.repeats, plan.warmup)
     b.row["limit_ms"] = limit["median"]
     if b.row["method"] == RADSEG_PLUS:
         counter = SamCallCounter(b.pred.encoder.sam_refiner.sam)
@@ -206,30 +286,35 @@ def _radseg_extras(b: _Built, plan: BenchPlan, img: torch.Tensor) -> None:
 
 
 def measure_preset(plan: BenchPlan, preset: str, log=print) -> List[Dict]:
-    """Every method's row at ``preset``: params, FLOPs, interleaved latency, limit, (CUDA) peak memory."""
-    from .measure import synthetic_images
-    geo = plan.geometry(preset)
-    img = synthetic_images(1, geo["input_size"])[0].to(plan.device)
-    built = _build_all(plan, preset, img, geo, log)
+    """Every method's row at ``preset``: params, FLOPs, interleaved latency (and per stage), limit,
+    (CUDA) peak memory."""
+    names = [m + (" (own)" if p == "own" else "") for m, p in method_entries(plan, preset)]
+    log(f"{preset}: building {', '.join(names)}")
+    built = _build_all(plan, preset, log)
     ok = [b for b in built if isinstance(b, _Built)]
     for b in ok:
         b.row["params"] = count_params(named_modules(b.pred))
         with torch.no_grad():
             b.row["flops"] = count_flops(b.pred, b.call)
-    times = interleaved_ms({b.row["method"]: b.call for b in ok}, plan.device, plan.repeats, plan.warmup)
+        log(f"{preset} {row_key(b.row)}: params {b.row['params']['total'] / 1e6:.1f} M, "
+            f"FLOPs {b.row['flops']['total'] / 1e9:.2f} G")
+    timed = {row_key(b.row): Timed(b.call, stage_host(b.pred)) for b in ok}
+    log(f"{preset}: timing {', '.join(timed)} interleaved ({plan.warmup} warm-up, {plan.repeats} timed rounds)")
+    interleaved_ms(timed, plan.device, plan.repeats, plan.warmup, log=log)
     for b in ok:
-        b.row["ms_median"], b.row["ms_iqr"] = median_iqr(times[b.row["method"]])
+        t = timed[row_key(b.row)]
+        b.row["ms_median"], b.row["ms_iqr"] = median_iqr(t.ms)
+        b.row["stage_ms"] = stage_medians(t.laps)
         if b.row["method"] in ("radseg", RADSEG_PLUS):
-            _radseg_extras(b, plan, img)
+            _radseg_extras(b, plan)
         if b.row["limit_ms"] is not None and b.row["ms_median"] < b.row["limit_ms"]:
             b.row["notes"].append(f"faster than its own backbone-only limit ({b.row['ms_median']:.1f} < "
                                   f"{b.row['limit_ms']:.1f} ms): noise or a cold call, not a result")
         if torch.device(plan.device).type == "cuda":
             b.row["peak_mem_mib"] = cuda_peak_mib(b.call)
-        log(f"{preset} {b.row['method']}: median {b.row['ms_median']:.1f} ms/img (IQR {b.row['ms_iqr']:.1f}), "
-            f"params {b.row['params']['total'] / 1e6:.1f} M, FLOPs {b.row['flops']['total'] / 1e9:.2f} G")
+        log(f"{preset} {row_key(b.row)}: median {b.row['ms_median']:.1f} ms/img (IQR {b.row['ms_iqr']:.1f})")
     rows = [b.row if isinstance(b, _Built) else b for b in built]
-    del built, ok  # free this preset's models before the next preset's
+    del built, ok, timed  # free this preset's models before the next preset's
     return rows
 
 
@@ -253,7 +338,8 @@ def run_methods(plan: BenchPlan, log=print) -> Dict:
     if cpu and plan.peak_memory:
         for r in rows:
             if r["ms_median"] is not None:
-                got = peak_rss_mib(plan, r["method"], r["preset"])
+                log(f"peak memory: {row_key(r)} at {r['preset']} in a fresh process")
+                got = peak_rss_mib(plan, r["method"], r["preset"], r.get("protocol", "radseg"))
                 r["peak_mem_mib"] = got["peak_mib"]
                 imports += [got["imports_mib"]] if got["imports_mib"] is not None else []
                 if got["peak_mib"] is None:

@@ -1,6 +1,6 @@
 """Peak resident memory of one method in a fresh process (``radseg bench --methods`` on the CPU).
 
-:func:`peak_rss_mib` starts ``python -m radseg.bench.peak_rss PLAN_JSON METHOD PRESET``: the child
+:func:`peak_rss_mib` starts ``python -m radseg.bench.peak_rss PLAN_JSON METHOD PRESET [PROTOCOL]``: the child
 loads the plan's plugins, builds the method exactly as the bench does
 (:func:`radseg.bench.method_build.build_method`), runs its warm-up and one more call, and prints its
 peak resident set in MiB: ``VmHWM`` of ``/proc/self/status`` on Linux, else ``ru_maxrss``.
@@ -29,11 +29,11 @@ def _child_env() -> dict:
     return env
 
 
-def peak_rss_mib(plan, method: str, preset: str) -> Dict[str, Optional[float]]:
+def peak_rss_mib(plan, method: str, preset: str, protocol: str = "radseg") -> Dict[str, Optional[float]]:
     """``{"peak_mib", "imports_mib"}`` of a fresh process that builds ``method`` at ``preset`` and runs it
     (``imports_mib``: its peak before building anything); ``None`` values if it failed."""
     proc = subprocess.run([sys.executable, "-m", "radseg.bench.peak_rss", json.dumps(dataclasses.asdict(plan)),
-                           method, preset], capture_output=True, text=True, env=_child_env())
+                           method, preset, protocol], capture_output=True, text=True, env=_child_env())
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
             return json.loads(line[len(_MARK):])
@@ -61,13 +61,15 @@ def main(argv) -> int:
     plan = BenchPlan(**json.loads(argv[0]))
     load_plugins(plan.plugins)
     method, preset = argv[1], argv[2]
+    protocol = argv[3] if len(argv) > 3 else "radseg"
     from ..dataset_registry import get_dataset
     from .measure import synthetic_images
-    geo = plan.geometry(preset)
-    img = synthetic_images(1, geo["input_size"])[0].to(plan.device)
+    from .method_build import method_geometry
     dataset = BENCH_PRESETS[preset].dataset
     k = get_dataset(dataset).num_classes
-    pred, _ = build_method(plan, method, preset, k)
+    pred, settings = build_method(plan, method, preset, k, protocol)
+    geo = method_geometry(plan, preset, settings) if protocol == "own" else plan.geometry(preset)
+    img = synthetic_images(1, geo["input_size"])[0].to(plan.device)
     drive_workload(pred, method, [img], plan, dataset, k)  # the same data-dependent branches as the timed run
     from .method_build import bench_image_file
     path = bench_image_file(img, tuple(geo["image_size"]))

@@ -87,6 +87,10 @@ def resolve_methods(names: Sequence[str]) -> List[str]:
     return out
 
 
+#: a baseline's settings in ``--methods``: under RADSeg's preset, or its release's own (``own_preset``)
+PROTOCOLS = ("radseg", "own")
+
+
 @dataclass(frozen=True)
 class Case:
     """One RADSeg row of the classic bench: preset, batch size, refinement, mode."""
@@ -116,6 +120,8 @@ class BenchPlan:
     methods: Optional[List[str]] = None
     plugins: List[str] = field(default_factory=list)
     peak_memory: bool = True
+    #: ``--protocol``: a baseline under RADSeg's preset (``radseg``) and/or its release's own settings (``own``)
+    protocols: Tuple[str, ...] = ("radseg",)
 
     @property
     def need_sam(self) -> bool:
@@ -180,12 +186,15 @@ def plan_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c
                warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
                workload: str = "peaked", backends: Sequence[str] = ("torch",),
                methods: Optional[Sequence[str]] = None, plugins: Sequence[str] = (),
-               peak_memory: bool = True) -> BenchPlan:
+               peak_memory: bool = True, protocols: Sequence[str] = ("radseg",)) -> BenchPlan:
     """Check every option and return the plan; nothing is loaded (see the module docstring)."""
     from ..models.replicas import SMALL_NAMES
     device = check_device(device)
     names = resolve_presets(presets)
     _check_options(device, backends, modes, workload, batches, repeats, warmup)
+    for pr in protocols:
+        if pr not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol '{pr}': use radseg, own or both.")
     if small:
         model_version = SMALL_NAMES.get(model_version, model_version)
         sam = SMALL_NAMES.get(sam, sam)
@@ -195,4 +204,4 @@ def plan_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c
                      small=bool(small), max_windows_per_batch=max_windows_per_batch,
                      sam_iou_thresh=float(sam_iou_thresh), workload=workload, backends=tuple(backends),
                      methods=None if methods is None else resolve_methods(methods), plugins=list(plugins),
-                     peak_memory=bool(peak_memory))
+                     peak_memory=bool(peak_memory), protocols=tuple(protocols))

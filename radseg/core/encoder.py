@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ..config import RADSegConfig
 from ..config import RADSegConfig as _D  # the one place defaults live
 from ..errors import ConfigError
+from . import stage_timing
 from .dense_logits import (
     cosine_probabilities,
     denoise_prompts,
@@ -37,7 +38,6 @@ from .text_embeddings import TextEmbedder, flatten_synonyms
 
 logger = logging.getLogger(__name__)
 
-_NULL = contextlib.nullcontext()  # reusable no-op context (the stage timer when off)
 
 
 @contextlib.contextmanager
@@ -254,7 +254,7 @@ class RADSegEncoder(nn.Module):
 
     def _stage(self, name: str):
         """The timer's context for stage ``name`` (``radseg bench``), or a shared no-op."""
-        return _NULL if self.timer is None else self.timer.stage(name)
+        return stage_timing.stage(self.timer, name)
 
     def coarse_probabilities(self, img: torch.Tensor, ori_shape: Tuple[int, int],
                              feats: Optional[torch.Tensor] = None) -> torch.Tensor:

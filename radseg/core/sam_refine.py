@@ -33,6 +33,7 @@ upscaled to full resolution.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -42,6 +43,7 @@ import torch.nn.functional as F
 
 from ..config import RADSegConfig as _D  # the one place defaults live
 from ..errors import ConfigError
+from . import stage_timing
 
 Size = Tuple[int, int]
 
@@ -542,7 +544,7 @@ class SAMRefiner:
         """``img`` ``1 x 3 x H x W`` normalised; ``labels`` ``H0 x W0``; ``probs`` ``K x H0 x W0``."""
         # Optional stage timer (radseg bench): ``encoder.timer.stage(name)``; a shared no-op otherwise.
         timer = getattr(encoder, "timer", None)
-        stage = timer.stage if timer is not None else _no_stage
+        stage = functools.partial(stage_timing.stage, timer)
         fast = self.fast or bool(getattr(encoder, "fast", False))
         with stage("regions"):
             regions = extract_regions(labels, probs, self.coarse_thresh, self.minimal_area)
@@ -562,10 +564,3 @@ class SAMRefiner:
                                       self.batched_mask_prompt, batch_classes=fast, half_precision=fast)
         with stage("merge"):
             return merge_refined(labels, probs, regions, sam_out, self.sam, input_size, self.sam_iou_thresh)
-
-
-_NULL = contextlib.nullcontext()
-
-
-def _no_stage(name: str):
-    return _NULL

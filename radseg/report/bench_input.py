@@ -106,6 +106,8 @@ def _method_rows(d: dict, notes: List[str]) -> List[BenchRow]:
             continue
         params = (r.get("params") or {}).get("total") if isinstance(r.get("params"), dict) else None
         ds, res = _row_place(r, preset)
+        if r.get("protocol") == "own":  # a baseline with its release's settings: its own-protocol mIoU
+            res, preset = "own", f"{preset} (own)"
         row_notes = [str(n) for n in (r.get("notes") or []) if isinstance(n, str)]
         rows.append(BenchRow(method.lower(), preset, ds, res, ms, _num(r.get("ms_iqr")),
                              int(params) if _num(params) else None,

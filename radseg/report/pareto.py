@@ -194,6 +194,11 @@ def _params_text(n: int) -> str:
     return f"{n / 1e6:.1f}M"
 
 
+def _base_preset(preset: str) -> str:
+    """``"voc_mid (own)"`` -> ``"voc_mid"``: a baseline's own-protocol row is timed beside RADSeg's."""
+    return preset[:-len(" (own)")] if preset.endswith(" (own)") else preset
+
+
 def claims_table(points: Sequence[ParetoPoint], bench: BenchFile, decimals: int = 1) -> List[ClaimRow]:
     """For each claim and each (RADSeg variant, baseline) pair in the bench: the ratio measured here.
 
@@ -227,7 +232,7 @@ def claims_table(points: Sequence[ParetoPoint], bench: BenchFile, decimals: int 
                         rows.append(ClaimRow(claim.text, _x(claim.value), comp, "not measured",
                                              "no parameter count in the bench file", machine))
                     continue
-                shared = [(pb, po) for pb in by[b] for po in by[o] if pb.preset == po.preset]
+                shared = [(pb, po) for pb in by[b] for po in by[o] if _base_preset(pb.preset) == po.preset]
                 if not shared:
                     rows.append(ClaimRow(claim.text, _x(claim.value), comp, "not measured",
                                          "no preset timed for both", machine))

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...core.stage_timing import stage
 from ...errors import ConfigError
 from ..clip import LoadedClip, build_clip
 from ..clip.text import query_embeddings
@@ -47,6 +48,8 @@ class NaclipPredictor:
         self._query_idx: List[int] = []
         self._text: Optional[torch.Tensor] = None
         self._text_cache: Dict[Tuple[Tuple[str, ...], ...], torch.Tensor] = {}
+        #: optional stage timer (``radseg bench``): ``timer.stage(name)`` around each step; None: off
+        self.timer = None
         if classes is None and settings.class_names:
             classes = load_classes(settings.class_names, file_only=True)
         if classes is not None:
@@ -136,12 +139,16 @@ class NaclipPredictor:
         s = self.settings
         img = img.to(self.device, torch.float32)
         size = (int(ori_shape[0]), int(ori_shape[1]))
-        dense = self.dense_logits(img)
-        logits = F.interpolate(dense, size=size, mode="bilinear", align_corners=False)
+        with stage(self.timer, "windows_clip"):
+            dense = self.dense_logits(img)
+        with stage(self.timer, "upsample"):
+            logits = F.interpolate(dense, size=size, mode="bilinear", align_corners=False)
         if s.pamr_steps > 0:
-            guide = F.interpolate(img, size=size, mode="bilinear", align_corners=False)
-            logits = pamr(guide, logits, s.pamr_steps, s.pamr_dilations).to(self.clip.dtype)  # back to fp16 on GPU
-        probs, labels = postprocess(logits[0], self._query_idx, s.logit_scale, s.prob_thd)
+            with stage(self.timer, "pamr"):
+                guide = F.interpolate(img, size=size, mode="bilinear", align_corners=False)
+                logits = pamr(guide, logits, s.pamr_steps, s.pamr_dilations).to(self.clip.dtype)  # fp16 on GPU
+        with stage(self.timer, "postprocess"):
+            probs, labels = postprocess(logits[0], self._query_idx, s.logit_scale, s.prob_thd)
         return NaclipResult(probs.float(), labels, logits[0], dense)
 
     @torch.no_grad()

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from ...core.stage_timing import stage
 from ...errors import ConfigError, DatasetError
 from . import attention, crops, logits
 from .clip_visual import clip_head, clip_tokens_before_last_block
@@ -57,6 +58,8 @@ class TridentPredictor:
         self._classes: Optional[List[List[str]]] = None
         self._text: Optional[torch.Tensor] = None
         self._owner: List[int] = []
+        #: optional stage timer (``radseg bench``): ``timer.stage(name)`` around each step; None: off
+        self.timer = None
         self.to(self.device)
         if settings.class_names:
             self.set_classes(settings.class_names)
@@ -136,30 +139,40 @@ class TridentPredictor:
             raise ConfigError("no classes: call set_classes(...) or predict(image, ['sky', 'dog', ...]).")
         s = self.settings
         img = img.to(self.device).float()
-        feats = sam_feats if sam_feats is not None else sam_features(self.sam, rgb, halves=s.sam_halves,
-                                                                     refine=s.sam_refine)
-        xc = crops.preprocess_image(img, 16, s.slide_crop)
-        windows = crops.window_grid(xc.shape[-2], xc.shape[-1], s.slide_crop, s.slide_stride)
-        batch = crops.crop_batch(xc, windows)
-        dino_f = dino_features(self.dino, batch)
+        t = self.timer
+        with stage(t, "sam_branch"):
+            feats = sam_feats if sam_feats is not None else sam_features(self.sam, rgb, halves=s.sam_halves,
+                                                                         refine=s.sam_refine)
+        with stage(t, "crops"):
+            xc = crops.preprocess_image(img, 16, s.slide_crop)
+            windows = crops.window_grid(xc.shape[-2], xc.shape[-1], s.slide_crop, s.slide_stride)
+            batch = crops.crop_batch(xc, windows)
+        with stage(t, "dino"):
+            dino_f = dino_features(self.dino, batch)
         visual = self.clip.visual
-        tokens = clip_tokens_before_last_block(visual, batch)
+        with stage(t, "clip"):
+            tokens = clip_tokens_before_last_block(visual, batch)
         grid = (batch.shape[-2] // 16, batch.shape[-1] // 16)  # c/P x c/P (smaller only below one crop)
-        o = attention.dino_guided_attention(visual.transformer.resblocks[-1], tokens, dino_f, grid, s.beta, s.gamma)
-        canvas = crops.splice(o, windows, xc.shape[-2:])
-        y = attention.sam_guided_attention(canvas, feats.attn, feats.value, feats.grid, s.cos_fac, s.refine_neg_cos)
-        y = clip_head(visual, y)
-        lg = logits.query_logits(y, self._text, feats.grid, ori_shape)
-        qp = logits.query_probabilities(lg, s.logit_scale)
-        probs = logits.merge_queries(qp, self._owner)
-        labels = logits.predict_labels(probs, s.prob_thd)
+        with stage(t, "attention"):
+            o = attention.dino_guided_attention(visual.transformer.resblocks[-1], tokens, dino_f, grid, s.beta,
+                                                s.gamma)
+            canvas = crops.splice(o, windows, xc.shape[-2:])
+            y = attention.sam_guided_attention(canvas, feats.attn, feats.value, feats.grid, s.cos_fac,
+                                               s.refine_neg_cos)
+        with stage(t, "head_logits"):
+            y = clip_head(visual, y)
+            lg = logits.query_logits(y, self._text, feats.grid, ori_shape)
+            qp = logits.query_probabilities(lg, s.logit_scale)
+            probs = logits.merge_queries(qp, self._owner)
+            labels = logits.predict_labels(probs, s.prob_thd)
         steps = dict(sam_attn=feats.attn, sam_value=feats.value, grid=feats.grid, sam_embedding=feats.embedding,
                      preprocessed=xc, windows=windows, crops=batch, dino=dino_f, tokens=tokens, dino_attn_out=o,
                      canvas=canvas, features=y, logits=lg, query_probs=qp, probs=probs,
                      coarse_labels=labels) if keep_steps else {}
         if s.sam_refine:
-            labels, probs = sam_refinement(self.sam, feats, labels, probs, s.coarse_thresh, s.minimal_area,
-                                           s.sam_mask_coff, s.sam_iou_thresh)
+            with stage(t, "sam_refinement"):
+                labels, probs = sam_refinement(self.sam, feats, labels, probs, s.coarse_thresh, s.minimal_area,
+                                               s.sam_mask_coff, s.sam_iou_thresh)
         return TridentOutput(labels, probs.float(), steps)
 
     @torch.no_grad()
@@ -169,7 +182,8 @@ class TridentPredictor:
         ``image_path`` (required): the original file, which the SAM branch reads (T1)."""
         if not image_path:
             raise ConfigError("Trident's SAM branch reads the original image file (TRIDENT.md T1): pass image_path.")
-        rgb = read_original_image(image_path)
+        with stage(self.timer, "read_image"):
+            rgb = read_original_image(image_path)
         if tuple(rgb.shape[:2]) != tuple(int(v) for v in ori_shape):
             raise DatasetError(f"image '{image_path}' is {rgb.shape[0]} x {rgb.shape[1]}, but ori_shape is "
                                f"{tuple(ori_shape)}.")
