@@ -210,3 +210,17 @@ def test_an_own_protocol_row_is_its_own_point_and_timed_beside_radseg(tmp_path, 
         ("toyseg", "voc_mid", 70.0, "published"), ("toyseg", "voc_mid (own)", 70.0, "published")]
     speed = {r.comparison: r for r in claims_table(pts, bench) if r.claim == "~4x faster inference"}
     assert speed["RADSeg vs toyseg"].detail == "voc_mid 4.00x, voc_mid (own) 2.00x"
+
+
+def test_a_long_machine_name_wraps_instead_of_being_cut(work):
+    """The subtitle (machine, load, weights) is wrapped to the figure's width: the figure grows a
+    line per wrapped line instead of clipping the text at its right edge."""
+    import io
+
+    from PIL import Image
+
+    from radseg.report.plots import pareto_figure
+    _, pts = _points(work)
+    short = Image.open(io.BytesIO(pareto_figure(pts, "ms per image on host", fmt="png")))
+    long = Image.open(io.BytesIO(pareto_figure(pts, "ms per image on " + "a-very-long-host-name " * 20, fmt="png")))
+    assert short.width == long.width and long.height > short.height

@@ -137,12 +137,18 @@ def pareto_figure(points, subtitle: str, notes: Sequence[str] = (), fmt: str = "
     horizontal bars: the timing's interquartile range. ``subtitle`` names the machine and the
     weights; ``notes`` go under the axes. Returns the SVG (text as paths) or PNG bytes.
     """
+    import textwrap
     drawn = [p for p in points if p.miou is not None]
     methods = list(dict.fromkeys(p.method for p in points))
     largest = max([p.params for p in points if p.params] or [0]) or None  # one scale for every method
+    # a 7-inch figure holds ~120 characters at 7.5 pt (~135 at 6.5 pt): wrap each line, never clip one
+    # (a long machine name)
+    subtitle = "\n".join(w for line in subtitle.split("\n") for w in textwrap.wrap(line, 112) or [""])
+    notes = [w for n in notes for w in textwrap.wrap(n, 130, subsequent_indent="  ")]
     n_notes = len(notes)
+    n_sub = subtitle.count("\n")
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(7.0, 4.3 + 0.16 * n_notes), layout="constrained")
+        fig = Figure(figsize=(7.0, 4.3 + 0.16 * n_notes + 0.13 * n_sub), layout="constrained")
         if notes:  # the marks' legend under the axes, so that the figure alone says what it shows
             ax, note_ax = fig.subplots(2, 1, height_ratios=[4.3, 0.02 + 0.16 * n_notes])
             note_ax.axis("off")
