@@ -1,5 +1,9 @@
 """eval.py --launcher pytorch under torchrun, 2 processes, Gloo on CPU: the same metrics as one
-process, each of an odd number of images counted once (mmengine's sampler pads 5 -> 6)."""
+process, each of an odd number of images counted once (mmengine's sampler pads 5 -> 6).
+
+The single-process reference runs through eval.py's entry point in this process, and the sweep in
+torchrun mode through the sweep's entry point (its run is still a torchrun of eval.py): torchrun and
+its ranks are the process boundary under test here."""
 import json
 import os
 import re
@@ -33,7 +37,9 @@ def single(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     make_dataset("voc20", data, n=N_IMAGES)
     work = tmp_path_factory.mktemp("single")
-    out = run([sys.executable, *eval_args(data, work), "--save-predictions", work / "pred"])
+    from radseg.cli import run_eval_main
+    from test_prepare_then_eval import _in_process
+    out = _in_process(run_eval_main, [*eval_args(data, work)[1:], "--save-predictions", work / "pred"])
     assert out.returncode == 0, out.stderr[-3000:]
     rec = json.loads((work / "result.json").read_text())
     return data, work, rec
@@ -77,12 +83,16 @@ def test_torchrun_two_processes_gloo_same_metrics(single, tmp_path):
     assert got["predictions_dir"] == str(work / "pred")
 
 
-def test_sweep_torchrun_mode(single, tmp_path):
+def test_sweep_torchrun_mode(single, tmp_path, monkeypatch):
     data, _, want = single
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the sweep's torchrun inherits it, as from run()
     root = tmp_path / "sweep"
-    out = run([sys.executable, ROOT / "eval_all_multi_res.py", "--work-dir", root, "--data-root", data,
-               "--models", "tiny-random", "--datasets", "voc20", "--resolutions", "low_res",
-               "--sam-refine", "off", "--num-workers", "0", "--gpus", "2", "--cpu", "--parallel-mode", "torchrun"])
+    from radseg.sweep import main
+    from test_prepare_then_eval import _in_process
+    out = _in_process(main, ["--work-dir", root, "--data-root", data,
+                             "--models", "tiny-random", "--datasets", "voc20", "--resolutions", "low_res",
+                             "--sam-refine", "off", "--num-workers", "0", "--gpus", "2", "--cpu",
+                             "--parallel-mode", "torchrun"])
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     assert "over 2 processes (torchrun)" in out.stdout
     got = json.loads((root / "tiny-random/norefine/low_res/voc20/result.json").read_text())

@@ -105,7 +105,8 @@ def test_two_runs_identical_and_earlier_results_kept(data_dir, tmp_path):
 
 
 def test_missing_config(tmp_path):
-    out = run_eval_subprocess("--config", "configs_mmseg/mid_res/nope.py")
+    # in-process: eval.py's real exit status for a user mistake is test_user_mistakes_...'s subprocess case
+    out = run_eval("--config", "configs_mmseg/mid_res/nope.py")
     assert out.returncode == 2 and "config 'configs_mmseg/mid_res/nope.py' does not exist" in out.stderr
     assert "Traceback" not in out.stderr
 
