@@ -130,6 +130,10 @@ def test_the_baselines_are_timed_with_their_stand_ins(tmp_path, capsys):
         assert {"windows_clip", "pamr", "postprocess"} <= set(rows["naclip", p]["stage_ms"])
         assert {"windows_clip", "pamr"} <= set(rows["naclip", p]["flops"])
         assert {"sam_branch", "dino", "clip", "attention", "sam_refinement"} <= set(rows["trident", p]["stage_ms"])
+        # Trident's SAM refinement is driven like RADSeg+'s (peaked queries): its regions are counted
+        tr = rows["trident", p]
+        assert tr["peaked_classes"] == 3 and tr["sam_regions_per_image"] > 0 and tr["sam_decoder_calls_per_image"] > 0
+        assert "not measuring refinement" not in tr["notes"] and rows["naclip", p]["peaked_classes"] == 0
         for m in ("naclip", "trident"):
             r = rows[m, p]
             assert r["ms_median"] > 0 and r["ratio_to_radseg"]["ms"] > 0, r
@@ -168,3 +172,20 @@ def test_the_stage_timer_does_not_change_a_bit():
         pred.timer = None
         assert torch.equal(on.labels, off.labels) and torch.equal(on.probs, off.probs)
         assert np.isfinite(on.probs.numpy()).all()
+
+
+def test_peaked_queries_replace_the_first_rows_by_farthest_unit_features():
+    """A baseline's peaked workload: the first ``present`` queries become unit feature rows at
+    farthest-point cells (seeded, so the same every run), the others keep their embeddings."""
+    import torch
+
+    from radseg.bench.workload import peaked_queries
+    g = torch.Generator().manual_seed(1)
+    feats, text = torch.randn(50, 8, generator=g), torch.nn.functional.normalize(torch.randn(6, 8, generator=g), dim=1)
+    out = peaked_queries(feats, text, 3)
+    assert torch.equal(out[3:], text[3:]) and torch.allclose(out[:3].norm(dim=1), torch.ones(3))
+    unit = torch.nn.functional.normalize(feats, dim=1)
+    cells = [int((unit @ q).argmax()) for q in out[:3]]  # each peaked query is one of the cells, all different
+    assert len(set(cells)) == 3 and all(torch.allclose(unit[c], out[i]) for i, c in enumerate(cells))
+    assert torch.equal(peaked_queries(feats, text, 3), out)
+    assert not torch.equal(peaked_queries(feats, text, 3, seed=2), out)

@@ -224,3 +224,21 @@ def test_a_long_machine_name_wraps_instead_of_being_cut(work):
     short = Image.open(io.BytesIO(pareto_figure(pts, "ms per image on host", fmt="png")))
     long = Image.open(io.BytesIO(pareto_figure(pts, "ms per image on " + "a-very-long-host-name " * 20, fmt="png")))
     assert short.width == long.width and long.height > short.height
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "results")
+                                        .glob("methods_cpu_*.json")), ids=lambda p: p.name)
+def test_the_measured_bench_files_draw(path, tmp_path):
+    """The committed `radseg bench --methods` results (docs/BENCHMARKS.md) are what the report reads:
+    every row a point, the baselines at their published mIoU, marked, and the machine named."""
+    bench = load_bench(path)
+    raw = json.loads(path.read_text())
+    assert len(bench.rows) == sum(1 for r in raw["rows"] if r.get("ms_median")) > 0
+    assert bench.random_weights and raw["machine"] in bench.where
+    pts = pareto_points(bench, [])
+    assert {p.method for p in pts} >= {"radseg", "naclip", "trident"}
+    assert all(p.source == "published" and p.marks == "*" for p in pts if p.method in ("naclip", "trident")
+               and p.miou is not None)
+    rc = radseg_main(["report", str(tmp_path), "--bench", str(path), "--figure", "pareto", "-o",
+                      str(tmp_path / "f.svg")])
+    assert rc == 0 and (tmp_path / "f.svg").read_bytes().startswith(b"<?xml")

@@ -75,12 +75,24 @@ def build_method(plan: BenchPlan, method: str, preset: str, num_classes: int, pr
     return pred, settings
 
 
-def drive_workload(pred, method: str, imgs: List[torch.Tensor], plan: BenchPlan, dataset: str, k: int) -> int:
-    """Make the method's data-dependent branch run on random weights; returns the peaked classes."""
-    from .workload import present_classes, use_workload
+def drive_workload(pred, method: str, imgs: List[torch.Tensor], plan: BenchPlan, dataset: str, k: int,
+                   ori_shape=None, image_path=None) -> int:
+    """Make the method's data-dependent branch run on random weights; returns the peaked classes.
+
+    RADSeg+: :func:`radseg.bench.workload.use_workload`. A baseline with ``query_features(img, ori_shape,
+    image_path) -> N x D`` and ``set_text_embeddings`` (Trident, whose SAM refinement prompts SAM per
+    confident region): its first ``present`` queries peaked on its own features
+    (:func:`radseg.bench.workload.peaked_queries`). Else ``use_bench_workload(imgs, workload, present)``."""
+    from .workload import peaked_queries, present_classes, use_workload
     n = present_classes(dataset, k)
     if method == RADSEG_PLUS:
         return use_workload(pred.encoder, imgs, plan.workload, n)
+    if callable(getattr(pred, "query_features", None)) and callable(getattr(pred, "set_text_embeddings", None)):
+        if plan.workload == "random" or len(imgs) != 1:
+            return 0
+        feats = pred.query_features(imgs[0], ori_shape, image_path)
+        pred.set_text_embeddings(peaked_queries(feats, pred.text_embeddings, n), list(pred.query_owner))
+        return n
     hook = getattr(pred, "use_bench_workload", None)
     return int(hook(imgs, plan.workload, n)) if callable(hook) else 0
 

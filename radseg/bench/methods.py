@@ -20,8 +20,10 @@ RADSeg's settings are the case's ``RADSegConfig.preset``; a baseline's are its
   random weights, a method that measured nothing (and why), a speed faster than its own limit,
   a RADSeg+ row whose workload prompted no SAM region.
 
-Data-dependent branches: RADSeg+ runs the ``peaked`` workload (:mod:`radseg.bench.workload`); a
-method may drive its own with ``predictor.use_bench_workload(imgs, workload, present) -> int``.
+Data-dependent branches: RADSeg+ runs the ``peaked`` workload (:mod:`radseg.bench.workload`), and so
+does Trident (its first ``present`` queries peaked on its own features, so its SAM refinement
+prompts regions); both rows count SAM's regions per image. Another method may drive its own with
+``predictor.use_bench_workload(imgs, workload, present) -> int``.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import contextlib
 import os
 import platform
 import statistics
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -260,22 +262,39 @@ def _build_all(plan: BenchPlan, preset: str, log) -> List:
         if size not in images:  # one synthetic image per input size (the same for every method)
             images[size] = synthetic_images(1, size)[0].to(plan.device)
         img = images[size]
-        row["peaked_classes"] = drive_workload(pred, method, [img], plan, bp.dataset, k)
+        from .method_build import bench_image_file
+        ori = tuple(geo["image_size"])
+        row["peaked_classes"] = drive_workload(pred, method, [img], plan, bp.dataset, k, ori,
+                                               bench_image_file(img, ori))
         if is_random(settings):
             row["notes"].append(RANDOM_NOTE)
         row["models"] = model_names(settings)
-        out.append(_Built(pred, settings, row, img, tuple(geo["image_size"])))
+        out.append(_Built(pred, settings, row, img, ori))
     return out
 
 
-def _radseg_extras(b: _Built, plan: BenchPlan) -> None:
-    """RADSeg's backbone-only limit and, for RADSeg+, SAM's counted regions per image."""
+def refining_sam(b) -> Optional[torch.nn.Module]:
+    """The SAM whose prompted calls a method's region refinement makes: RADSeg+'s refiner, a baseline's
+    ``sam`` when its settings refine with it (Trident's ``sam_refine``); else None."""
+    if b.row["method"] == RADSEG_PLUS:
+        return b.pred.encoder.sam_refiner.sam
+    sam = getattr(b.pred, "sam", None)
+    if getattr(b.settings, "sam_refine", False) and hasattr(sam, "prompt_encoder") and hasattr(sam, "mask_decoder"):
+        return sam
+    return None
+
+
+def _extras(b: _Built, plan: BenchPlan) -> None:
+    """RADSeg's backbone-only limit and, for a method that refines regions with SAM (RADSeg+, Trident),
+    SAM's counted regions per image over one more call (none prompted: flagged)."""
     from .measure import _limit
     from .workload import NOT_MEASURING, SamCallCounter
-    limit, _ = _limit(b.pred.encoder, [b.img], plan.device, plan.repeats, plan.warmup)
-    b.row["limit_ms"] = limit["median"]
-    if b.row["method"] == RADSEG_PLUS:
-        counter = SamCallCounter(b.pred.encoder.sam_refiner.sam)
+    if b.row["method"] in ("radseg", RADSEG_PLUS):
+        limit, _ = _limit(b.pred.encoder, [b.img], plan.device, plan.repeats, plan.warmup)
+        b.row["limit_ms"] = limit["median"]
+    sam = refining_sam(b)
+    if sam is not None:
+        counter = SamCallCounter(sam)
         try:
             b.call()
             b.row.update(counter.per_image(1))
@@ -305,8 +324,7 @@ def measure_preset(plan: BenchPlan, preset: str, log=print) -> List[Dict]:
         t = timed[row_key(b.row)]
         b.row["ms_median"], b.row["ms_iqr"] = median_iqr(t.ms)
         b.row["stage_ms"] = stage_medians(t.laps)
-        if b.row["method"] in ("radseg", RADSEG_PLUS):
-            _radseg_extras(b, plan)
+        _extras(b, plan)
         if b.row["limit_ms"] is not None and b.row["ms_median"] < b.row["limit_ms"]:
             b.row["notes"].append(f"faster than its own backbone-only limit ({b.row['ms_median']:.1f} < "
                                   f"{b.row['limit_ms']:.1f} ms): noise or a cold call, not a result")

@@ -70,9 +70,10 @@ def main(argv) -> int:
     pred, settings = build_method(plan, method, preset, k, protocol)
     geo = method_geometry(plan, preset, settings) if protocol == "own" else plan.geometry(preset)
     img = synthetic_images(1, geo["input_size"])[0].to(plan.device)
-    drive_workload(pred, method, [img], plan, dataset, k)  # the same data-dependent branches as the timed run
     from .method_build import bench_image_file
     path = bench_image_file(img, tuple(geo["image_size"]))
+    # the same data-dependent branches as the timed run
+    drive_workload(pred, method, [img], plan, dataset, k, tuple(geo["image_size"]), path)
     with torch.no_grad():
         for _ in range(plan.warmup + 1):
             pred.predict_normalized(img, tuple(geo["image_size"]), image_path=path)

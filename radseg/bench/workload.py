@@ -63,15 +63,36 @@ def peaked_text_embeddings(enc, imgs: List[torch.Tensor], present: int, seed: in
     for c in range(present):
         b = c % len(imgs)
         pix = pix_per_image[b]
-        unit = torch.nn.functional.normalize(pix, dim=-1)
-        if not chosen[b]:
-            i = int(torch.randint(pix.shape[0], (1,), generator=g))
-        else:
-            sel = torch.stack([unit[j] for j in chosen[b]])
-            i = int((unit @ sel.t()).amax(dim=1).argmin())  # least similar to every chosen cell
+        i = next_farthest_cell(pix, chosen[b], g)
         chosen[b].append(i)
         text[c] = pix[i].to(text.dtype)
     return text
+
+
+def next_farthest_cell(pix: torch.Tensor, chosen: List[int], g: torch.Generator) -> int:
+    """Farthest-point sampling in feature space: ``pix`` ``N x C``; the first cell drawn with ``g``, then
+    the cell least similar (cosine) to every cell in ``chosen``."""
+    if not chosen:
+        return int(torch.randint(pix.shape[0], (1,), generator=g))
+    unit = torch.nn.functional.normalize(pix, dim=-1)
+    sel = torch.stack([unit[j] for j in chosen])
+    return int((unit @ sel.t()).amax(dim=1).argmin())
+
+
+@torch.no_grad()
+def peaked_queries(features: torch.Tensor, text: torch.Tensor, present: int, seed: int = 0) -> torch.Tensor:
+    """A baseline's ``peaked`` workload: ``text`` (``Q x D`` query embeddings) with its first ``present``
+    rows replaced by the unit ``features`` (``N x D``, the map its cosine logits see) at cells chosen by
+    farthest-point sampling, as RADSeg+'s; those queries then win the pixels like them, so confident
+    regions form and the method's region-driven branch (Trident's SAM refinement) runs."""
+    g = torch.Generator().manual_seed(seed)
+    out = text.clone()
+    chosen: List[int] = []
+    for c in range(min(int(present), out.shape[0])):
+        i = next_farthest_cell(features, chosen, g)
+        chosen.append(i)
+        out[c] = torch.nn.functional.normalize(features[i].float(), dim=0).to(out.dtype)
+    return out
 
 
 def use_workload(enc, imgs: List[torch.Tensor], workload: str, present: int, seed: int = 0) -> int:

@@ -119,6 +119,22 @@ class TridentPredictor:
             self._classes, self._owner = parsed, owner
         return parsed
 
+    @property
+    def text_embeddings(self) -> Optional[torch.Tensor]:
+        """``Q x D`` unit query embeddings (one per synonym), or None before :meth:`set_classes`."""
+        return self._text
+
+    @property
+    def query_owner(self) -> List[int]:
+        """The class of each query (``owner[q]``)."""
+        return list(self._owner)
+
+    def query_features(self, img: torch.Tensor, ori_shape: Tuple[int, int], image_path: str) -> torch.Tensor:
+        """``N x D``: the feature map the query cosines see (after CLIP's head; N = SAM's grid cells) for the
+        evaluation's input, as :meth:`predict_normalized` computes it (the bench's peaked workload)."""
+        rgb = read_original_image(image_path)
+        return self.segment(img, rgb, tuple(int(v) for v in ori_shape), keep_steps=True).steps["features"]
+
     def set_text_embeddings(self, text: torch.Tensor, owner: List[int], names: Optional[List[str]] = None) -> None:
         """Use ``text`` (``Q x D``, L2-normalised) as the query embeddings, query ``q`` of class ``owner[q]``
         (tests and benchmarks: peaked prompts on random weights); replaced by the next :meth:`set_classes`."""
