@@ -189,3 +189,22 @@ def test_peaked_queries_replace_the_first_rows_by_farthest_unit_features():
     assert len(set(cells)) == 3 and all(torch.allclose(unit[c], out[i]) for i, c in enumerate(cells))
     assert torch.equal(peaked_queries(feats, text, 3), out)
     assert not torch.equal(peaked_queries(feats, text, 3, seed=2), out)
+
+
+def test_flops_per_image_leave_out_the_text_tower():
+    """Text embeddings are per class list: RADSeg's are computed when the bench builds it (as the
+    baselines' set_classes do), so its first call, the FLOP count, does not include the text tower
+    (before, it did or did not depending on whether RADSeg+ was in the same run)."""
+    import torch
+
+    from radseg.bench.measure import synthetic_images
+    from radseg.bench.method_build import build_method
+    from radseg.bench.methods import count_flops
+    from radseg.bench.plan import plan_bench
+    plan = plan_bench(presets=["voc_low"], device="cpu", small=True, repeats=1, warmup=1, methods=["radseg"])
+    pred, _ = build_method(plan, "radseg", "voc_low", 20)
+    img = synthetic_images(1, plan.geometry("voc_low")["input_size"])[0]
+    with torch.no_grad():
+        first = count_flops(pred, lambda: pred.predict_normalized(img, (93, 125)))
+        second = count_flops(pred, lambda: pred.predict_normalized(img, (93, 125)))
+    assert first == second and first["project_cosine"] > 0

@@ -72,6 +72,14 @@ def build_method(plan: BenchPlan, method: str, preset: str, num_classes: int, pr
         settings.validate()
     pred = spec.build(settings, device=plan.device)
     pred.set_classes([f"class {i}" for i in range(num_classes)])
+    # Text embeddings are per class list, not per image: NACLIP's and Trident's set_classes compute them;
+    # RADSeg's encoder does on first use, so compute them now. Otherwise the first call (the FLOP count)
+    # would include the text tower, or not, depending on whether another row built on the same model
+    # (RADSeg+'s workload) had computed them first.
+    text = getattr(getattr(pred, "encoder", None), "text_embeddings", None)
+    if callable(text):
+        with torch.no_grad():
+            text()
     return pred, settings
 
 
