@@ -32,13 +32,14 @@ def repo_root():
     return ROOT
 
 
-#: The slowest files (seconds with -n 0 on the 2-core CI machine, measured 2026-12-08), started first:
+#: The slowest files (measured in the suite on the 2-core CI machine, 2026-12-08), started first:
 #: with ``--dist loadfile --no-loadscope-reorder`` xdist hands out files in collection order, so the
 #: long ones run while the short ones fill the other worker (longest-processing-time-first), instead
 #: of a long file starting last and running alone (xdist's default order: most tests first).
-SLOWEST_FIRST = (
-    "test_sweep.py", "test_slurm.py", "test_eval_e2e.py", "test_distributed.py", "test_bench_methods.py",
-    "test_bench.py",
+SLOWEST_FIRST = (  # seconds in the suite (2 workers, 2026-12-08): 79, 60, 46, 29, 18, 18, 17, 16, 14, 13
+    "test_sweep.py", "test_slurm.py", "test_eval_e2e.py", "test_distributed.py", "test_bench.py",
+    "test_deploy_runtime.py", "test_deploy_onnx.py", "test_prepare_then_eval.py", "test_bench_methods.py",
+    "test_radio_v4.py",
 )
 
 
