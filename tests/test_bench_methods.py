@@ -103,7 +103,8 @@ def test_ratios_and_the_limit_mark_from_rows():
     (["--methods", "radseg", "--refine", "on"], "--refine does not apply to --methods"),
     (["--methods", "radseg", "--batch", "2", "--mode", "fast"], "--mode, --batch do not apply to --methods"),
     (["--methods", "radseg", "--backend", "torch", "onnxruntime"], "--backend does not apply to --methods"),
-    (["--protocol", "own"], "--protocol chooses the baselines' settings in --methods"),
+    (["--protocol", "own"], "--protocol applies to --methods"),
+    (["--order", "blocked"], "--order applies to --methods"),
 ])
 def test_mistakes_are_one_line(argv, needle, capsys):
     rc = main(["bench", "--device", "cpu", "--small", *argv])
@@ -208,3 +209,17 @@ def test_flops_per_image_leave_out_the_text_tower():
         first = count_flops(pred, lambda: pred.predict_normalized(img, (93, 125)))
         second = count_flops(pred, lambda: pred.predict_normalized(img, (93, 125)))
     assert first == second and first["project_cosine"] > 0
+
+
+def test_blocked_order_times_each_method_back_to_back(tmp_path, capsys):
+    """``--order blocked``: each method's warm-up and repeats in a row (no call after another
+    method's), said in the JSON's meta; the rows carry the same fields."""
+    rc = main(["bench", "--device", "cpu", "--preset", "voc_low", "--small", "--methods", "radseg", "benchtoy",
+               "--plugin", PLUGIN, "--peak-memory", "off", "--repeats", "2", "--warmup", "1", "--order", "blocked",
+               "--json", str(tmp_path / "b.json")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rep = json.loads((tmp_path / "b.json").read_text())
+    assert rep["meta"]["order"] == "blocked" and "timing radseg, benchtoy blocked" in out
+    assert "round 1/2" not in out and out.index("  radseg: ") < out.index("  benchtoy: ")
+    assert all(r["ms_median"] > 0 for r in rep["rows"])

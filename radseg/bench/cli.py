@@ -54,6 +54,9 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--protocol", choices=("radseg", "own", "both"), default="radseg",
                    help="--methods: run each baseline under RADSeg's preset (radseg: same resize, windows and "
                         "classes), its release's own settings for the benchmark (own), or both")
+    p.add_argument("--order", choices=("interleaved", "blocked"), default="interleaved",
+                   help="--methods: time the methods call by call in turn (interleaved: the same load for all) "
+                        "or each method's calls back to back (blocked: no call after another method's)")
     p.add_argument("--peak-memory", choices=("on", "off"), default="on",
                    help="--methods on the CPU: measure each method's peak RSS in a fresh process (default on)")
     p.add_argument("--plugin", action="append", default=[])
@@ -107,8 +110,10 @@ def plan_from_args(args):
     from .plan import plan_bench
     if args.methods is not None:
         _check_methods_flags(args)
-    elif args.protocol != "radseg":
-        raise ConfigError("--protocol chooses the baselines' settings in --methods: add --methods radseg naclip ...")
+    elif args.protocol != "radseg" or args.order != "interleaved":
+        flag = "--protocol" if args.protocol != "radseg" else "--order"
+        raise ConfigError(f"{flag} applies to --methods (the baselines' settings, the timing order): add "
+                          "--methods radseg naclip ...")
     if args.model_dir is not None and "onnxruntime" not in args.backend:
         raise ConfigError("--model-dir is the export of --backend onnxruntime; add --backend torch onnxruntime.")
     if "onnxruntime" in args.backend:
@@ -126,7 +131,8 @@ def plan_from_args(args):
         max_windows_per_batch=_window_cap(args.max_windows_per_batch), sam_iou_thresh=args.sam_iou_thresh,
         backends=args.backend, workload=args.workload, methods=args.methods, plugins=args.plugin,
         peak_memory=args.peak_memory == "on",
-        protocols={"radseg": ("radseg",), "own": ("own",), "both": ("radseg", "own")}[args.protocol])
+        protocols={"radseg": ("radseg",), "own": ("own",), "both": ("radseg", "own")}[args.protocol],
+        order=args.order)
 
 
 def run_from_args(args) -> int:

@@ -136,29 +136,49 @@ class Timed:
         self.laps: List[Dict[str, float]] = []
 
 
-def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: int, log=None) -> None:
-    """Fill each ``Timed.ms`` (and ``.laps``, ms per stage): the calls interleaved (a, b, c, a, b, c, ...),
-    after ``warmup`` untimed rounds. On the CPU the stage timer rides along in the timed calls (it only
-    reads the clock); on CUDA it synchronises at every stage, so the stages come from ``min(repeats, 3)``
-    separate rounds after the timed ones."""
+def _timed_call(t: Timed, device: str, cuda: bool) -> None:
     from .timing import StageTimer, timed_ms
+    if t.host is not None and not cuda:
+        t.host.timer = StageTimer(device)
+    try:
+        t.ms.append(timed_ms(t.call, device)[1])
+        if t.host is not None and not cuda:
+            t.laps.append(t.host.timer.lap())
+    finally:
+        if t.host is not None:
+            t.host.timer = None
+
+
+def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: int, log=None,
+                   order: str = "interleaved") -> None:
+    """Fill each ``Timed.ms`` (and ``.laps``, ms per stage).
+
+    ``order="interleaved"`` (default): the calls interleaved (a, b, c, a, b, c, ...) after ``warmup``
+    untimed rounds, so every method sees the same machine load. ``"blocked"``: each method's warm-up
+    and repeats back to back (a, a, a, b, b, b, ...), so no call follows another method's (on the CPU a
+    call after a larger method's pays for the pages the allocator gave back; docs/BENCHMARKS.md).
+    On the CPU the stage timer rides along in the timed calls (it only reads the clock); on CUDA it
+    synchronises at every stage, so the stages come from ``min(repeats, 3)`` separate calls after the
+    timed ones."""
+    from .timing import StageTimer
     cuda = torch.device(device).type == "cuda"
-    for _ in range(warmup):
-        for t in calls.values():
-            t.call()
-    for i in range(repeats):
-        for t in calls.values():
-            if t.host is not None and not cuda:
-                t.host.timer = StageTimer(device)
-            try:
-                t.ms.append(timed_ms(t.call, device)[1])
-                if t.host is not None and not cuda:
-                    t.laps.append(t.host.timer.lap())
-            finally:
-                if t.host is not None:
-                    t.host.timer = None
-        if log is not None:
-            log(f"  round {i + 1}/{repeats}: " + ", ".join(f"{k} {t.ms[-1]:.0f} ms" for k, t in calls.items()))
+    if order == "blocked":
+        for k, t in calls.items():
+            for _ in range(warmup):
+                t.call()
+            for _ in range(repeats):
+                _timed_call(t, device, cuda)
+            if log is not None:
+                log(f"  {k}: " + ", ".join(f"{v:.0f}" for v in t.ms) + " ms")
+    else:
+        for _ in range(warmup):
+            for t in calls.values():
+                t.call()
+        for i in range(repeats):
+            for t in calls.values():
+                _timed_call(t, device, cuda)
+            if log is not None:
+                log(f"  round {i + 1}/{repeats}: " + ", ".join(f"{k} {t.ms[-1]:.0f} ms" for k, t in calls.items()))
     if cuda:
         for _ in range(min(repeats, 3)):
             for t in calls.values():
@@ -318,8 +338,8 @@ def measure_preset(plan: BenchPlan, preset: str, log=print) -> List[Dict]:
         log(f"{preset} {row_key(b.row)}: params {b.row['params']['total'] / 1e6:.1f} M, "
             f"FLOPs {b.row['flops']['total'] / 1e9:.2f} G")
     timed = {row_key(b.row): Timed(b.call, stage_host(b.pred)) for b in ok}
-    log(f"{preset}: timing {', '.join(timed)} interleaved ({plan.warmup} warm-up, {plan.repeats} timed rounds)")
-    interleaved_ms(timed, plan.device, plan.repeats, plan.warmup, log=log)
+    log(f"{preset}: timing {', '.join(timed)} {plan.order} ({plan.warmup} warm-up, {plan.repeats} timed)")
+    interleaved_ms(timed, plan.device, plan.repeats, plan.warmup, log=log, order=plan.order)
     for b in ok:
         t = timed[row_key(b.row)]
         b.row["ms_median"], b.row["ms_iqr"] = median_iqr(t.ms)
@@ -366,7 +386,7 @@ def run_methods(plan: BenchPlan, log=print) -> Dict:
         if r["ms_median"] is None and not any(n.startswith(NOTHING) for n in r["notes"]):
             r["notes"].append(NOTHING)
     ratios_to_radseg(rows)
-    meta = {**run_meta(plan), "methods": list(plan.methods), "peak_memory": (
+    meta = {**run_meta(plan), "methods": list(plan.methods), "order": plan.order, "peak_memory": (
         "CUDA peak allocated over one call" if not cpu else
         "peak RSS of a fresh process per method (VmHWM, else ru_maxrss)" if plan.peak_memory else "not measured")}
     if imports:

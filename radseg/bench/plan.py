@@ -122,6 +122,8 @@ class BenchPlan:
     peak_memory: bool = True
     #: ``--protocol``: a baseline under RADSeg's preset (``radseg``) and/or its release's own settings (``own``)
     protocols: Tuple[str, ...] = ("radseg",)
+    #: ``--order``: the methods' timed calls interleaved (a, b, a, b) or each method's back to back
+    order: str = "interleaved"
 
     @property
     def need_sam(self) -> bool:
@@ -186,7 +188,8 @@ def plan_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c
                warmup: int = 2, small: bool = False, max_windows_per_batch="auto", sam_iou_thresh: float = -1.0,
                workload: str = "peaked", backends: Sequence[str] = ("torch",),
                methods: Optional[Sequence[str]] = None, plugins: Sequence[str] = (),
-               peak_memory: bool = True, protocols: Sequence[str] = ("radseg",)) -> BenchPlan:
+               peak_memory: bool = True, protocols: Sequence[str] = ("radseg",),
+               order: str = "interleaved") -> BenchPlan:
     """Check every option and return the plan; nothing is loaded (see the module docstring)."""
     from ..models.replicas import SMALL_NAMES
     device = check_device(device)
@@ -195,6 +198,8 @@ def plan_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c
     for pr in protocols:
         if pr not in PROTOCOLS:
             raise ConfigError(f"unknown protocol '{pr}': use radseg, own or both.")
+    if order not in ("interleaved", "blocked"):
+        raise ConfigError(f"unknown order '{order}': use interleaved or blocked.")
     if small:
         model_version = SMALL_NAMES.get(model_version, model_version)
         sam = SMALL_NAMES.get(sam, sam)
@@ -204,4 +209,4 @@ def plan_bench(presets: Sequence[str] = DEFAULT_PRESETS, model_version: str = "c
                      small=bool(small), max_windows_per_batch=max_windows_per_batch,
                      sam_iou_thresh=float(sam_iou_thresh), workload=workload, backends=tuple(backends),
                      methods=None if methods is None else resolve_methods(methods), plugins=list(plugins),
-                     peak_memory=bool(peak_memory), protocols=tuple(protocols))
+                     peak_memory=bool(peak_memory), protocols=tuple(protocols), order=order)
