@@ -155,3 +155,20 @@ def test_predict_an_image_with_tiny_random(tiny, tmp_path):
     f.write_text("sky; cloud\ncat\n")
     tiny.set_classes(str(f))
     assert tiny.classes == ["sky", "cat"] and tiny._text.shape[0] == 3
+
+
+def test_the_original_image_is_required_and_checked(tiny, tmp_path):
+    """The evaluation's entry (and the bench workload's features) read the original file (T1): no
+    path is one ConfigError line, a file of another size than ori_shape one DatasetError line."""
+    from PIL import Image
+
+    from radseg.errors import DatasetError
+    tiny.set_classes("sky, cat")
+    img = torch.zeros(1, 3, 48, 64)
+    with pytest.raises(ConfigError, match="pass image_path"):
+        tiny.predict_normalized(img, (50, 70))
+    path = tmp_path / "im.png"
+    Image.fromarray(np.zeros((40, 70, 3), np.uint8)).save(path)
+    for fn in (tiny.predict_normalized, tiny.query_features):
+        with pytest.raises(DatasetError, match=r"is 40 x 70, but ori_shape is \(50, 70\)"):
+            fn(img, (50, 70), str(path))

@@ -90,15 +90,17 @@ def _window_cap(value):
         raise ConfigError(f"--max_windows_per_batch {value}: use a number, 'auto' or 'all'.") from None
 
 
-#: classic-bench options that --methods does not use: (attribute, flag, its default)
-_CLASSIC_ONLY = (("refine", "--refine", "both"), ("mode", "--mode", "both"), ("fast", "--fast", False),
-                 ("batch", "--batch", [1]), ("backend", "--backend", ["torch"]), ("model_dir", "--model-dir", None))
+#: classic-bench options that --methods does not use: (attribute, flag)
+_CLASSIC_ONLY = (("refine", "--refine"), ("mode", "--mode"), ("fast", "--fast"), ("batch", "--batch"),
+                 ("backend", "--backend"), ("model_dir", "--model-dir"))
 
 
 def _check_methods_flags(args) -> None:
     """--methods measures each method once per preset (exact mode, batch 1, torch, RADSeg+ as its own
-    method): a classic-bench option given with it would be ignored, so it is an error instead."""
-    given = [flag for attr, flag, default in _CLASSIC_ONLY if getattr(args, attr) != default]
+    method): a classic-bench option given with it (a value other than the parser's default) would be
+    ignored, so it is an error instead."""
+    defaults = _configure(argparse.ArgumentParser())
+    given = [flag for attr, flag in _CLASSIC_ONLY if getattr(args, attr) != defaults.get_default(attr)]
     if given:
         raise ConfigError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --methods "
                           "(exact mode, batch 1, torch; refinement is the method radseg+): drop "

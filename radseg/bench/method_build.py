@@ -36,13 +36,13 @@ def method_settings(plan: BenchPlan, method: str, preset: str, protocol: str = "
     return spec, settings
 
 
-def method_geometry(plan: BenchPlan, preset: str, settings) -> dict:
-    """The preset's geometry (``image_size``, ``scale``, ``input_size``), with the input resized by the
-    method's own ``scale`` when it has one that differs (a baseline's own protocol; quartered with ``--small``)."""
+def method_geometry(plan: BenchPlan, preset: str, settings, protocol: str = "radseg") -> dict:
+    """The preset's geometry (``image_size``, ``scale``, ``input_size``); under the ``own`` protocol the
+    input is resized by the method's own ``scale`` (quartered with ``--small``)."""
     from ..preprocess import rescale_size
     geo = dict(plan.geometry(preset))
     scale = getattr(settings, "scale", "same")
-    if scale == "same" or settings is None:
+    if protocol != "own" or scale == "same" or settings is None:
         return geo
     h0, w0 = geo["image_size"]
     if scale is None:

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .method_build import RANDOM_NOTE, build_method, drive_workload, is_random, model_names
-from .plan import BENCH_PRESETS, RADSEG_PLUS, BenchPlan
+from .plan import BENCH_PRESETS, RADSEG_PLUS, BenchPlan, method_label, row_label
 
 NOTHING = "measured nothing"
 
@@ -136,21 +136,27 @@ class Timed:
         self.laps: List[Dict[str, float]] = []
 
 
-def _timed_call(t: Timed, device: str, cuda: bool) -> None:
+def _run(t: Timed, device: str, timed: bool, stages: bool) -> None:
+    """One call of ``t``: its ms appended when ``timed``, its ms per stage (a lap) when ``stages`` and the
+    method has a stage-timer host; the timer is detached afterwards whatever happens."""
     from .timing import StageTimer, timed_ms
-    if t.host is not None and not cuda:
+    staged = stages and t.host is not None
+    if staged:
         t.host.timer = StageTimer(device)
     try:
-        t.ms.append(timed_ms(t.call, device)[1])
-        if t.host is not None and not cuda:
+        if timed:
+            t.ms.append(timed_ms(t.call, device)[1])
+        else:
+            t.call()
+        if staged:
             t.laps.append(t.host.timer.lap())
     finally:
         if t.host is not None:
             t.host.timer = None
 
 
-def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: int, log=None,
-                   order: str = "interleaved") -> None:
+def time_calls(calls: Dict[str, Timed], device: str, repeats: int, warmup: int, log=None,
+               order: str = "interleaved") -> None:
     """Fill each ``Timed.ms`` (and ``.laps``, ms per stage).
 
     ``order="interleaved"`` (default): the calls interleaved (a, b, c, a, b, c, ...) after ``warmup``
@@ -160,14 +166,13 @@ def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: i
     On the CPU the stage timer rides along in the timed calls (it only reads the clock); on CUDA it
     synchronises at every stage, so the stages come from ``min(repeats, 3)`` separate calls after the
     timed ones."""
-    from .timing import StageTimer
     cuda = torch.device(device).type == "cuda"
     if order == "blocked":
         for k, t in calls.items():
             for _ in range(warmup):
                 t.call()
             for _ in range(repeats):
-                _timed_call(t, device, cuda)
+                _run(t, device, timed=True, stages=not cuda)
             if log is not None:
                 log(f"  {k}: " + ", ".join(f"{v:.0f}" for v in t.ms) + " ms")
     else:
@@ -176,20 +181,14 @@ def interleaved_ms(calls: Dict[str, Timed], device: str, repeats: int, warmup: i
                 t.call()
         for i in range(repeats):
             for t in calls.values():
-                _timed_call(t, device, cuda)
+                _run(t, device, timed=True, stages=not cuda)
             if log is not None:
                 log(f"  round {i + 1}/{repeats}: " + ", ".join(f"{k} {t.ms[-1]:.0f} ms" for k, t in calls.items()))
     if cuda:
         for _ in range(min(repeats, 3)):
             for t in calls.values():
-                if t.host is None:
-                    continue
-                t.host.timer = StageTimer(device)
-                try:
-                    t.call()
-                    t.laps.append(t.host.timer.lap())
-                finally:
-                    t.host.timer = None
+                if t.host is not None:
+                    _run(t, device, timed=False, stages=True)
 
 
 def stage_medians(laps: List[Dict[str, float]]) -> Dict[str, float]:
@@ -226,18 +225,12 @@ def _row(method: str, preset: str, geo: Dict, k: int, protocol: str) -> Dict:
             "ratio_to_radseg": {"ms": None, "params": None}, "notes": []}
 
 
-def row_key(row: Dict) -> str:
-    """A row's name in the run: the method, ``(own)`` when it runs its release's own settings."""
-    return row["method"] + (" (own)" if row.get("protocol") == "own" else "")
-
-
 class _Built:
-    """One method at one preset, built, with its image, its call and the row it fills."""
+    """One method at one preset, built, with its image, its call and the row it fills; ``path``: the image
+    as a file of the original size (Trident's SAM branch reads the original file, T1)."""
 
-    def __init__(self, pred, settings, row: Dict, img: torch.Tensor, ori_shape):
+    def __init__(self, pred, settings, row: Dict, img: torch.Tensor, ori_shape, path: str):
         self.pred, self.settings, self.row, self.img = pred, settings, row, img
-        from .method_build import bench_image_file
-        path = bench_image_file(img, ori_shape)  # Trident's SAM branch reads the original file (T1)
         self.call = lambda: pred.predict_normalized(img, ori_shape, image_path=path)
 
 
@@ -256,40 +249,37 @@ def method_entries(plan: BenchPlan, preset: str) -> List[Tuple[str, str]]:
     return out
 
 
-def _build_all(plan: BenchPlan, preset: str, log) -> List:
-    """Each method built at ``preset`` (a row that could not be built measures nothing and says why)."""
+def _build_all(plan: BenchPlan, preset: str, entries: List[Tuple[str, str]], log) -> List:
+    """Each ``(method, protocol)`` built at ``preset`` (a row that could not be built measures nothing and
+    says why)."""
     from ..dataset_registry import get_dataset
     from .measure import synthetic_images
-    from .method_build import method_geometry, method_settings
+    from .method_build import bench_image_file, method_geometry
     bp = BENCH_PRESETS[preset]
     k = get_dataset(bp.dataset).num_classes
     images: Dict[Tuple[int, int], torch.Tensor] = {}
     out = []
-    for method, protocol in method_entries(plan, preset):
-        geo = plan.geometry(preset)
-        row = _row(method, preset, geo, k, protocol)
+    for method, protocol in entries:
+        row = _row(method, preset, plan.geometry(preset), k, protocol)
         try:
-            if protocol == "own":
-                geo = method_geometry(plan, preset, method_settings(plan, method, preset, protocol)[1])
-                row["input_size"] = list(geo["input_size"])
             pred, settings = build_method(plan, method, preset, k, protocol)
         except Exception as e:  # noqa: BLE001 - a method that cannot run here is a row saying so
             row["notes"].append(f"{NOTHING}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-            log(f"{preset} {row_key(row)}: {row['notes'][-1]}")
+            log(f"{preset} {row_label(row)}: {row['notes'][-1]}")
             out.append(row)
             continue
-        size = tuple(geo["input_size"])
+        geo = method_geometry(plan, preset, settings, protocol)
+        row["input_size"] = list(geo["input_size"])
+        size, ori = tuple(geo["input_size"]), tuple(geo["image_size"])
         if size not in images:  # one synthetic image per input size (the same for every method)
             images[size] = synthetic_images(1, size)[0].to(plan.device)
         img = images[size]
-        from .method_build import bench_image_file
-        ori = tuple(geo["image_size"])
-        row["peaked_classes"] = drive_workload(pred, method, [img], plan, bp.dataset, k, ori,
-                                               bench_image_file(img, ori))
+        path = bench_image_file(img, ori)
+        row["peaked_classes"] = drive_workload(pred, method, [img], plan, bp.dataset, k, ori, path)
         if is_random(settings):
             row["notes"].append(RANDOM_NOTE)
         row["models"] = model_names(settings)
-        out.append(_Built(pred, settings, row, img, ori))
+        out.append(_Built(pred, settings, row, img, ori, path))
     return out
 
 
@@ -327,21 +317,21 @@ def _extras(b: _Built, plan: BenchPlan) -> None:
 def measure_preset(plan: BenchPlan, preset: str, log=print) -> List[Dict]:
     """Every method's row at ``preset``: params, FLOPs, interleaved latency (and per stage), limit,
     (CUDA) peak memory."""
-    names = [m + (" (own)" if p == "own" else "") for m, p in method_entries(plan, preset)]
-    log(f"{preset}: building {', '.join(names)}")
-    built = _build_all(plan, preset, log)
+    entries = method_entries(plan, preset)
+    log(f"{preset}: building {', '.join(method_label(m, p) for m, p in entries)}")
+    built = _build_all(plan, preset, entries, log)
     ok = [b for b in built if isinstance(b, _Built)]
     for b in ok:
         b.row["params"] = count_params(named_modules(b.pred))
         with torch.no_grad():
             b.row["flops"] = count_flops(b.pred, b.call)
-        log(f"{preset} {row_key(b.row)}: params {b.row['params']['total'] / 1e6:.1f} M, "
+        log(f"{preset} {row_label(b.row)}: params {b.row['params']['total'] / 1e6:.1f} M, "
             f"FLOPs {b.row['flops']['total'] / 1e9:.2f} G")
-    timed = {row_key(b.row): Timed(b.call, stage_host(b.pred)) for b in ok}
+    timed = {row_label(b.row): Timed(b.call, stage_host(b.pred)) for b in ok}
     log(f"{preset}: timing {', '.join(timed)} {plan.order} ({plan.warmup} warm-up, {plan.repeats} timed)")
-    interleaved_ms(timed, plan.device, plan.repeats, plan.warmup, log=log, order=plan.order)
+    time_calls(timed, plan.device, plan.repeats, plan.warmup, log=log, order=plan.order)
     for b in ok:
-        t = timed[row_key(b.row)]
+        t = timed[row_label(b.row)]
         b.row["ms_median"], b.row["ms_iqr"] = median_iqr(t.ms)
         b.row["stage_ms"] = stage_medians(t.laps)
         _extras(b, plan)
@@ -350,7 +340,7 @@ def measure_preset(plan: BenchPlan, preset: str, log=print) -> List[Dict]:
                                   f"{b.row['limit_ms']:.1f} ms): noise or a cold call, not a result")
         if torch.device(plan.device).type == "cuda":
             b.row["peak_mem_mib"] = cuda_peak_mib(b.call)
-        log(f"{preset} {row_key(b.row)}: median {b.row['ms_median']:.1f} ms/img (IQR {b.row['ms_iqr']:.1f})")
+        log(f"{preset} {row_label(b.row)}: median {b.row['ms_median']:.1f} ms/img (IQR {b.row['ms_iqr']:.1f})")
     rows = [b.row if isinstance(b, _Built) else b for b in built]
     del built, ok, timed  # free this preset's models before the next preset's
     return rows
@@ -376,7 +366,7 @@ def run_methods(plan: BenchPlan, log=print) -> Dict:
     if cpu and plan.peak_memory:
         for r in rows:
             if r["ms_median"] is not None:
-                log(f"peak memory: {row_key(r)} at {r['preset']} in a fresh process")
+                log(f"peak memory: {row_label(r)} at {r['preset']} in a fresh process")
                 got = peak_rss_mib(plan, r["method"], r["preset"], r.get("protocol", "radseg"))
                 r["peak_mem_mib"] = got["peak_mib"]
                 imports += [got["imports_mib"]] if got["imports_mib"] is not None else []

@@ -68,7 +68,7 @@ def main(argv) -> int:
     dataset = BENCH_PRESETS[preset].dataset
     k = get_dataset(dataset).num_classes
     pred, settings = build_method(plan, method, preset, k, protocol)
-    geo = method_geometry(plan, preset, settings) if protocol == "own" else plan.geometry(preset)
+    geo = method_geometry(plan, preset, settings, protocol)
     img = synthetic_images(1, geo["input_size"])[0].to(plan.device)
     from .method_build import bench_image_file
     path = bench_image_file(img, tuple(geo["image_size"]))

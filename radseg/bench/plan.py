@@ -91,6 +91,16 @@ def resolve_methods(names: Sequence[str]) -> List[str]:
 PROTOCOLS = ("radseg", "own")
 
 
+def method_label(method: str, protocol: str = "radseg") -> str:
+    """A row's name in a run and its tables: the method, `` (own)`` under its release's own settings."""
+    return method + (" (own)" if protocol == "own" else "")
+
+
+def row_label(row: Dict) -> str:
+    """:func:`method_label` of a ``--methods`` row (``method``, ``protocol``)."""
+    return method_label(row["method"], row.get("protocol", "radseg"))
+
+
 @dataclass(frozen=True)
 class Case:
     """One RADSeg row of the classic bench: preset, batch size, refinement, mode."""

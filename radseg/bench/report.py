@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from .plan import row_label
+
 
 def _f(v, nd=1):
     if v is None:
@@ -102,10 +104,6 @@ def _x(v) -> str:
     return "n/a" if v is None else f"{v:.2f}x"
 
 
-def _method_name(r: Dict) -> str:
-    return r["method"] + (" (own)" if r.get("protocol") == "own" else "")
-
-
 def methods_markdown(report: Dict) -> str:
     """``radseg bench --methods``: one row per method and preset, then the per-model parameters and
     per-stage FLOPs, then the notes (random weights, rows that measured nothing, speeds below the limit)."""
@@ -124,7 +122,7 @@ def methods_markdown(report: Dict) -> str:
         rr = r.get("ratio_to_radseg") or {}
         notes = "; ".join(n for n in r["notes"] if not n.startswith("random weights"))
         lines.append("| " + " | ".join([
-            _method_name(r), r["preset"], "x".join(map(str, r["image_size"])), str(r["classes"]),
+            row_label(r), r["preset"], "x".join(map(str, r["image_size"])), str(r["classes"]),
             _f(r["ms_median"]), _f(r["ms_iqr"]), _millions(r["params"].get("total")),
             _giga(r["flops"].get("total")), _f(r["peak_mem_mib"], 0), _f(r.get("limit_ms")),
             _x(rr.get("ms")), _x(rr.get("params")), f"**{notes}**" if notes else ""]) + " |")
@@ -136,7 +134,7 @@ def methods_markdown(report: Dict) -> str:
         fl = ", ".join(f"{k} {_giga(v)}" for k, v in r["flops"].items() if k != "total") or "n/a"
         st = ", ".join(f"{k} {v:.1f}" for k, v in (r.get("stage_ms") or {}).items()) or "n/a"
         inp = "x".join(map(str, r.get("input_size") or [])) or "n/a"
-        lines.append(f"| {_method_name(r)} | {r['preset']} | {inp} | {ps} | {fl} | {st} |")
+        lines.append(f"| {row_label(r)} | {r['preset']} | {inp} | {ps} | {fl} | {st} |")
     if any(r.get("protocol") == "own" for r in report["rows"]):
         lines += ["", "*(own)*: the baseline with its release's own settings for the benchmark (its resize, "
                       "windows and class prompts), not RADSeg's preset; its ratio is still to RADSeg's row."]

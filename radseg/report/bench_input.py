@@ -38,6 +38,10 @@ class BenchFileError(RADSegError):
     """A ``--bench`` file that is missing, not JSON, or in no layout the report knows."""
 
 
+#: the label of a ``radseg bench --methods --protocol own`` row's preset (``voc_mid (own)``)
+OWN_SUFFIX = " (own)"
+
+
 @dataclass
 class BenchRow:
     """One method at one preset: the median (and IQR) of ms per image, the parameter count."""
@@ -107,7 +111,7 @@ def _method_rows(d: dict, notes: List[str]) -> List[BenchRow]:
         params = (r.get("params") or {}).get("total") if isinstance(r.get("params"), dict) else None
         ds, res = _row_place(r, preset)
         if r.get("protocol") == "own":  # a baseline with its release's settings: its own-protocol mIoU
-            res, preset = "own", f"{preset} (own)"
+            res, preset = "own", preset + OWN_SUFFIX
         row_notes = [str(n) for n in (r.get("notes") or []) if isinstance(n, str)]
         rows.append(BenchRow(method.lower(), preset, ds, res, ms, _num(r.get("ms_iqr")),
                              int(params) if _num(params) else None,

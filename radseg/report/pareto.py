@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..results.collect import Entry
 from ..results.honesty import RANDOM_MARK, SUBSET_MARK, is_random, record_subset
-from .bench_input import BenchFile
+from .bench_input import OWN_SUFFIX, BenchFile
 
 PUBLISHED_MARK = "*"
 #: display names of the methods (others show their registry name)
@@ -196,7 +196,7 @@ def _params_text(n: int) -> str:
 
 def _base_preset(preset: str) -> str:
     """``"voc_mid (own)"`` -> ``"voc_mid"``: a baseline's own-protocol row is timed beside RADSeg's."""
-    return preset[:-len(" (own)")] if preset.endswith(" (own)") else preset
+    return preset[:-len(OWN_SUFFIX)] if preset.endswith(OWN_SUFFIX) else preset
 
 
 def claims_table(points: Sequence[ParetoPoint], bench: BenchFile, decimals: int = 1) -> List[ClaimRow]:

@@ -169,7 +169,7 @@ def pareto_figure(points, subtitle: str, notes: Sequence[str] = (), fmt: str = "
                 if not p.timing_valid:
                     ax.scatter([p.ms], [p.miou], s=40, marker="x", color="black", linewidths=1.0, zorder=4)
                 # an own-protocol point sits near the same method's point at that preset: label it below
-                below = p.preset.endswith("(own)")
+                below = p.resolution == "own"
                 ax.annotate(f"{p.preset}{(' ' + p.marks) if p.marks else ''}", (p.ms, p.miou), fontsize=6.5,
                             xytext=(5, -10 if below else 4), textcoords="offset points", color="#333333")
             title = next(p.title for p in points if p.method == m)

@@ -132,8 +132,8 @@ class TridentPredictor:
     def query_features(self, img: torch.Tensor, ori_shape: Tuple[int, int], image_path: str) -> torch.Tensor:
         """``N x D``: the feature map the query cosines see (after CLIP's head; N = SAM's grid cells) for the
         evaluation's input, as :meth:`predict_normalized` computes it (the bench's peaked workload)."""
-        rgb = read_original_image(image_path)
-        return self.segment(img, rgb, tuple(int(v) for v in ori_shape), keep_steps=True).steps["features"]
+        rgb, shape = self._original(image_path, ori_shape)
+        return self.segment(img, rgb, shape, keep_steps=True).steps["features"]
 
     def set_text_embeddings(self, text: torch.Tensor, owner: List[int], names: Optional[List[str]] = None) -> None:
         """Use ``text`` (``Q x D``, L2-normalised) as the query embeddings, query ``q`` of class ``owner[q]``
@@ -196,14 +196,21 @@ class TridentPredictor:
                            image_path: Optional[str] = None) -> TridentOutput:
         """The evaluation's entry: ``img`` ``1 x 3 x H x W`` from the test pipeline, ``ori_shape`` ``(H0, W0)``;
         ``image_path`` (required): the original file, which the SAM branch reads (T1)."""
+        with stage(self.timer, "read_image"):
+            rgb, shape = self._original(image_path, ori_shape)
+        return self.segment(img, rgb, shape)
+
+    @staticmethod
+    def _original(image_path: Optional[str], ori_shape: Tuple[int, int]) -> Tuple[np.ndarray, Tuple[int, int]]:
+        """The original ``H0 x W0 x 3`` image the SAM branch reads (T1), checked against ``ori_shape``."""
         if not image_path:
             raise ConfigError("Trident's SAM branch reads the original image file (TRIDENT.md T1): pass image_path.")
-        with stage(self.timer, "read_image"):
-            rgb = read_original_image(image_path)
-        if tuple(rgb.shape[:2]) != tuple(int(v) for v in ori_shape):
+        rgb = read_original_image(image_path)
+        shape = tuple(int(v) for v in ori_shape)
+        if tuple(rgb.shape[:2]) != shape:
             raise DatasetError(f"image '{image_path}' is {rgb.shape[0]} x {rgb.shape[1]}, but ori_shape is "
                                f"{tuple(ori_shape)}.")
-        return self.segment(img, rgb, tuple(int(v) for v in ori_shape))
+        return rgb, shape
 
     @torch.no_grad()
     def predict(self, image: Any, classes: Any = None):
